@@ -1,0 +1,127 @@
+/**
+ * Identifiers and time: 32-hex entity ids, UUIDv7 event ids and the hybrid logical clock (HLC)
+ * that orders events across devices.
+ *
+ * An HLC timestamp is a string that sorts lexicographically in causal order:
+ * `<wall ms, 15 digits>:<counter, 6 digits>:<origin>`.
+ *
+ * @module
+ */
+
+const hex = (bytes: Uint8Array): string =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** A new random entity id: 32 lowercase hex characters, like ClearML's ids. */
+export function newId(): string {
+  return hex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+/** A new random device (origin) id: 16 lowercase hex characters. */
+export function newOrigin(): string {
+  return hex(crypto.getRandomValues(new Uint8Array(8)));
+}
+
+let lastV7Ms = 0;
+let v7Seq = 0;
+
+/** A new UUIDv7 (time-ordered, RFC 9562), monotonic within this process. */
+export function uuidv7(nowMs: number = Date.now()): string {
+  if (nowMs <= lastV7Ms) {
+    v7Seq++;
+    if (v7Seq > 0xfff) {
+      lastV7Ms++;
+      v7Seq = 0;
+    }
+  } else {
+    lastV7Ms = nowMs;
+    v7Seq = 0;
+  }
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  const ms = lastV7Ms;
+  b[0] = Math.floor(ms / 2 ** 40) & 0xff;
+  b[1] = Math.floor(ms / 2 ** 32) & 0xff;
+  b[2] = (ms >>> 24) & 0xff;
+  b[3] = (ms >>> 16) & 0xff;
+  b[4] = (ms >>> 8) & 0xff;
+  b[5] = ms & 0xff;
+  b[6] = 0x70 | ((v7Seq >>> 8) & 0x0f);
+  b[7] = v7Seq & 0xff;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = hex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The parts of an HLC timestamp. */
+export interface HlcParts {
+  /** Wall-clock milliseconds. */
+  wall: number;
+  /** Logical counter within the same millisecond. */
+  counter: number;
+  /** The device that issued it. */
+  origin: string;
+}
+
+/** Formats HLC parts as a sortable string. */
+export function formatHlc(p: HlcParts): string {
+  return `${String(p.wall).padStart(15, "0")}:${String(p.counter).padStart(6, "0")}:${p.origin}`;
+}
+
+const HLC_RE = /^(\d{15}):(\d{6}):([0-9a-z_-]{1,64})$/;
+
+/** Parses an HLC string, or returns undefined when it is malformed. */
+export function parseHlc(s: string): HlcParts | undefined {
+  const m = HLC_RE.exec(s);
+  if (!m) return undefined;
+  return { wall: Number(m[1]), counter: Number(m[2]), origin: m[3]! };
+}
+
+/** The wall-clock milliseconds of an HLC string. */
+export function hlcWall(s: string): number {
+  return Number(s.slice(0, 15));
+}
+
+/**
+ * A hybrid logical clock for one device: `now()` issues strictly increasing timestamps, and
+ * `observe()` moves the clock past a remote timestamp so later local events sort after it.
+ */
+export class Hlc {
+  #wall = 0;
+  #counter = 0;
+  readonly origin: string;
+  readonly #now: () => number;
+
+  /**
+   * @param origin this device's id
+   * @param now the wall clock (milliseconds); injectable for tests
+   */
+  constructor(origin: string, now: () => number = Date.now) {
+    this.origin = origin;
+    this.#now = now;
+  }
+
+  /** Issues a new timestamp, later than every one issued or observed before. */
+  now(): string {
+    const pt = this.#now();
+    if (pt > this.#wall) {
+      this.#wall = pt;
+      this.#counter = 0;
+    } else {
+      this.#counter++;
+      if (this.#counter > 999_999) {
+        this.#wall++;
+        this.#counter = 0;
+      }
+    }
+    return formatHlc({ wall: this.#wall, counter: this.#counter, origin: this.origin });
+  }
+
+  /** Moves the clock past a timestamp seen from elsewhere (another device or the log). */
+  observe(ts: string): void {
+    const p = parseHlc(ts);
+    if (!p) return;
+    if (p.wall > this.#wall || (p.wall === this.#wall && p.counter > this.#counter)) {
+      this.#wall = p.wall;
+      this.#counter = p.counter;
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// Every third-party import of the library, by fully qualified and pinned specifier, so that a
+// script importing mod.ts by URL resolves exactly what our tests ran against.
+export { createClient, LibsqlError } from "npm:@libsql/client@0.17.4";
+export type {
+  Client,
+  InStatement,
+  InValue,
+  ResultSet,
+  Row,
+  Transaction,
+} from "npm:@libsql/client@0.17.4";
+export * as zipjs from "npm:@zip.js/zip.js@2.8.11";
+export { parse as csvParse } from "npm:csv-parse@5.6.0/sync";
+export { stringify as csvStringify } from "npm:csv-stringify@6.5.2/sync";
+
+/** Loads the plotly.js bundle (minified, about 4.7 MB) as text, from the pinned npm package. */
+export async function loadPlotlyJs(): Promise<string> {
+  const mod = await import("npm:plotly.js-dist-min@3.1.0/plotly.min.js", {
+    with: { type: "text" },
+  });
+  return mod.default as string;
+}

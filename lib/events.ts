@@ -1,0 +1,328 @@
+/**
+ * The event union: every change to a model or task, and every metric report, is one of these,
+ * appended to the log and never changed. `validateEvent` checks an event from anywhere (the
+ * local API, a sync peer) before it is stored.
+ *
+ * @module
+ */
+import { InvalidArgumentError, ModelogError } from "./errors.ts";
+import { parseHlc } from "./clock.ts";
+
+/** The schema version written into every event's `v`. */
+export const EVENT_VERSION = 1;
+
+/** Metadata value types, as ClearML names them. */
+export type MetadataType = "str" | "int" | "float" | "bool" | "list" | "dict";
+
+/** One metadata entry as stored: the value is always a string. */
+export interface MetadataEntry {
+  /** The value in its stored string form. */
+  value: string;
+  /** The type name used by `getMetadataCasted`. */
+  type: MetadataType;
+}
+
+/** The fields of a model that are last-writer-wins registers. */
+export interface ModelFields {
+  name?: string;
+  comment?: string;
+  project?: string;
+  framework?: string;
+  configText?: string;
+  labels?: Record<string, number>;
+  parent?: string;
+  task?: string;
+}
+
+/** Payloads by event type. */
+export interface EventPayloads {
+  "model.created": ModelFields & {
+    tags?: string[];
+    uri?: string;
+    originalTask?: string;
+    published?: boolean;
+    isPackage?: boolean;
+  };
+  "model.updated": { fields: ModelFields };
+  "model.weights_updated": {
+    uri: string;
+    hash?: string;
+    size?: number;
+    iteration?: number;
+    framework?: string;
+    isPackage?: boolean;
+    filename?: string;
+  };
+  "model.tags_changed": { add?: string[]; remove?: string[] };
+  "model.metadata_changed": { set?: Record<string, MetadataEntry>; remove?: string[] };
+  "model.published": Record<string, never>;
+  "model.archived": Record<string, never>;
+  "model.unarchived": Record<string, never>;
+  "model.removed": { deleteWeightsFile?: boolean; force?: boolean };
+  "task.created": {
+    project: string;
+    name: string;
+    taskType?: string;
+    tags?: string[];
+    outputUri?: string;
+  };
+  "task.model_connected": { modelId: string; role: "input" | "output"; name: string };
+  "task.closed": Record<string, never>;
+  /** A packed run of scalar points of one title/series, in report order. */
+  "metric.scalars": { title: string; series: string; iters: number[]; values: EncodedNumber[] };
+  /** One plot: a plotly figure. */
+  "metric.plot": {
+    kind: PlotKind;
+    title: string;
+    series: string;
+    iteration: number;
+    figure: { data: unknown[]; layout: Record<string, unknown> };
+  };
+}
+
+/** The kinds of plot a model can report. */
+export type PlotKind =
+  | "histogram"
+  | "vector"
+  | "table"
+  | "line"
+  | "scatter2d"
+  | "scatter3d"
+  | "confusion_matrix"
+  | "matrix"
+  | "surface";
+
+/** A number as stored in JSON: non-finite values become the strings "NaN", "Infinity", "-Infinity". */
+export type EncodedNumber = number | "NaN" | "Infinity" | "-Infinity";
+
+/** Every event type. */
+export type EventType = keyof EventPayloads;
+
+/** All event types, for validation. */
+export const EVENT_TYPES: readonly EventType[] = [
+  "model.created",
+  "model.updated",
+  "model.weights_updated",
+  "model.tags_changed",
+  "model.metadata_changed",
+  "model.published",
+  "model.archived",
+  "model.unarchived",
+  "model.removed",
+  "task.created",
+  "task.model_connected",
+  "task.closed",
+  "metric.scalars",
+  "metric.plot",
+];
+
+/** An event as stored in the log and sent over the wire. */
+export interface StoredEvent<T extends EventType = EventType> {
+  /** UUIDv7, the global identity. */
+  id: string;
+  /** `model:<id>` or `task:<id>`. */
+  stream: string;
+  /** The event type. */
+  type: T;
+  /** Hybrid logical clock timestamp. */
+  at: string;
+  /** The device that wrote it. */
+  origin: string;
+  /** Schema version. */
+  v: number;
+  /** Who made the change (user name), for the audit trail. */
+  actor: string;
+  /** The payload. */
+  data: EventPayloads[T];
+  /** Local append order (not part of the identity). */
+  seq?: number;
+}
+
+/** An event before the store stamps it with id, clock and origin. */
+export interface NewEvent<T extends EventType = EventType> {
+  stream: string;
+  type: T;
+  data: EventPayloads[T];
+}
+
+/** Encodes a number for JSON storage, keeping NaN and infinities. */
+export function encodeNumber(n: number): EncodedNumber {
+  if (Number.isFinite(n)) return n;
+  if (Number.isNaN(n)) return "NaN";
+  return n > 0 ? "Infinity" : "-Infinity";
+}
+
+/** Decodes a stored number. */
+export function decodeNumber(v: EncodedNumber | null): number {
+  if (typeof v === "number") return v;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  return NaN;
+}
+
+const NF = "$nf";
+
+/** JSON-encodes event data, keeping NaN and infinities anywhere as `{"$nf": "NaN"}` markers. */
+export function encodeData(data: unknown): string {
+  return JSON.stringify(data, (_k, v) => {
+    if (typeof v === "number" && !Number.isFinite(v)) return { [NF]: encodeNumber(v) };
+    return v;
+  });
+}
+
+/** Decodes event data written by {@link encodeData}. */
+export function decodeData<T = unknown>(text: string): T {
+  if (!text.includes(`"${NF}"`)) return JSON.parse(text);
+  return JSON.parse(text, (_k, v) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && NF in v) {
+      const keys = Object.keys(v);
+      if (keys.length === 1) return decodeNumber(v[NF]);
+    }
+    return v;
+  });
+}
+
+const STREAM_RE = /^(model|task):[0-9a-z_-]{1,64}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function fail(field: string, value: unknown, why: string): never {
+  throw new ModelogError("INVALID_EVENT", new InvalidArgumentError(field, value, why).message);
+}
+
+function strArr(field: string, v: unknown): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    fail(field, v, "must be an array of strings");
+  }
+}
+
+function optStr(field: string, v: unknown): void {
+  if (v !== undefined && typeof v !== "string") fail(field, v, "must be a string");
+}
+
+function checkFields(prefix: string, f: Record<string, unknown>): void {
+  for (const k of ["name", "comment", "project", "framework", "configText", "parent", "task"]) {
+    optStr(`${prefix}.${k}`, f[k]);
+  }
+  if (f.labels !== undefined) {
+    if (!isObj(f.labels)) fail(`${prefix}.labels`, f.labels, "must be an object");
+    for (const [k, v] of Object.entries(f.labels)) {
+      if (!Number.isInteger(v)) fail(`${prefix}.labels.${k}`, v, "must be an integer");
+    }
+  }
+}
+
+/**
+ * Validates an event from any source, throwing a `ModelogError` with code `INVALID_EVENT`
+ * that names the bad field. Returns the event typed.
+ */
+export function validateEvent(e: unknown): StoredEvent {
+  if (!isObj(e)) fail("event", e, "must be an object");
+  if (typeof e.id !== "string" || !UUID_RE.test(e.id)) fail("event.id", e.id, "must be a UUID");
+  if (typeof e.stream !== "string" || !STREAM_RE.test(e.stream)) {
+    fail("event.stream", e.stream, "must be model:<id> or task:<id>");
+  }
+  if (typeof e.type !== "string" || !(EVENT_TYPES as readonly string[]).includes(e.type)) {
+    fail("event.type", e.type, "is not a known event type");
+  }
+  if (typeof e.at !== "string" || !parseHlc(e.at)) {
+    fail("event.at", e.at, "must be an HLC timestamp");
+  }
+  if (typeof e.origin !== "string" || e.origin.length === 0 || e.origin.length > 64) {
+    fail("event.origin", e.origin, "must be a non-empty string");
+  }
+  if (!Number.isInteger(e.v) || (e.v as number) < 1 || (e.v as number) > EVENT_VERSION) {
+    fail("event.v", e.v, `must be an integer from 1 to ${EVENT_VERSION}`);
+  }
+  if (typeof e.actor !== "string") fail("event.actor", e.actor, "must be a string");
+  const d = e.data;
+  if (!isObj(d)) fail("event.data", d, "must be an object");
+  const type = e.type as EventType;
+  const kind = (e.stream as string).split(":")[0];
+  if ((type.startsWith("task.") ? "task" : "model") !== kind) {
+    fail("event.stream", e.stream, `does not fit event type ${type}`);
+  }
+  switch (type) {
+    case "model.created":
+      checkFields("data", d);
+      strArr("data.tags", d.tags);
+      optStr("data.uri", d.uri);
+      optStr("data.originalTask", d.originalTask);
+      break;
+    case "model.updated":
+      if (!isObj(d.fields)) fail("data.fields", d.fields, "must be an object");
+      checkFields("data.fields", d.fields);
+      break;
+    case "model.weights_updated":
+      if (typeof d.uri !== "string") fail("data.uri", d.uri, "must be a string");
+      optStr("data.hash", d.hash);
+      if (d.size !== undefined && !(Number.isInteger(d.size) && (d.size as number) >= 0)) {
+        fail("data.size", d.size, "must be a non-negative integer");
+      }
+      if (d.iteration !== undefined && !Number.isInteger(d.iteration)) {
+        fail("data.iteration", d.iteration, "must be an integer");
+      }
+      break;
+    case "model.tags_changed":
+      strArr("data.add", d.add);
+      strArr("data.remove", d.remove);
+      break;
+    case "model.metadata_changed":
+      if (d.set !== undefined) {
+        if (!isObj(d.set)) fail("data.set", d.set, "must be an object");
+        for (const [k, v] of Object.entries(d.set)) {
+          if (k.length === 0) fail("data.set", k, "metadata keys must be non-empty");
+          if (!isObj(v) || typeof v.value !== "string" || typeof v.type !== "string") {
+            fail(`data.set.${k}`, v, "must be {value: string, type: string}");
+          }
+        }
+      }
+      strArr("data.remove", d.remove);
+      break;
+    case "task.created":
+      if (typeof d.project !== "string") fail("data.project", d.project, "must be a string");
+      if (typeof d.name !== "string") fail("data.name", d.name, "must be a string");
+      strArr("data.tags", d.tags);
+      break;
+    case "task.model_connected":
+      if (typeof d.modelId !== "string") fail("data.modelId", d.modelId, "must be a string");
+      if (d.role !== "input" && d.role !== "output") {
+        fail("data.role", d.role, "must be input or output");
+      }
+      if (typeof d.name !== "string") fail("data.name", d.name, "must be a string");
+      break;
+    case "metric.scalars": {
+      if (typeof d.title !== "string") fail("data.title", d.title, "must be a string");
+      if (typeof d.series !== "string") fail("data.series", d.series, "must be a string");
+      const it = d.iters, va = d.values;
+      if (!Array.isArray(it) || !Array.isArray(va) || it.length !== va.length || it.length === 0) {
+        fail("data.iters", it, "must be a non-empty array as long as data.values");
+      }
+      for (const x of it as unknown[]) {
+        if (!Number.isInteger(x)) fail("data.iters", x, "must hold integers");
+      }
+      for (const x of va as unknown[]) {
+        if (typeof x !== "number" && x !== "NaN" && x !== "Infinity" && x !== "-Infinity") {
+          fail("data.values", x, "must hold numbers");
+        }
+      }
+      break;
+    }
+    case "metric.plot":
+      if (typeof d.title !== "string") fail("data.title", d.title, "must be a string");
+      if (typeof d.series !== "string") fail("data.series", d.series, "must be a string");
+      if (!Number.isInteger(d.iteration)) fail("data.iteration", d.iteration, "must be an integer");
+      if (typeof d.kind !== "string") fail("data.kind", d.kind, "must be a string");
+      if (!isObj(d.figure) || !Array.isArray(d.figure.data) || !isObj(d.figure.layout)) {
+        fail("data.figure", d.figure, "must be a plotly figure {data, layout}");
+      }
+      break;
+    default:
+      break;
+  }
+  return e as unknown as StoredEvent;
+}
