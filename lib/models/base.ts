@@ -1,0 +1,992 @@
+/**
+ * BaseModel: every getter, reporter, metadata and weights method shared by `Model`,
+ * `InputModel` and `OutputModel`.
+ *
+ * @module
+ */
+import type { Store } from "../store/store.ts";
+import { getDefaultStore } from "../store/store.ts";
+import type { ModelRow } from "../projections/project.ts";
+import {
+  decodeNumber,
+  type EncodedNumber,
+  type EventPayloads,
+  type MetadataEntry,
+  type MetadataType,
+  type NewEvent,
+  type StoredEvent,
+} from "../events.ts";
+import { hlcWall } from "../clock.ts";
+import {
+  InvalidArgumentError,
+  ModelNotFoundError,
+  ModelogError,
+  ModelPublishedError,
+  WeightsNotFoundError,
+} from "../errors.ts";
+import {
+  confusionMatrixFigure,
+  type ConfusionMatrixOptions,
+  histogramFigure,
+  type HistogramOptions,
+  linePlotFigure,
+  type LinePlotOptions,
+  type PlotResult,
+  scatter2dFigure,
+  type Scatter2dOptions,
+  scatter3dFigure,
+  type Scatter3dOptions,
+  surfaceFigure,
+  type SurfaceOptions,
+  tableFigure,
+  type TableOptions,
+  vectorFigure,
+  type VectorOptions,
+} from "../reports/figures.ts";
+import { parseCsvTable, scalarsToCsv } from "../reports/csv.ts";
+import { renderReportHtml } from "../reports/html.ts";
+import { loadPlotlyJs } from "../deps.ts";
+import { downloadToCache, fileUriToPath } from "../weights/remote.ts";
+import { extractZip } from "../weights/zip.ts";
+import { baseName, needInt, needString, needTags } from "./util.ts";
+import { join } from "node:path";
+
+/** The iteration ClearML uses for single values. */
+export const SINGLE_VALUE_ITERATION = -(2 ** 31);
+
+const META_TYPES: readonly MetadataType[] = ["str", "int", "float", "bool", "list", "dict"];
+
+/** A model's data as loaded from the projections. */
+export interface ModelSnapshot {
+  row: ModelRow;
+  tags: string[];
+  metadata: Record<string, MetadataEntry>;
+}
+
+/** One entry of a model's history (its events, newest first). */
+export interface HistoryEntry {
+  /** The event id. */
+  id: string;
+  /** The event type, e.g. `model.tags_changed`. */
+  type: string;
+  /** When, from the event's hybrid logical clock. */
+  at: Date;
+  /** The raw HLC timestamp. */
+  hlc: string;
+  /** Who made the change. */
+  actor: string;
+  /** The device that made it. */
+  origin: string;
+  /** What changed (the event payload; scalar points are summarised). */
+  changes: Record<string, unknown>;
+}
+
+/** Scalars read back: title -> series -> points sorted by iteration. */
+export type ReportedScalars = Record<string, Record<string, { x: number[]; y: number[] }>>;
+
+/** A per-series summary of reported scalars, kept as a projection. */
+export interface ScalarSummary {
+  title: string;
+  series: string;
+  last: number;
+  lastIteration: number;
+  min: number | null;
+  max: number | null;
+  count: number;
+  maxIteration: number;
+}
+
+/** A reported plot read back. */
+export interface ReportedPlot extends PlotResult {
+  /** When it was reported. */
+  reportedAt: Date;
+}
+
+/** Options of `getLocalCopy`. */
+export interface LocalCopyOptions {
+  /** Extract a package (zip) and return the folder. Default: true for packages. */
+  extractArchive?: boolean;
+  /** Download again even when a cached copy exists. */
+  forceDownload?: boolean;
+  /** Copy into this folder instead of the cache. */
+  targetDir?: string;
+  /** Throw instead of returning undefined when the weights cannot be found. */
+  raiseOnError?: boolean;
+}
+
+/** Reads a model's snapshot from the projections (undefined when absent or removed). */
+export async function loadSnapshot(store: Store, id: string): Promise<ModelSnapshot | undefined> {
+  const row = await store.one<ModelRow>(
+    "SELECT * FROM models WHERE id = ? AND created = 1 AND removed = 0",
+    [id],
+  );
+  if (!row) return undefined;
+  const tags = await store.all<{ tag: string }>(
+    "SELECT tag FROM model_tags WHERE model_id = ? AND present = 1 ORDER BY tag",
+    [id],
+  );
+  const meta = await store.all<{ key: string; type: string; value: string }>(
+    "SELECT key, type, value FROM model_metadata WHERE model_id = ? AND present = 1 ORDER BY key",
+    [id],
+  );
+  const metadata: Record<string, MetadataEntry> = {};
+  for (const m of meta) metadata[m.key] = { value: m.value, type: m.type as MetadataType };
+  return { row, tags: tags.map((t) => t.tag), metadata };
+}
+
+/** Converts a JS value to its stored metadata string and type name. */
+export function toMetadataEntry(key: string, value: unknown, vType?: string): MetadataEntry {
+  if (vType !== undefined && !(META_TYPES as readonly string[]).includes(vType)) {
+    throw new InvalidArgumentError(`vType`, vType, `must be one of ${META_TYPES.join(", ")}`);
+  }
+  let type: MetadataType;
+  if (vType) type = vType as MetadataType;
+  else if (typeof value === "string") type = "str";
+  else if (typeof value === "boolean") type = "bool";
+  else if (typeof value === "number") type = Number.isInteger(value) ? "int" : "float";
+  else if (Array.isArray(value)) type = "list";
+  else if (value !== null && typeof value === "object") type = "dict";
+  else {throw new InvalidArgumentError(
+      `metadata.${key}`,
+      value,
+      "must be a string, number, boolean, array or object",
+    );}
+  let s: string;
+  if (typeof value === "string") s = value;
+  else if (typeof value === "number" || typeof value === "boolean") s = String(value);
+  else {
+    try {
+      s = JSON.stringify(value);
+    } catch (e) {
+      throw new InvalidArgumentError(`metadata.${key}`, value, `cannot be stored as JSON: ${e}`);
+    }
+    if (s === undefined) {
+      throw new InvalidArgumentError(`metadata.${key}`, value, "cannot be stored");
+    }
+  }
+  return { value: s, type };
+}
+
+/** Casts a stored metadata entry back to a typed value (`getMetadataCasted`). */
+export function castMetadata(e: MetadataEntry): unknown {
+  switch (e.type) {
+    case "int": {
+      const n = Number(e.value);
+      return Number.isInteger(n) && e.value.trim() !== "" ? n : e.value;
+    }
+    case "float": {
+      const n = Number(e.value);
+      return e.value.trim() === "" || (Number.isNaN(n) && e.value !== "NaN") ? e.value : n;
+    }
+    case "bool": {
+      const v = e.value.trim().toLowerCase();
+      if (["true", "1", "yes", "y", "on"].includes(v)) return true;
+      if (["false", "0", "no", "n", "off", ""].includes(v)) return false;
+      return e.value;
+    }
+    case "list":
+    case "dict":
+      try {
+        return JSON.parse(e.value);
+      } catch {
+        return e.value;
+      }
+    default:
+      return e.value;
+  }
+}
+
+function checkKey(key: unknown): string {
+  if (typeof key !== "string" || key.trim().length === 0) {
+    throw new InvalidArgumentError("key", key, "metadata keys must be non-empty strings");
+  }
+  return key;
+}
+
+function needNumber(field: string, v: unknown): number {
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v !== "number") throw new InvalidArgumentError(field, v, "must be a number");
+  return v;
+}
+
+/**
+ * The shared base of `Model`, `InputModel` and `OutputModel`: getters over the last loaded
+ * snapshot, reporters, metadata, tags, publish/archive, weights and read-back.
+ */
+export abstract class BaseModel {
+  /** @internal */
+  protected _store: Store | undefined;
+  /** @internal */
+  protected _snap: ModelSnapshot | undefined;
+  /** @internal */
+  protected _id: string;
+
+  /** @internal */
+  protected constructor(id: string, store?: Store, snap?: ModelSnapshot) {
+    this._id = id;
+    this._store = store;
+    this._snap = snap;
+  }
+
+  /** @internal The store, opening the default one on first use. */
+  protected async _getStore(): Promise<Store> {
+    if (!this._store) this._store = await getDefaultStore();
+    return this._store;
+  }
+
+  /** @internal Makes sure the model exists in the store; returns its id. */
+  protected _ensureCreated(): Promise<string> {
+    return Promise.resolve(this._id);
+  }
+
+  /** @internal Appends durable events on this model, then reloads the snapshot. */
+  protected async _emit(events: NewEvent[]): Promise<void> {
+    const id = await this._ensureCreated();
+    const store = await this._getStore();
+    await store.append(events.map((e) => ({ ...e, stream: `model:${id}` })));
+    await this.reload();
+  }
+
+  /** @internal */
+  protected get _row(): ModelRow {
+    if (!this._snap) {
+      throw new ModelogError(
+        "MODEL_NOT_FOUND",
+        `Model ${JSON.stringify(this._id)} is not loaded: await Model.get(id) or reload()`,
+      );
+    }
+    return this._snap.row;
+  }
+
+  /** Reloads the model from the store. */
+  async reload(): Promise<this> {
+    const store = await this._getStore();
+    const snap = await loadSnapshot(store, this._id);
+    if (!snap) throw new ModelNotFoundError(this._id);
+    this._snap = snap;
+    return this;
+  }
+
+  /** The model id (32 hex characters). */
+  get id(): string {
+    return this._id;
+  }
+  /** The model name. */
+  get name(): string {
+    return this._row.name;
+  }
+  /** The comment (description). */
+  get comment(): string {
+    return this._row.comment;
+  }
+  /** User tags, sorted. */
+  get tags(): string[] {
+    return [...(this._snap?.tags ?? [])];
+  }
+  /** System tags: `archived` and `package` when they apply, sorted. */
+  get systemTags(): string[] {
+    const out: string[] = [];
+    if (this._row.archived) out.push("archived");
+    if (this._row.is_package) out.push("package");
+    return out;
+  }
+  /** The project name (ClearML returns a project id; modelog keys projects by name). */
+  get project(): string {
+    return this._row.project;
+  }
+  /** The task the model is connected to as output, else the creating task. */
+  get task(): string {
+    return this._row.task || this._row.original_task;
+  }
+  /** The task that created the model. */
+  get originalTask(): string {
+    return this._row.original_task;
+  }
+  /** The parent model id, if any. */
+  get parent(): string {
+    return this._row.parent;
+  }
+  /** The framework, e.g. `PyTorch`. */
+  get framework(): string {
+    return this._row.framework;
+  }
+  /** The design (configuration) as text. */
+  get configText(): string {
+    return this._row.config_text;
+  }
+  /** The design parsed as JSON (`{}` when empty). Throws `INVALID_ARGUMENT` for non-JSON text. */
+  get configDict(): Record<string, unknown> {
+    const t = this._row.config_text;
+    if (!t.trim()) return {};
+    try {
+      return JSON.parse(t);
+    } catch {
+      throw new InvalidArgumentError(
+        "configText",
+        t.slice(0, 80),
+        "is not JSON, so it has no dict form",
+      );
+    }
+  }
+  /** The label enumeration `{ label: id }`. */
+  get labels(): Record<string, number> {
+    return JSON.parse(this._row.labels);
+  }
+  /** The weights URI (ClearML's `url`). */
+  get url(): string {
+    return this._row.uri;
+  }
+  /** Whether the model is published (locked). */
+  get published(): boolean {
+    return this._row.published === 1;
+  }
+  /** Whether the model is archived (hidden from queries unless asked). */
+  get archived(): boolean {
+    return this._row.archived === 1;
+  }
+  /** When the model was created. */
+  get createdAt(): Date {
+    return new Date(hlcWall(this._row.created_at));
+  }
+  /** When anything about the model last changed (its newest event). */
+  get lastUpdate(): Date {
+    return new Date(hlcWall(this._row.last_update));
+  }
+  /** The iteration of the last weights update, if given. */
+  get iteration(): number | undefined {
+    return this._row.iteration ?? undefined;
+  }
+  /** SHA-256 of the weights, when known. */
+  get hash(): string {
+    return this._row.hash;
+  }
+  /** Size of the weights in bytes, when known. */
+  get size(): number {
+    return this._row.size;
+  }
+
+  /** @internal */
+  protected _assertUnlocked(what: string): void {
+    if (this._snap && this._row.published) throw new ModelPublishedError(this._id, what);
+  }
+
+  // ------------------------------------------------------------- edits
+
+  /** Renames the model. */
+  async setName(name: string): Promise<void> {
+    needString("name", name);
+    await this._emit([{ stream: "", type: "model.updated", data: { fields: { name } } }]);
+  }
+
+  /** Sets the comment; an empty string clears it. */
+  async setComment(comment: string): Promise<void> {
+    needString("comment", comment, true);
+    await this._emit([{ stream: "", type: "model.updated", data: { fields: { comment } } }]);
+  }
+
+  /** Moves the model to another project (by name). */
+  async setProject(project: string): Promise<void> {
+    needString("project", project);
+    await this._emit([{ stream: "", type: "model.updated", data: { fields: { project } } }]);
+  }
+
+  /** Replaces the tags (an empty list clears them). */
+  async setTags(tags: string[]): Promise<void> {
+    const next = needTags("tags", tags);
+    await this._ensureCreated();
+    if (!this._snap) await this.reload();
+    const cur = new Set(this.tags);
+    const add = next.filter((t) => !cur.has(t));
+    const remove = [...cur].filter((t) => !next.includes(t));
+    await this._emit([{ stream: "", type: "model.tags_changed", data: { add, remove } }]);
+  }
+
+  /** Adds tags. */
+  async addTags(...tags: string[]): Promise<void> {
+    const add = needTags("tags", tags);
+    if (add.length) await this._emit([{ stream: "", type: "model.tags_changed", data: { add } }]);
+  }
+
+  /** Removes tags. */
+  async removeTags(...tags: string[]): Promise<void> {
+    const remove = needTags("tags", tags);
+    if (remove.length) {
+      await this._emit([{ stream: "", type: "model.tags_changed", data: { remove } }]);
+    }
+  }
+
+  /** Publishes the model: weights, design, labels and framework become locked. One-way. */
+  async publish(): Promise<void> {
+    await this._ensureCreated();
+    if (!this._snap) await this.reload();
+    if (this.published) return;
+    await this._emit([{ stream: "", type: "model.published", data: {} }]);
+  }
+
+  /** Archives the model (hidden from queries unless `includeArchived`). */
+  async archive(): Promise<void> {
+    await this._emit([{ stream: "", type: "model.archived", data: {} }]);
+  }
+
+  /** Restores an archived model. */
+  async unarchive(): Promise<void> {
+    await this._emit([{ stream: "", type: "model.unarchived", data: {} }]);
+  }
+
+  // ------------------------------------------------------------- metadata
+
+  /**
+   * Sets one metadata entry. The type is taken from the value (or `vType`: str, int, float,
+   * bool, list, dict); lists and dicts are stored as JSON, booleans as `true`/`false`.
+   */
+  async setMetadata(key: string, value: unknown, vType?: MetadataType): Promise<boolean> {
+    checkKey(key);
+    const entry = toMetadataEntry(key, value, vType);
+    await this._emit([{
+      stream: "",
+      type: "model.metadata_changed",
+      data: { set: { [key]: entry } },
+    }]);
+    return true;
+  }
+
+  /** Removes metadata keys. */
+  async removeMetadata(...keys: string[]): Promise<void> {
+    keys.forEach(checkKey);
+    await this._emit([{ stream: "", type: "model.metadata_changed", data: { remove: keys } }]);
+  }
+
+  /**
+   * Sets many entries `{ key: { value, type } }`. With `replace` (default true) every other
+   * key is removed.
+   */
+  async setAllMetadata(
+    metadata: Record<string, { value: unknown; type?: MetadataType }>,
+    replace = true,
+  ): Promise<boolean> {
+    if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+      throw new InvalidArgumentError("metadata", metadata, "must be an object of {value, type}");
+    }
+    const set: Record<string, MetadataEntry> = {};
+    for (const [k, v] of Object.entries(metadata)) {
+      checkKey(k);
+      if (v === null || typeof v !== "object" || !("value" in v)) {
+        throw new InvalidArgumentError(`metadata.${k}`, v, "must be {value, type}");
+      }
+      set[k] = toMetadataEntry(k, v.value, v.type);
+    }
+    await this._ensureCreated();
+    if (!this._snap) await this.reload();
+    const remove = replace ? Object.keys(this._snap!.metadata).filter((k) => !(k in set)) : [];
+    await this._emit([{ stream: "", type: "model.metadata_changed", data: { set, remove } }]);
+    return true;
+  }
+
+  /** The stored string of a metadata key, or undefined. */
+  getMetadata(key: string): string | undefined {
+    checkKey(key);
+    return this._snap?.metadata[key]?.value;
+  }
+
+  /** A metadata value cast to its type (int, float, bool, list, dict, str). */
+  getMetadataCasted(key: string): unknown {
+    checkKey(key);
+    const e = this._snap?.metadata[key];
+    return e ? castMetadata(e) : undefined;
+  }
+
+  /** Every metadata entry `{ key: { key, type, value } }` (strings). */
+  getAllMetadata(): Record<string, { key: string; type: string; value: string }> {
+    const out: Record<string, { key: string; type: string; value: string }> = {};
+    for (const [k, e] of Object.entries(this._snap?.metadata ?? {})) out[k] = { key: k, ...e };
+    return out;
+  }
+
+  /** Every metadata value cast: a flat `{ key: value }`. */
+  getAllMetadataCasted(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, e] of Object.entries(this._snap?.metadata ?? {})) out[k] = castMetadata(e);
+    return out;
+  }
+
+  // ------------------------------------------------------------- weights
+
+  /**
+   * A local path to the weights: the local blob (by hash), else the URI (a `file://` path is
+   * used directly; http(s) is downloaded to the cache and checked against the hash). A package
+   * is extracted to a folder unless `extractArchive` is false.
+   */
+  async getLocalCopy(options: LocalCopyOptions = {}): Promise<string | undefined> {
+    const extract = options.extractArchive ?? this._row.is_package === 1;
+    try {
+      const file = await this._fetchWeights(options);
+      if (!extract) return file;
+      const dest = options.targetDir ??
+        join((await this._getStore()).cacheDir, "extracted", this._row.hash || this._id);
+      if (options.forceDownload) await Deno.remove(dest, { recursive: true }).catch(() => {});
+      await extractZip(file, dest);
+      return dest;
+    } catch (e) {
+      if (options.raiseOnError ?? true) throw e;
+      return undefined;
+    }
+  }
+
+  /** The weights file (not extracted). ClearML's `get_weights`. */
+  getWeights(options: Omit<LocalCopyOptions, "extractArchive"> = {}): Promise<string | undefined> {
+    return this.getLocalCopy({ ...options, extractArchive: false });
+  }
+
+  /**
+   * For a package model: extracts it and returns the folder (`returnPath`) or its top-level
+   * entries. Throws `INVALID_ARGUMENT` when the model is not a package.
+   */
+  async getWeightsPackage(
+    options: { returnPath?: boolean; forceDownload?: boolean; targetDir?: string } = {},
+  ): Promise<string | string[]> {
+    if (!this._row.is_package) {
+      throw new InvalidArgumentError(
+        "model",
+        this._id,
+        "is not a package (no `package` system tag)",
+      );
+    }
+    const dir = (await this.getLocalCopy({ ...options, extractArchive: true }))!;
+    if (options.returnPath) return dir;
+    const names: string[] = [];
+    for await (const e of Deno.readDir(dir)) names.push(join(dir, e.name));
+    return names.sort();
+  }
+
+  /** @internal Resolves the weights to a local file. */
+  protected async _fetchWeights(options: LocalCopyOptions): Promise<string> {
+    const store = await this._getStore();
+    const row = this._row;
+    const name = baseName(row.uri) || "weights";
+    if (row.hash && (await store.blobs.has(row.hash))) {
+      const dir = options.targetDir ?? join(store.cacheDir, "models", row.hash);
+      const dest = join(dir, name);
+      await Deno.mkdir(dir, { recursive: true });
+      const exists = await Deno.stat(dest).then(() => true, () => false);
+      if (exists && options.forceDownload) await Deno.remove(dest);
+      if (!exists || options.forceDownload) {
+        const src = store.blobs.pathOf(row.hash);
+        try {
+          await Deno.link(src, dest);
+        } catch {
+          await Deno.copyFile(src, dest);
+        }
+      }
+      return dest;
+    }
+    if (!row.uri) throw new WeightsNotFoundError(this._id, "the model has no weights");
+    if (row.uri.startsWith("file://") || !/^[a-z][a-z0-9+.-]*:\/\//i.test(row.uri)) {
+      const p = fileUriToPath(row.uri);
+      const ok = await Deno.stat(p).then((s) => s.isFile, () => false);
+      if (!ok) throw new WeightsNotFoundError(row.uri);
+      if (!options.targetDir) return p;
+      await Deno.mkdir(options.targetDir, { recursive: true });
+      const dest = join(options.targetDir, baseName(p));
+      await Deno.copyFile(p, dest);
+      return dest;
+    }
+    if (/^https?:\/\//i.test(row.uri)) {
+      const path = await downloadToCache(row.uri, join(store.cacheDir, "downloads"), {
+        force: options.forceDownload,
+        expectedHash: row.hash || undefined,
+      });
+      if (!options.targetDir) return path;
+      await Deno.mkdir(options.targetDir, { recursive: true });
+      const dest = join(options.targetDir, baseName(path));
+      await Deno.copyFile(path, dest);
+      return dest;
+    }
+    throw new WeightsNotFoundError(row.uri, "unsupported URI scheme");
+  }
+
+  // ------------------------------------------------------------- history
+
+  /** The model's events, newest first: who, when, what changed. Our audit trail. */
+  async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    const store = await this._getStore();
+    await store.flush();
+    const events = await store.streamEvents(`model:${this._id}`, options.limit ?? 1000);
+    return events.map((e: StoredEvent) => {
+      let changes = e.data as Record<string, unknown>;
+      if (e.type === "metric.scalars") {
+        const d = e.data as EventPayloads["metric.scalars"];
+        changes = { title: d.title, series: d.series, points: d.iters.length };
+      } else if (e.type === "metric.plot") {
+        const d = e.data as EventPayloads["metric.plot"];
+        changes = { kind: d.kind, title: d.title, series: d.series, iteration: d.iteration };
+      }
+      return {
+        id: e.id,
+        type: e.type,
+        at: new Date(hlcWall(e.at)),
+        hlc: e.at,
+        actor: e.actor,
+        origin: e.origin,
+        changes,
+      };
+    });
+  }
+
+  // ------------------------------------------------------------- reports
+
+  /**
+   * Reports one scalar point (queued; written in batches). Returns a promise only when the
+   * queue is full: `await` it in tight loops for back-pressure.
+   */
+  reportScalar(
+    title: string,
+    series: string,
+    value: number,
+    iteration: number,
+  ): void | Promise<void> {
+    needString("title", title);
+    needString("series", series, true);
+    const v = needNumber("value", value);
+    needInt("iteration", iteration);
+    return this._queueScalar(title, series, v, iteration);
+  }
+
+  /** Reports a single value (title "Summary", iteration -2^31, as ClearML). */
+  reportSingleValue(name: string, value: number): void | Promise<void> {
+    needString("name", name);
+    const v = needNumber("value", value);
+    return this._queueScalar("Summary", name, v, SINGLE_VALUE_ITERATION);
+  }
+
+  /** @internal */
+  protected _queueScalar(
+    title: string,
+    series: string,
+    value: number,
+    it: number,
+  ): void | Promise<void> {
+    const store = this._store;
+    if (store && this._created()) return store.queueScalar(this._id, title, series, value, it);
+    return this._ensureCreated().then(async (id) => {
+      const s = await this._getStore();
+      await s.queueScalar(id, title, series, value, it);
+    });
+  }
+
+  /** @internal Whether the model is known to exist in the store already. */
+  protected _created(): boolean {
+    return true;
+  }
+
+  /** @internal */
+  protected _queuePlot(p: PlotResult): void | Promise<void> {
+    const data = {
+      kind: p.kind,
+      title: p.title,
+      series: p.series,
+      iteration: p.iteration,
+      figure: p.figure,
+    };
+    const store = this._store;
+    if (store && this._created()) return store.queuePlot(this._id, data);
+    return this._ensureCreated().then(async (id) => {
+      const s = await this._getStore();
+      await s.queuePlot(id, data);
+    });
+  }
+
+  /** Reports a histogram (grouped bars by default). */
+  reportHistogram(options: HistogramOptions): void | Promise<void> {
+    return this._queuePlot(histogramFigure(options));
+  }
+
+  /** Reports a vector, drawn as a grouped bar chart like ClearML. */
+  reportVector(options: VectorOptions): void | Promise<void> {
+    return this._queuePlot(vectorFigure(options));
+  }
+
+  /**
+   * Reports a table: `tablePlot` (rows with a header row, or an array of records), `csv` (a
+   * file path) or `url` (a CSV over http(s)). Exactly one.
+   */
+  async reportTable(
+    options: Omit<TableOptions, "csvText"> & { csv?: string; url?: string },
+  ): Promise<void> {
+    const { csv, url, ...rest } = options;
+    const given = [rest.tablePlot !== undefined, csv !== undefined, url !== undefined].filter(
+      Boolean,
+    );
+    if (given.length !== 1) {
+      throw new InvalidArgumentError(
+        "tablePlot/csv/url",
+        { tablePlot: rest.tablePlot !== undefined, csv, url },
+        "give exactly one of tablePlot, csv or url",
+      );
+    }
+    let csvText: string | undefined;
+    if (csv !== undefined) {
+      needString("csv", csv);
+      try {
+        csvText = await Deno.readTextFile(csv);
+      } catch (e) {
+        throw new InvalidArgumentError("csv", csv, `cannot be read: ${(e as Error).message}`);
+      }
+    } else if (url !== undefined) {
+      needString("url", url);
+      const res = await fetch(url).catch((e) => {
+        throw new InvalidArgumentError("url", url, `cannot be fetched: ${e.message}`);
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new InvalidArgumentError("url", url, `answered HTTP ${res.status}`);
+      }
+      csvText = await res.text();
+    }
+    if (csvText !== undefined) parseCsvTable(csvText, csv !== undefined ? "csv" : "url");
+    await this._queuePlot(tableFigure({ ...rest, ...(csvText !== undefined ? { csvText } : {}) }));
+  }
+
+  /** Reports a line plot of one or more series. */
+  reportLinePlot(options: LinePlotOptions): void | Promise<void> {
+    return this._queuePlot(linePlotFigure(options));
+  }
+
+  /** Reports a 2-D scatter (default mode "lines"). */
+  reportScatter2d(options: Scatter2dOptions): void | Promise<void> {
+    return this._queuePlot(scatter2dFigure(options));
+  }
+
+  /** Reports a 3-D scatter. */
+  reportScatter3d(options: Scatter3dOptions): void | Promise<void> {
+    return this._queuePlot(scatter3dFigure(options));
+  }
+
+  /** Reports a confusion matrix (heatmap). */
+  reportConfusionMatrix(options: ConfusionMatrixOptions): void | Promise<void> {
+    return this._queuePlot(confusionMatrixFigure(options, "confusion_matrix"));
+  }
+
+  /** Reports a matrix (an alias of the confusion matrix, without `comment`). */
+  reportMatrix(options: Omit<ConfusionMatrixOptions, "comment">): void | Promise<void> {
+    return this._queuePlot(confusionMatrixFigure(options, "matrix"));
+  }
+
+  /** Reports a 3-D surface. */
+  reportSurface(options: SurfaceOptions): void | Promise<void> {
+    return this._queuePlot(surfaceFigure(options));
+  }
+
+  /** Writes every queued report of the store now. */
+  async flush(): Promise<void> {
+    await (await this._getStore()).flush();
+  }
+
+  /** @internal */
+  protected async _readChunks(
+    filter: { title?: string; series?: string },
+  ): Promise<Map<string, Map<string, Map<number, number>>>> {
+    const store = await this._getStore();
+    await store.flush();
+    const where = ["model_id = ?"];
+    const args: string[] = [this._id];
+    if (filter.title !== undefined) {
+      where.push("title = ?");
+      args.push(filter.title);
+    }
+    if (filter.series !== undefined) {
+      where.push("series = ?");
+      args.push(filter.series);
+    }
+    const chunks = await store.all<{ event_id: string; title: string; series: string }>(
+      `SELECT event_id, title, series FROM metric_chunks WHERE ${where.join(" AND ")} ORDER BY at`,
+      args,
+    );
+    const out = new Map<string, Map<string, Map<number, number>>>();
+    for (let i = 0; i < chunks.length; i += 200) {
+      const part = chunks.slice(i, i + 200);
+      const events = await store.eventsById(part.map((c) => c.event_id));
+      for (const c of part) {
+        const e = events.get(c.event_id);
+        if (!e) continue;
+        const d = e.data as EventPayloads["metric.scalars"];
+        let t = out.get(d.title);
+        if (!t) out.set(d.title, t = new Map());
+        let s = t.get(d.series);
+        if (!s) t.set(d.series, s = new Map());
+        const n = d.iters.length;
+        for (let j = 0; j < n; j++) {
+          const v = d.values[j]!;
+          s.set(d.iters[j]!, typeof v === "number" ? v : decodeNumber(v as EncodedNumber));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The scalars reported on this model: `{ title: { series: { x, y } } }`, sorted by
+   * iteration; for the same iteration the last report wins. Single values are not included.
+   */
+  async getReportedScalars(
+    filter: { title?: string; series?: string } = {},
+  ): Promise<ReportedScalars> {
+    const raw = await this._readChunks(filter);
+    const out: ReportedScalars = {};
+    for (const [title, byS] of raw) {
+      for (const [series, pts] of byS) {
+        pts.delete(SINGLE_VALUE_ITERATION);
+        if (pts.size === 0) continue;
+        const x = [...pts.keys()];
+        let sorted = true;
+        for (let i = 1; i < x.length; i++) {
+          if (x[i]! < x[i - 1]!) {
+            sorted = false;
+            break;
+          }
+        }
+        if (!sorted) x.sort((a, b) => a - b);
+        const y = new Array<number>(x.length);
+        for (let i = 0; i < x.length; i++) y[i] = pts.get(x[i]!)!;
+        (out[title] ??= {})[series] = { x, y };
+      }
+    }
+    return out;
+  }
+
+  /** The single values reported on this model: `{ name: value }` (the last report wins). */
+  async getReportedSingleValues(): Promise<Record<string, number>> {
+    const raw = await this._readChunks({ title: "Summary" });
+    const out: Record<string, number> = {};
+    for (const [series, pts] of raw.get("Summary") ?? []) {
+      if (pts.has(SINGLE_VALUE_ITERATION)) out[series] = pts.get(SINGLE_VALUE_ITERATION)!;
+    }
+    return out;
+  }
+
+  /** The per-series scalar summary (last, min, max, count), read from its projection. */
+  async getScalarSummary(): Promise<ScalarSummary[]> {
+    const store = await this._getStore();
+    await store.flush();
+    const rows = await store.all<{
+      title: string;
+      series: string;
+      count: number;
+      min: number | null;
+      max: number | null;
+      last: string;
+      last_iter: number;
+      max_iter: number;
+    }>("SELECT * FROM scalar_series WHERE model_id = ? ORDER BY title, series", [this._id]);
+    return rows.map((r) => ({
+      title: r.title,
+      series: r.series,
+      last: decodeNumber(JSON.parse(r.last)),
+      lastIteration: r.last_iter,
+      min: r.min,
+      max: r.max,
+      count: r.count,
+      maxIteration: r.max_iter,
+    }));
+  }
+
+  /** The plots reported on this model, as plotly figures (the last report per iteration). */
+  async getReportedPlots(
+    filter: { title?: string; series?: string; iteration?: number } = {},
+  ): Promise<ReportedPlot[]> {
+    const store = await this._getStore();
+    await store.flush();
+    const where = ["model_id = ?"];
+    const args: (string | number)[] = [this._id];
+    if (filter.title !== undefined) {
+      where.push("title = ?");
+      args.push(filter.title);
+    }
+    if (filter.series !== undefined) {
+      where.push("series = ?");
+      args.push(filter.series);
+    }
+    if (filter.iteration !== undefined) {
+      where.push("iteration = ?");
+      args.push(filter.iteration);
+    }
+    const rows = await store.all<{ event_id: string }>(
+      `SELECT event_id FROM plots WHERE ${where.join(" AND ")} ORDER BY title, series, iteration`,
+      args,
+    );
+    const events = await store.eventsById(rows.map((r) => r.event_id));
+    const out: ReportedPlot[] = [];
+    for (const r of rows) {
+      const e = events.get(r.event_id);
+      if (!e) continue;
+      const d = e.data as EventPayloads["metric.plot"];
+      out.push({ ...d, reportedAt: new Date(hlcWall(e.at)) });
+    }
+    return out;
+  }
+
+  /** Writes every scalar (and single value) as CSV: `title,series,iteration,value`. */
+  async exportScalarsCsv(path: string): Promise<number> {
+    needString("path", path);
+    const raw = await this._readChunks({});
+    const rows: { title: string; series: string; iteration: number; value: number }[] = [];
+    for (const [title, byS] of raw) {
+      for (const [series, pts] of byS) {
+        for (const it of [...pts.keys()].sort((a, b) => a - b)) {
+          rows.push({ title, series, iteration: it, value: pts.get(it)! });
+        }
+      }
+    }
+    await Deno.writeTextFile(path, scalarsToCsv(rows));
+    return rows.length;
+  }
+
+  /**
+   * Writes one self-contained HTML report (plotly inlined, no network needed): fields,
+   * metadata, labels, single values, one chart per scalar title and every plot.
+   */
+  async writeReport(path: string, options: { maxPointsPerSeries?: number } = {}): Promise<void> {
+    needString("path", path);
+    await this.reload();
+    const scalars = await this.getReportedScalars();
+    const html = renderReportHtml({
+      model: this.toJSON(),
+      labels: this.labels,
+      metadata: this._snap!.metadata,
+      singleValues: await this.getReportedSingleValues(),
+      scalars: Object.entries(scalars).map(([title, s]) => ({
+        title,
+        series: Object.entries(s).map(([name, p]) => ({ name, x: p.x, y: p.y })),
+      })),
+      plots: await this.getReportedPlots(),
+    }, { plotlyJs: await loadPlotlyJs(), ...options });
+    await Deno.writeTextFile(path, html);
+  }
+
+  /** The model's fields as a plain object. */
+  toJSON(): Record<string, unknown> {
+    if (!this._snap) return { id: this._id };
+    return {
+      id: this.id,
+      name: this.name,
+      project: this.project,
+      framework: this.framework,
+      tags: this.tags,
+      systemTags: this.systemTags,
+      published: this.published,
+      archived: this.archived,
+      createdAt: this.createdAt.toISOString(),
+      lastUpdate: this.lastUpdate.toISOString(),
+      url: this.url,
+      hash: this.hash,
+      size: this.size,
+      iteration: this.iteration ?? null,
+      comment: this.comment,
+      configText: this.configText,
+      labels: this.labels,
+      task: this.task,
+      originalTask: this.originalTask,
+      parent: this.parent,
+      metadata: this.getAllMetadataCasted(),
+    };
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * `InputModel`: an existing model used as a task's starting point — looked up by id or by
+ * name/project/tags, imported from a URL, or an empty design-only model.
+ *
+ * @module
+ */
+import { getDefaultStore, type Store } from "../store/store.ts";
+import { newId } from "../clock.ts";
+import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
+import { loadSnapshot, type ModelSnapshot } from "./base.ts";
+import { Model } from "./model.ts";
+import { Task } from "../task.ts";
+import { designText, needLabels, needString, needTags, optString, stem } from "./util.ts";
+import { emptyModel } from "../projections/project.ts";
+import { guessFramework } from "../weights/framework.ts";
+import { fileUriToPath, pathToFileUri } from "../weights/remote.ts";
+import { sha256File } from "../weights/blobs.ts";
+
+/** Lookup of {@link InputModel.get}: by id, or by name/project/tags. */
+export type InputModelLookup =
+  | { modelId: string; store?: Store }
+  | {
+    name?: string;
+    project?: string;
+    tags?: string[];
+    onlyPublished?: boolean;
+    store?: Store;
+  };
+
+/** Options of {@link InputModel.importModel}. */
+export interface ImportModelOptions {
+  /** Where the weights are: `file://`, a local path, or `http(s)://`. */
+  weightsUrl: string;
+  /** The design as text. */
+  configText?: string;
+  /** The design as an object (stored as JSON). */
+  configDict?: Record<string, unknown>;
+  /** Labels `{ name: id }`. */
+  labelEnumeration?: Record<string, number>;
+  /** The model name. */
+  name?: string;
+  /** The project name. */
+  project?: string;
+  /** Tags. */
+  tags?: string[];
+  /** The comment. */
+  comment?: string;
+  /** The weights are a zip package. */
+  isPackage?: boolean;
+  /** Publish at once. */
+  createAsPublished?: boolean;
+  /** The framework (guessed from the file extension when absent). */
+  framework?: string;
+  /** The store (default: the default store). */
+  store?: Store;
+}
+
+function normalizeUrl(url: string): string {
+  needString("weightsUrl", url);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    if (!/^(file|https?):\/\//i.test(url)) {
+      throw new InvalidArgumentError(
+        "weightsUrl",
+        url,
+        "must be a file://, http:// or https:// URL or a local path",
+      );
+    }
+    return url.startsWith("file://") ? pathToFileUri(fileUriToPath(url)) : url;
+  }
+  return pathToFileUri(url);
+}
+
+/**
+ * A model used as a task's input.
+ *
+ * @example
+ * ```ts
+ * import { InputModel, openStore, Task } from "../../mod.ts";
+ * const home = await Deno.makeTempDir();
+ * const store = await openStore({ home });
+ * const task = await Task.init({ projectName: "examples", taskName: "example task", store });
+ * const m = await InputModel.importModel({
+ *   weightsUrl: "https://example.com/models/model.pth",
+ *   name: "Input Model with Network Design",
+ *   labelEnumeration: { person: 1, car: 2 },
+ *   store,
+ * });
+ * await task.connect(m);
+ * console.log(m.framework, m.reused); // PyTorch false
+ * await task.close();
+ * await store.close();
+ * await Deno.remove(home, { recursive: true });
+ * ```
+ */
+export class InputModel extends Model {
+  /** True when `importModel` found an existing model with the same weights URL. */
+  reused = false;
+  #empty = false;
+
+  /** @internal */
+  constructor(id: string, store?: Store, snap?: ModelSnapshot) {
+    super(id, store, snap);
+  }
+
+  /**
+   * Gets a model by id, or the newest (by last update) non-archived model matching name,
+   * project and tags. Throws `MODEL_NOT_FOUND` when none matches.
+   */
+  static override async get(
+    lookup: InputModelLookup | string,
+    options: { store?: Store } = {},
+  ): Promise<InputModel> {
+    const l: InputModelLookup = typeof lookup === "string"
+      ? { modelId: lookup, ...options }
+      : lookup;
+    if (l === null || typeof l !== "object") {
+      throw new InvalidArgumentError("lookup", l, "must be { modelId } or { name, project, tags }");
+    }
+    const store = l.store ?? options.store ?? await getDefaultStore();
+    if ("modelId" in l) {
+      needString("modelId", l.modelId);
+      await store.flush();
+      const snap = await loadSnapshot(store, l.modelId);
+      if (!snap) throw new ModelNotFoundError(l.modelId);
+      return new InputModel(l.modelId, store, snap);
+    }
+    const found = await Model.queryModels({
+      store,
+      ...(l.project ? { projectName: l.project } : {}),
+      ...(l.name ? { modelName: l.name } : {}),
+      ...(l.tags ? { tags: l.tags } : {}),
+      onlyPublished: l.onlyPublished ?? false,
+      maxResults: 1,
+    });
+    if (!found.length) {
+      throw new ModelNotFoundError(
+        JSON.stringify({ name: l.name, project: l.project, tags: l.tags }),
+        `No model matches ${
+          JSON.stringify({
+            name: l.name,
+            project: l.project,
+            tags: l.tags,
+            onlyPublished: l.onlyPublished,
+          })
+        }`,
+      );
+    }
+    const m = found[0]!;
+    return new InputModel(m.id, store, (m as unknown as { _snap: ModelSnapshot })._snap);
+  }
+
+  /**
+   * Registers weights from a URL as a model. If a non-archived model already has exactly this
+   * URL it is returned instead (its `reused` is true) and the other arguments are not applied.
+   */
+  static async importModel(options: ImportModelOptions): Promise<InputModel> {
+    if (options === null || typeof options !== "object") {
+      throw new InvalidArgumentError("options", options, "must be an object");
+    }
+    const url = normalizeUrl(options.weightsUrl);
+    const design = designText(options.configText, options.configDict);
+    const labels = options.labelEnumeration === undefined
+      ? undefined
+      : needLabels("labelEnumeration", options.labelEnumeration);
+    const tags = options.tags === undefined ? [] : needTags("tags", options.tags);
+    optString("name", options.name, false);
+    optString("project", options.project, false);
+    optString("comment", options.comment);
+    optString("framework", options.framework, false);
+    const existing = await InputModel.loadModel({
+      weightsUrl: url,
+      ...(options.store ? { store: options.store } : {}),
+    });
+    if (existing) {
+      existing.reused = true;
+      return existing;
+    }
+    const store = options.store ?? await getDefaultStore();
+    let hash: string | undefined, size: number | undefined;
+    if (url.startsWith("file://")) {
+      const p = fileUriToPath(url);
+      const st = await Deno.stat(p).catch(() => undefined);
+      if (st?.isFile) ({ hash, size } = await sha256File(p));
+    }
+    const task = Task.current();
+    const id = newId();
+    const fw = guessFramework(url, options.framework).framework;
+    const comment = task
+      ? `Imported by task id: ${task.id}${options.comment ? "\n" + options.comment : ""}`
+      : options.comment ?? "";
+    await store.append([
+      {
+        stream: `model:${id}`,
+        type: "model.created",
+        data: {
+          name: options.name ??
+            (task ? `Imported by ${task.name}` : `Anonymous model ${new Date().toISOString()}`),
+          project: options.project ?? task?.project ?? "",
+          comment,
+          tags,
+          ...(fw ? { framework: fw } : {}),
+          ...(design !== undefined ? { configText: design } : {}),
+          ...(labels ? { labels } : {}),
+          uri: url,
+          isPackage: options.isPackage ?? false,
+        },
+      },
+      {
+        stream: `model:${id}`,
+        type: "model.weights_updated",
+        data: {
+          uri: url,
+          ...(hash ? { hash, size } : {}),
+          isPackage: options.isPackage ?? false,
+        },
+      },
+      ...(options.createAsPublished
+        ? [{ stream: `model:${id}`, type: "model.published" as const, data: {} }]
+        : []),
+    ]);
+    const snap = await loadSnapshot(store, id);
+    return new InputModel(id, store, snap);
+  }
+
+  /** Finds a model by weights URL without creating one; undefined when there is none. */
+  static async loadModel(
+    options: { weightsUrl: string; loadArchived?: boolean; store?: Store },
+  ): Promise<InputModel | undefined> {
+    const url = normalizeUrl(options.weightsUrl);
+    const store = options.store ?? await getDefaultStore();
+    await store.flush();
+    const row = await store.one<{ id: string }>(
+      `SELECT id FROM models WHERE uri = ? AND created = 1 AND removed = 0
+       ${options.loadArchived ? "" : "AND archived = 0"} ORDER BY last_update DESC, id LIMIT 1`,
+      [url],
+    );
+    if (!row) return undefined;
+    return new InputModel(row.id, store, await loadSnapshot(store, row.id));
+  }
+
+  /** A local-only model with id `"empty"` carrying a design and labels; never stored. */
+  static empty(
+    options: {
+      configText?: string;
+      configDict?: Record<string, unknown>;
+      labelEnumeration?: Record<string, number>;
+    } = {},
+  ): InputModel {
+    const design = designText(options.configText, options.configDict);
+    const labels = options.labelEnumeration
+      ? needLabels("labelEnumeration", options.labelEnumeration)
+      : {};
+    const row = {
+      ...emptyModel("empty"),
+      created: 1,
+      config_text: design ?? "",
+      labels: JSON.stringify(labels),
+    };
+    const m = new InputModel("empty", undefined, { row, tags: [], metadata: {} });
+    m.#empty = true;
+    return m;
+  }
+
+  /**
+   * Connects this model to a task as an input, under `name` (default: the weights file's
+   * stem, else "Input Model"). An empty model sets no input.
+   */
+  async connect(task: Task, name?: string): Promise<void> {
+    if (!(task instanceof Task)) throw new InvalidArgumentError("task", task, "must be a Task");
+    if (this.#empty) return;
+    const entry = name ?? ((this.url ? stem(this.url) : "") || "Input Model");
+    await task._link("input", entry, this);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * `Model`: a handle on any model in the store, plus `Model.get`, `Model.queryModels` and
+ * `Model.remove`.
+ *
+ * @module
+ */
+import { getDefaultStore, type Store } from "../store/store.ts";
+import { BaseModel, loadSnapshot, type ModelSnapshot } from "./base.ts";
+import { compileModelQuery, type QueryFilter } from "../query.ts";
+import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
+import type { ModelRow } from "../projections/project.ts";
+import type { MetadataEntry, MetadataType } from "../events.ts";
+import { fileUriToPath } from "../weights/remote.ts";
+import { needString } from "./util.ts";
+
+/** Options of {@link Model.queryModels}. */
+export interface QueryModelsOptions extends Omit<QueryFilter, "after"> {
+  /** The store to search (default: the default store). */
+  store?: Store;
+  /** Cursor: rows strictly after this model in the order (for paging). */
+  after?: { lastUpdate: string; id: string };
+}
+
+/** Options of {@link Model.remove}. */
+export interface RemoveModelOptions {
+  /** Delete the weights too, when no other model references them (default true). */
+  deleteWeightsFile?: boolean;
+  /** Remove even when a task uses the model as input (default false). */
+  force?: boolean;
+  /** Throw on failure instead of returning false (default true). */
+  raiseOnErrors?: boolean;
+}
+
+const QUERY_COLUMNS = `m.*,
+  (SELECT json_group_array(tag) FROM (SELECT tag FROM model_tags t
+     WHERE t.model_id = m.id AND t.present = 1 ORDER BY tag)) AS tags_json,
+  (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata d
+     WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
+
+/** Builds a snapshot from a query row carrying `tags_json` and `metadata_json`. */
+function snapFromRow(r: ModelRow & { tags_json: string; metadata_json: string }): ModelSnapshot {
+  const { tags_json, metadata_json, ...row } = r;
+  const metadata: Record<string, MetadataEntry> = {};
+  for (
+    const [k, [type, value]] of Object.entries(
+      JSON.parse(metadata_json) as Record<string, [string, string]>,
+    )
+  ) {
+    metadata[k] = { type: type as MetadataType, value };
+  }
+  return { row: row as ModelRow, tags: JSON.parse(tags_json), metadata };
+}
+
+/**
+ * A model in the store. Get one with `await Model.get(id)`; find many with
+ * `await Model.queryModels({...})`.
+ *
+ * @example
+ * ```ts
+ * import { Model, openStore, OutputModel, Task } from "../../mod.ts";
+ * const home = await Deno.makeTempDir();
+ * const store = await openStore({ home });
+ * const task = await Task.init({ projectName: "demo", taskName: "train", store });
+ * const out = new OutputModel({ task, name: "net" });
+ * await out.addTags("demo");
+ * const found = await Model.queryModels({ projectName: "demo", tags: ["demo"], store });
+ * console.log(found.map((m) => m.name)); // ["net"]
+ * await task.close();
+ * await store.close();
+ * await Deno.remove(home, { recursive: true });
+ * ```
+ */
+export class Model extends BaseModel {
+  /** @internal */
+  constructor(id: string, store?: Store, snap?: ModelSnapshot) {
+    super(id, store, snap);
+  }
+
+  /** Loads a model by id. Throws `MODEL_NOT_FOUND` when there is none. */
+  static async get(id: string, options: { store?: Store } = {}): Promise<Model> {
+    needString("id", id);
+    const store = options.store ?? await getDefaultStore();
+    await store.flush();
+    const snap = await loadSnapshot(store, id);
+    if (!snap) throw new ModelNotFoundError(id);
+    return new Model(id, store, snap);
+  }
+
+  /**
+   * Finds models by project, name, tags (ClearML's grammar, `-tag` excludes), metadata,
+   * published and archived state; newest `lastUpdate` first, then id.
+   */
+  static async queryModels(options: QueryModelsOptions = {}): Promise<Model[]> {
+    const { store: given, ...filter } = options;
+    const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS });
+    const store = given ?? await getDefaultStore();
+    await store.flush();
+    const rows = await store.all<ModelRow & { tags_json: string; metadata_json: string }>(
+      sql,
+      args,
+    );
+    return rows.map((r) => new Model(r.id, store, snapFromRow(r)));
+  }
+
+  /** The cursor of this model for paging (`after` in `queryModels`). */
+  get cursor(): { lastUpdate: string; id: string } {
+    return { lastUpdate: this._row.last_update, id: this._id };
+  }
+
+  /**
+   * Removes a model. Without `force` a model used as input by a task is refused
+   * (`MODEL_IN_USE`). `deleteWeightsFile: false` never deletes weights; `true` deletes the blob
+   * (and a `file://` weights file) only when no other model references it.
+   */
+  static async remove(
+    model: BaseModel | string,
+    options: RemoveModelOptions = {},
+  ): Promise<boolean> {
+    const raise = options.raiseOnErrors ?? true;
+    try {
+      const store = model instanceof BaseModel
+        ? await (model as unknown as { _getStore(): Promise<Store> })._getStore()
+        : await getDefaultStore();
+      const id = typeof model === "string" ? needString("model", model) : model.id;
+      const snap = await loadSnapshot(store, id);
+      if (!snap) throw new ModelNotFoundError(id);
+      if (!options.force) {
+        const users = await store.all<{ task_id: string }>(
+          "SELECT task_id FROM task_models WHERE model_id = ? AND role = 'input'",
+          [id],
+        );
+        if (users.length) {
+          throw new ModelogError(
+            "MODEL_IN_USE",
+            `Model ${JSON.stringify(id)} is an input of task(s) ${
+              users.map((u) => u.task_id).join(", ")
+            }: pass force: true to remove it`,
+          );
+        }
+      }
+      const deleteWeights = options.deleteWeightsFile ?? true;
+      await store.append([{
+        stream: `model:${id}`,
+        type: "model.removed",
+        data: { deleteWeightsFile: deleteWeights, force: options.force ?? false },
+      }]);
+      if (deleteWeights) await deleteUnreferenced(store, snap.row);
+      return true;
+    } catch (e) {
+      if (raise) throw e;
+      return false;
+    }
+  }
+}
+
+/** Deletes a removed model's blob and local weights file when no live model references them. */
+async function deleteUnreferenced(store: Store, row: ModelRow): Promise<void> {
+  if (row.hash) {
+    const other = await store.one(
+      "SELECT id FROM models WHERE hash = ? AND removed = 0 AND id != ? LIMIT 1",
+      [row.hash, row.id],
+    );
+    if (!other) await store.blobs.delete(row.hash);
+  }
+  if (row.uri.startsWith("file://")) {
+    const other = await store.one(
+      "SELECT id FROM models WHERE uri = ? AND removed = 0 AND id != ? LIMIT 1",
+      [row.uri, row.id],
+    );
+    if (!other) await Deno.remove(fileUriToPath(row.uri)).catch(() => {});
+  }
+}
+
+/** Throws when a value is not a model id string or model. */
+export function modelIdOf(field: string, m: unknown): string {
+  if (typeof m === "string") return needString(field, m);
+  if (m instanceof BaseModel) return m.id;
+  throw new InvalidArgumentError(field, m, "must be a model or a model id");
+}

@@ -1,0 +1,96 @@
+/** Small argument checks shared by the model API. @module */
+import { InvalidArgumentError } from "../errors.ts";
+
+/** Checks a non-empty string argument. */
+export function needString(field: string, v: unknown, allowEmpty = false): string {
+  if (typeof v !== "string") throw new InvalidArgumentError(field, v, "must be a string");
+  if (!allowEmpty && v.trim().length === 0) {
+    throw new InvalidArgumentError(field, v, "must be a non-empty string");
+  }
+  return v;
+}
+
+/** Checks an optional string argument. */
+export function optString(field: string, v: unknown, allowEmpty = true): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return needString(field, v, allowEmpty);
+}
+
+/** Checks an integer argument. */
+export function needInt(field: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) {
+    throw new InvalidArgumentError(field, v, "must be an integer");
+  }
+  return v;
+}
+
+/** Checks a list of tag strings. */
+export function needTags(field: string, v: unknown): string[] {
+  if (!Array.isArray(v)) throw new InvalidArgumentError(field, v, "must be an array of strings");
+  for (const t of v) {
+    if (typeof t !== "string" || t.trim().length === 0) {
+      throw new InvalidArgumentError(field, t, "tags must be non-empty strings");
+    }
+  }
+  return [...new Set(v as string[])];
+}
+
+/** Checks a label enumeration: `{ label: integer }`. */
+export function needLabels(field: string, v: unknown): Record<string, number> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new InvalidArgumentError(
+      field,
+      v,
+      "must be an object mapping label names to integer ids",
+    );
+  }
+  const out: Record<string, number> = {};
+  for (const [k, id] of Object.entries(v as Record<string, unknown>)) {
+    if (k.length === 0) throw new InvalidArgumentError(field, k, "label names must be non-empty");
+    if (typeof id !== "number" || !Number.isInteger(id)) {
+      throw new InvalidArgumentError(`${field}.${k}`, id, "label ids must be integers");
+    }
+    out[k] = id;
+  }
+  return out;
+}
+
+/** Turns configText / configDict into the stored design text (exactly one may be given). */
+export function designText(
+  configText: unknown,
+  configDict: unknown,
+): string | undefined {
+  const hasDict = configDict !== undefined && configDict !== null &&
+    !(typeof configDict === "object" && Object.keys(configDict as object).length === 0);
+  if (configText !== undefined && configText !== null && hasDict) {
+    throw new InvalidArgumentError(
+      "configDict",
+      configDict,
+      "give either configText or configDict, not both",
+    );
+  }
+  if (hasDict) {
+    if (typeof configDict !== "object" || Array.isArray(configDict)) {
+      throw new InvalidArgumentError("configDict", configDict, "must be a plain object");
+    }
+    return JSON.stringify(configDict, null, 2);
+  }
+  if (configText !== undefined && configText !== null) {
+    return needString("configText", configText, true);
+  }
+  return undefined;
+}
+
+/** The file name of a path or URI, without folders. */
+export function baseName(p: string): string {
+  const clean = p.replace(/[?#].*$/, "").replace(/\/+$/, "");
+  const i = Math.max(clean.lastIndexOf("/"), clean.lastIndexOf("\\"));
+  return decodeURIComponent(clean.slice(i + 1));
+}
+
+/** The stem of a file name (no folders, no last extension). */
+export function stem(p: string): string {
+  const b = baseName(p);
+  const i = b.lastIndexOf(".");
+  return i > 0 ? b.slice(0, i) : b;
+}

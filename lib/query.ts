@@ -1,0 +1,498 @@
+/**
+ * Compiles a model query (ClearML's `Model.query_models` filter: project, name, tags, published,
+ * archived, metadata, result count) into one parameterized SQLite statement over the projection
+ * tables `models`, `model_tags` and `model_metadata`.
+ *
+ * The tag grammar is the ClearML server's (`__$and`/`__$all`, `__$or`/`__$any`, `__$not`,
+ * `__$nop`, legacy `-tag`, `null` for "no tags"), with one fix: `-x` means `__$not x` anywhere in
+ * the list, not only before the first operator. Every value is bound as an argument, never
+ * spliced into the SQL text.
+ *
+ * @example Models tagged "best" but not "draft", newest update first
+ * ```ts
+ * import { compileModelQuery } from "./query.ts";
+ * const q = compileModelQuery({ projectName: "vision", tags: ["best", "-draft"], maxResults: 10 });
+ * console.log(q.sql, q.args);
+ * ```
+ *
+ * @module
+ */
+
+import { InvalidArgumentError } from "./errors.ts";
+
+/** A metadata filter value: one exact value, or a list in the tag grammar. */
+export type MetadataFilterValue =
+  | string
+  | number
+  | boolean
+  | (string | number | boolean | null)[];
+
+/** What to look for in {@link compileModelQuery}. Every field is optional; all given ones are ANDed. */
+export interface QueryFilter {
+  /** Exact, case-sensitive project name. An empty string means no project filter (as in ClearML). */
+  projectName?: string;
+  /** Exact, case-sensitive model name. An empty string means no name filter (as in ClearML). */
+  modelName?: string;
+  /** A tag filter in ClearML's grammar, see {@link parseTagFilter}. An empty list filters nothing. */
+  tags?: (string | null)[];
+  /** Only published models. */
+  onlyPublished?: boolean;
+  /** Include archived models too (they are hidden by default). */
+  includeArchived?: boolean;
+  /** At most this many rows (0 returns nothing; undefined means no limit). */
+  maxResults?: number;
+  /**
+   * Metadata conditions, one per key, all ANDed. A scalar value matches the stored string
+   * exactly (`String(v)`, so `true` matches `"true"` and `0.5` matches `"0.5"`); a list uses the
+   * tag grammar on that key's value, where `null` means "the key is not set".
+   */
+  metadata?: Record<string, MetadataFilterValue>;
+  /** Cursor: only rows strictly after this `(lastUpdate, id)` in the result order. */
+  after?: { lastUpdate: string; id: string };
+}
+
+/** A compiled statement: SQL text with `?` placeholders and the values to bind. */
+export interface CompiledQuery {
+  /** The SQL text. */
+  sql: string;
+  /** The positional arguments, in order. */
+  args: (string | number)[];
+}
+
+/**
+ * One bucket of a tag filter.
+ *
+ * - `in`: the model has at least one of `values` (OR). A `null` here means "or the model has no
+ *   tags at all"; like the server, that alternative is ORed with the whole expression.
+ * - `all`: the model has every one of `values` (AND).
+ * - `nin`: the model has none of `values`. A `null` here means "the model has some tag".
+ */
+export type TagTerm = { kind: "in" | "all" | "nin"; values: (string | null)[] };
+
+/** A parsed tag filter: its buckets joined with the global operator `op`. No terms = no filter. */
+export type TagExpr = { op: "and" | "or"; terms: TagTerm[] };
+
+const OP_PREFIX = "__$";
+const CONTEXT_OPS: Record<string, "and" | "or"> = {
+  "__$and": "and",
+  "__$all": "and",
+  "__$or": "or",
+  "__$any": "or",
+};
+
+/**
+ * Parses a list in the grammar; strings may be operators or `-x`, other scalars are literal
+ * values (so a metadata number `-1` is the value "-1", not an exclusion of "1").
+ */
+function parseTerms(
+  terms: readonly unknown[],
+  field: string,
+): TagExpr {
+  let global: "and" | "or" | undefined;
+  let context: "and" | "or" = "or";
+  let negateNext = false;
+  const buckets = new Map<TagTerm["kind"], TagTerm>();
+  const add = (kind: TagTerm["kind"], value: string | null) => {
+    let bucket = buckets.get(kind);
+    if (!bucket) {
+      bucket = { kind, values: [] };
+      buckets.set(kind, bucket);
+    }
+    if (!bucket.values.includes(value)) bucket.values.push(value);
+  };
+
+  terms.forEach((raw, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof raw === "string" && raw.startsWith(OP_PREFIX)) {
+      if (raw === "__$nop") {
+        if (negateNext) {
+          throw new InvalidArgumentError(at, raw, "a value is expected after __$not");
+        }
+        global ??= "and";
+        context = "or";
+        return;
+      }
+      if (negateNext) {
+        throw new InvalidArgumentError(at, raw, "a value is expected after __$not");
+      }
+      if (raw === "__$not") {
+        negateNext = true;
+        return;
+      }
+      const op = CONTEXT_OPS[raw];
+      if (op === undefined) {
+        throw new InvalidArgumentError(
+          at,
+          raw,
+          "unsupported operator, expected one of __$and, __$all, __$or, __$any, __$not, __$nop",
+        );
+      }
+      context = op;
+      global ??= op;
+      return;
+    }
+    global ??= "and";
+    let value: string | null;
+    let negated = negateNext;
+    negateNext = false;
+    if (raw === null) {
+      value = null;
+    } else if (typeof raw === "string") {
+      value = raw;
+      if (!negated && raw.startsWith("-")) {
+        value = raw.slice(1);
+        negated = true;
+        if (value === "") {
+          throw new InvalidArgumentError(at, raw, "a value is expected after the - prefix");
+        }
+      }
+    } else if (typeof raw === "number" || typeof raw === "boolean") {
+      value = String(raw);
+    } else {
+      throw new InvalidArgumentError(at, raw, "must be a string or null");
+    }
+    if (negated) add("nin", value);
+    else if (value === null) add("in", null); // "or no value at all", whatever the context
+    else add(context === "and" ? "all" : "in", value);
+  });
+  if (negateNext) {
+    throw new InvalidArgumentError(
+      `${field}[${terms.length - 1}]`,
+      "__$not",
+      "a value is expected after __$not",
+    );
+  }
+  return { op: global ?? "and", terms: [...buckets.values()] };
+}
+
+/**
+ * Parses ClearML's tag grammar into a normalized boolean expression (for tests and docs).
+ *
+ * Terms are read left to right. `__$and`/`__$all` and `__$or`/`__$any` set the context for the
+ * values that follow (OR at the start); `__$not` negates only the next value; `__$nop` resets the
+ * context to OR. `-x` is `__$not x`, anywhere in the list (the server honours it only before the
+ * first operator; `__$not -x` still excludes the literal "-x"). The global operator is the first
+ * context operator seen, or AND if anything else comes first. Values go to buckets by modifier,
+ * not by group: OR-positive to `in`, AND-positive to `all`, negated to `nin`; the buckets are
+ * joined with the global operator. `null` means "or no tags at all" (in the `in` bucket), or
+ * "has some tag" when negated.
+ *
+ * @param terms the filter list
+ * @param field the field name used in error messages
+ * @returns the buckets and the global operator
+ * @throws {InvalidArgumentError} for a non-string value, an unknown `__$` operator, a dangling
+ * `__$not` or a bare `-`
+ *
+ * @example `(a OR b) AND c AND d`
+ * ```ts
+ * import { parseTagFilter } from "./query.ts";
+ * const e = parseTagFilter(["a", "b", "__$and", "c", "d"]);
+ * console.log(e); // { op: "and", terms: [{ kind: "in", values: ["a","b"] }, { kind: "all", values: ["c","d"] }] }
+ * ```
+ */
+export function parseTagFilter(terms: (string | null)[], field = "tags"): TagExpr {
+  if (!Array.isArray(terms)) {
+    throw new InvalidArgumentError(field, terms, "must be an array of strings or null");
+  }
+  terms.forEach((t, i) => {
+    if (t !== null && typeof t !== "string") {
+      throw new InvalidArgumentError(`${field}[${i}]`, t, "must be a string or null");
+    }
+  });
+  return parseTerms(terms, field);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+const FILTER_KEYS = new Set([
+  "projectName",
+  "modelName",
+  "tags",
+  "onlyPublished",
+  "includeArchived",
+  "maxResults",
+  "metadata",
+  "after",
+]);
+
+/**
+ * Checks an untrusted query filter and returns a clean copy (undefined fields dropped).
+ *
+ * @param f the filter, e.g. parsed from JSON; `undefined` or `null` is the empty filter
+ * @returns the validated filter
+ * @throws {InvalidArgumentError} naming the bad field: an unknown key, a non-string tag or name,
+ * a `maxResults` that is not a non-negative integer, an empty metadata key, a bad cursor...
+ *
+ * @example
+ * ```ts
+ * import { validateQueryFilter } from "./query.ts";
+ * try {
+ *   validateQueryFilter({ maxResults: -1 });
+ * } catch (e) {
+ *   console.log((e as Error).message); // Invalid maxResults -1: must be a non-negative integer
+ * }
+ * ```
+ */
+export function validateQueryFilter(f: unknown): QueryFilter {
+  if (f === undefined || f === null) return {};
+  if (!isPlainObject(f)) throw new InvalidArgumentError("filter", f, "must be an object");
+  for (const key of Object.keys(f)) {
+    if (!FILTER_KEYS.has(key)) {
+      throw new InvalidArgumentError(
+        key,
+        f[key],
+        `is not a query filter field (expected one of ${[...FILTER_KEYS].join(", ")})`,
+      );
+    }
+  }
+  const out: QueryFilter = {};
+  for (const key of ["projectName", "modelName"] as const) {
+    const v = f[key];
+    if (v === undefined) continue;
+    if (typeof v !== "string") throw new InvalidArgumentError(key, v, "must be a string");
+    out[key] = v;
+  }
+  for (const key of ["onlyPublished", "includeArchived"] as const) {
+    const v = f[key];
+    if (v === undefined) continue;
+    if (typeof v !== "boolean") throw new InvalidArgumentError(key, v, "must be a boolean");
+    out[key] = v;
+  }
+  if (f.maxResults !== undefined) {
+    const v = f.maxResults;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw new InvalidArgumentError("maxResults", v, "must be a non-negative integer");
+    }
+    out.maxResults = v;
+  }
+  if (f.tags !== undefined) {
+    const tags = f.tags;
+    if (!Array.isArray(tags)) {
+      throw new InvalidArgumentError("tags", tags, "must be an array of strings or null");
+    }
+    parseTagFilter(tags, "tags"); // checks types and grammar
+    out.tags = [...tags];
+  }
+  if (f.metadata !== undefined) {
+    const md = f.metadata;
+    if (!isPlainObject(md)) {
+      throw new InvalidArgumentError("metadata", md, "must be an object of key to value");
+    }
+    const clean: Record<string, MetadataFilterValue> = {};
+    for (const [k, v] of Object.entries(md)) {
+      const field = `metadata.${k}`;
+      if (k === "") throw new InvalidArgumentError("metadata", k, "a key must be non-empty");
+      if (typeof v === "string" || typeof v === "boolean") clean[k] = v;
+      else if (typeof v === "number") {
+        if (!Number.isFinite(v)) throw new InvalidArgumentError(field, v, "must be finite");
+        clean[k] = v;
+      } else if (Array.isArray(v)) {
+        v.forEach((x, i) => {
+          const ok = x === null || typeof x === "string" || typeof x === "boolean" ||
+            (typeof x === "number" && Number.isFinite(x));
+          if (!ok) {
+            throw new InvalidArgumentError(
+              `${field}[${i}]`,
+              x,
+              "must be a string, a finite number, a boolean or null",
+            );
+          }
+        });
+        parseTerms(v, field);
+        clean[k] = [...v];
+      } else {
+        throw new InvalidArgumentError(
+          field,
+          v,
+          "must be a string, a finite number, a boolean, or a list of them (use [null] for " +
+            '"key not set")',
+        );
+      }
+    }
+    out.metadata = clean;
+  }
+  if (f.after !== undefined) {
+    const a = f.after;
+    if (
+      !isPlainObject(a) || typeof a.lastUpdate !== "string" || typeof a.id !== "string"
+    ) {
+      throw new InvalidArgumentError(
+        "after",
+        a,
+        "must be an object { lastUpdate: string, id: string }",
+      );
+    }
+    out.after = { lastUpdate: a.lastUpdate, id: a.id };
+  }
+  return out;
+}
+
+/**
+ * How to test one value bucket against one model, for tags or one metadata key. "Has one of
+ * these values" is `m.id IN (SELECT model_id ... WHERE tag = ? AND present = 1)`: the same
+ * meaning as a correlated EXISTS, but SQLite reads it from the partial indexes `model_tags_tag`
+ * and `model_metadata_kv` (once per statement), and drives the whole query from the smallest
+ * one when it is a top-level condition. "Has any value" is a correlated EXISTS on the primary key.
+ */
+interface ValueSource {
+  /** A condition true when the model has one of the bound values (n placeholders). */
+  anyOf(n: number): string;
+  /** A condition true when the model has any value at all. */
+  some: string;
+  /** Args bound before the values in both conditions. */
+  prefix: (string | number)[];
+}
+
+const TAG_SOURCE: ValueSource = {
+  anyOf: (n) =>
+    `m.id IN (SELECT t.model_id FROM model_tags t WHERE t.tag ${eqOrIn(n)} AND t.present = 1)`,
+  some: "EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.present = 1)",
+  prefix: [],
+};
+
+function metadataSource(key: string): ValueSource {
+  return {
+    anyOf: (n) =>
+      "m.id IN (SELECT d.model_id FROM model_metadata d WHERE d.key = ? AND d.value " +
+      `${eqOrIn(n)} AND d.present = 1)`,
+    some: "EXISTS (SELECT 1 FROM model_metadata d WHERE d.model_id = m.id AND d.key = ? " +
+      "AND d.present = 1)",
+    prefix: [key],
+  };
+}
+
+function eqOrIn(n: number): string {
+  return n === 1 ? "= ?" : `IN (${placeholders(n)})`;
+}
+
+function placeholders(n: number): string {
+  return Array.from({ length: n }, () => "?").join(", ");
+}
+
+/** Compiles a parsed expression to a condition, or undefined when it filters nothing. */
+function compileExpr(
+  expr: TagExpr,
+  src: ValueSource,
+  args: (string | number)[],
+): string | undefined {
+  const parts: string[] = [];
+  let orEmpty = false;
+  for (const term of expr.terms) {
+    const values = term.values.filter((v): v is string => v !== null);
+    const hasNull = values.length !== term.values.length;
+    if (term.kind === "in") {
+      if (hasNull) orEmpty = true;
+      if (values.length > 0) {
+        parts.push(src.anyOf(values.length));
+        args.push(...src.prefix, ...values);
+      }
+    } else if (term.kind === "all") {
+      // One index lookup per value, ANDed (n terms for n tags).
+      const all = values.map((v) => {
+        args.push(...src.prefix, v);
+        return src.anyOf(1);
+      });
+      if (hasNull) {
+        all.push(`NOT ${src.some}`);
+        args.push(...src.prefix);
+      }
+      if (all.length > 0) parts.push(all.length === 1 ? all[0]! : `(${all.join(" AND ")})`);
+    } else {
+      const none: string[] = [];
+      if (values.length > 0) {
+        none.push(`NOT ${src.anyOf(values.length)}`);
+        args.push(...src.prefix, ...values);
+      }
+      if (hasNull) {
+        none.push(src.some);
+        args.push(...src.prefix);
+      }
+      if (none.length > 0) parts.push(none.length === 1 ? none[0]! : `(${none.join(" AND ")})`);
+    }
+  }
+  let cond = parts.length === 0
+    ? undefined
+    : parts.length === 1
+    ? parts[0]!
+    : `(${parts.join(expr.op === "and" ? " AND " : " OR ")})`;
+  if (orEmpty) {
+    const empty = `NOT ${src.some}`;
+    if (cond === undefined) cond = empty; // [null] alone: only models with no value
+    else cond = `(${cond} OR ${empty})`;
+    args.push(...src.prefix);
+  }
+  return cond;
+}
+
+/**
+ * Compiles a filter into `SELECT <columns> FROM models m WHERE ... ORDER BY m.last_update DESC,
+ * m.id ASC [LIMIT ?]`. Only visible models (`created = 1 AND removed = 0`) are returned;
+ * archived ones only with `includeArchived`.
+ *
+ * @param f the filter; it is validated first
+ * @param opts `columns`: the select list, default `m.*` (trusted SQL, never user input)
+ * @returns the SQL text and its arguments
+ * @throws {InvalidArgumentError} when the filter is invalid
+ *
+ * @example Cursor paging
+ * ```ts
+ * import { compileModelQuery } from "./query.ts";
+ * const first = compileModelQuery({ maxResults: 100 }, { columns: "m.id, m.last_update" });
+ * const next = compileModelQuery({
+ *   maxResults: 100,
+ *   after: { lastUpdate: "2025-01-01T00:00:00.000Z", id: "abc" },
+ * });
+ * console.log(first.sql, next.args);
+ * ```
+ */
+export function compileModelQuery(
+  f: QueryFilter,
+  opts?: { columns?: string },
+): CompiledQuery {
+  const filter = validateQueryFilter(f);
+  const columns = opts?.columns ?? "m.*";
+  if (typeof columns !== "string" || columns.trim() === "") {
+    throw new InvalidArgumentError("columns", columns, "must be a non-empty SQL select list");
+  }
+  const where = ["m.created = 1", "m.removed = 0"];
+  const args: (string | number)[] = [];
+  if (filter.projectName) {
+    where.push("m.project = ?");
+    args.push(filter.projectName);
+  }
+  if (filter.modelName) {
+    where.push("m.name = ?");
+    args.push(filter.modelName);
+  }
+  if (!filter.includeArchived) where.push("m.archived = 0");
+  if (filter.onlyPublished) where.push("m.published = 1");
+  if (filter.tags && filter.tags.length > 0) {
+    const cond = compileExpr(parseTerms(filter.tags, "tags"), TAG_SOURCE, args);
+    if (cond !== undefined) where.push(cond);
+  }
+  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+    const src = metadataSource(key);
+    if (Array.isArray(value)) {
+      const cond = compileExpr(parseTerms(value, `metadata.${key}`), src, args);
+      if (cond !== undefined) where.push(cond);
+    } else {
+      where.push(src.anyOf(1));
+      args.push(key, String(value));
+    }
+  }
+  if (filter.after) {
+    where.push("(m.last_update < ? OR (m.last_update = ? AND m.id > ?))");
+    args.push(filter.after.lastUpdate, filter.after.lastUpdate, filter.after.id);
+  }
+  let sql = `SELECT ${columns} FROM models m WHERE ${where.join(" AND ")} ` +
+    "ORDER BY m.last_update DESC, m.id ASC";
+  if (filter.maxResults !== undefined) {
+    sql += " LIMIT ?";
+    args.push(filter.maxResults);
+  }
+  return { sql, args };
+}

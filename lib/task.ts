@@ -1,0 +1,254 @@
+/**
+ * `Task`: as much of ClearML's Task as models need — `init`, `current`, `connect`,
+ * `updateOutputModel`, `models` and `close`.
+ *
+ * @module
+ */
+import { getDefaultStore, type Store } from "./store/store.ts";
+import { newId } from "./clock.ts";
+import { InvalidArgumentError } from "./errors.ts";
+import { BaseModel } from "./models/base.ts";
+import { Model } from "./models/model.ts";
+import { needString, needTags, optString } from "./models/util.ts";
+import type { InputModel } from "./models/input_model.ts";
+import type { OutputModel } from "./models/output_model.ts";
+
+/** Options of {@link Task.init}. */
+export interface TaskInitOptions {
+  /** The project name. */
+  projectName: string;
+  /** The task name. */
+  taskName: string;
+  /** The task type (default `training`). */
+  taskType?: string;
+  /** Task tags. */
+  tags?: string[];
+  /**
+   * Default upload destination for output weights: a folder (`file://` or a path) or a modelog
+   * server (`http(s)://`). Without it, weights are kept in the local blob store.
+   */
+  outputUri?: string;
+  /** The store (default: the default store). */
+  store?: Store;
+}
+
+/** Options of {@link Task.updateOutputModel}. */
+export interface UpdateOutputModelOptions {
+  /** The weights file. */
+  modelPath: string;
+  /** The task's entry name for the model. */
+  name?: string;
+  /** The model's comment. */
+  comment?: string;
+  /** The model's tags. */
+  tags?: string[];
+  /** The model's name (default `<task name> - <name>`, else the task name). */
+  modelName?: string;
+  /** The training iteration. */
+  iteration?: number;
+  /** Delete the local file after it was stored at the upload destination (default true). */
+  autoDeleteFile?: boolean;
+}
+
+/**
+ * A list of models that can also be indexed by entry name: `task.models.output["best"]` or
+ * `task.models.output.get("best")`. The newest is last.
+ */
+export class ModelsList<T extends BaseModel = BaseModel> extends Array<T> {
+  [name: string]: unknown;
+  #names = new Map<string, T>();
+  /** @internal */
+  _put(name: string, m: T): void {
+    const old = this.#names.get(name);
+    if (old) {
+      const i = this.indexOf(old);
+      if (i >= 0) this.splice(i, 1);
+    }
+    this.#names.set(name, m);
+    this.push(m);
+    if (!/^\d+$/.test(name) && !(name in Array.prototype)) {
+      (this as Record<string, unknown>)[name] = m;
+    }
+  }
+  /** The model connected under `name`. */
+  get(name: string): T | undefined {
+    return this.#names.get(name);
+  }
+  /** The entry names. */
+  names(): string[] {
+    return [...this.#names.keys()];
+  }
+  static override get [Symbol.species]() {
+    return Array;
+  }
+}
+
+let current: Task | undefined;
+
+/**
+ * A task: a training or evaluation run that models are inputs and outputs of.
+ *
+ * @example
+ * ```ts
+ * import { openStore, OutputModel, Task } from "../mod.ts";
+ * const home = await Deno.makeTempDir();
+ * const store = await openStore({ home });
+ * const task = await Task.init({ projectName: "demo", taskName: "train", store });
+ * const model = new OutputModel({ task, framework: "PyTorch" });
+ * await task.connect(model, "best");
+ * console.log(Task.current() === task);
+ * await task.close();
+ * await store.close();
+ * await Deno.remove(home, { recursive: true });
+ * ```
+ */
+export class Task {
+  /** The task id. */
+  readonly id: string;
+  /** The project name. */
+  readonly project: string;
+  /** The task name. */
+  readonly name: string;
+  /** The task type. */
+  readonly taskType: string;
+  /** The task tags. */
+  readonly tags: readonly string[];
+  /** The default upload destination for output models. */
+  outputUri: string | undefined;
+  /** The store the task writes to. */
+  readonly store: Store;
+  readonly #input = new ModelsList();
+  readonly #output = new ModelsList();
+  #closed = false;
+  #outputCount = 0;
+
+  private constructor(id: string, o: TaskInitOptions, store: Store) {
+    this.id = id;
+    this.project = o.projectName;
+    this.name = o.taskName;
+    this.taskType = o.taskType ?? "training";
+    this.tags = o.tags ?? [];
+    this.outputUri = o.outputUri;
+    this.store = store;
+  }
+
+  /** Creates a task and makes it the current one. */
+  static async init(options: TaskInitOptions): Promise<Task> {
+    if (options === null || typeof options !== "object") {
+      throw new InvalidArgumentError("options", options, "must be an object");
+    }
+    needString("projectName", options.projectName);
+    needString("taskName", options.taskName);
+    optString("taskType", options.taskType, false);
+    optString("outputUri", options.outputUri, false);
+    const tags = options.tags === undefined ? [] : needTags("tags", options.tags);
+    const store = options.store ?? await getDefaultStore();
+    const id = newId();
+    await store.append([{
+      stream: `task:${id}`,
+      type: "task.created",
+      data: {
+        project: options.projectName,
+        name: options.taskName,
+        taskType: options.taskType ?? "training",
+        tags,
+        ...(options.outputUri ? { outputUri: options.outputUri } : {}),
+      },
+    }]);
+    const t = new Task(id, { ...options, tags }, store);
+    current = t;
+    return t;
+  }
+
+  /** The task made by the last `Task.init` that is not closed, if any. */
+  static current(): Task | undefined {
+    return current;
+  }
+
+  /** Input and output models of this task, indexable by entry name. */
+  get models(): { input: ModelsList; output: ModelsList } {
+    return { input: this.#input, output: this.#output };
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Connects a model: an `InputModel` as an input, an `OutputModel` as an output, under
+   * `name` (inputs default to the weights file's stem, else "Input Model").
+   */
+  async connect(model: InputModel | OutputModel | BaseModel, name?: string): Promise<void> {
+    if (!(model instanceof BaseModel)) {
+      throw new InvalidArgumentError("model", model, "must be an InputModel or OutputModel");
+    }
+    optString("name", name, false);
+    await (model as unknown as { connect(t: Task, n?: string): Promise<void> }).connect(this, name);
+  }
+
+  /** @internal Records a link (called by the models). */
+  async _link(role: "input" | "output", name: string, model: BaseModel): Promise<void> {
+    const list = role === "input" ? this.#input : this.#output;
+    if (list.get(name) === model) return;
+    await this.store.append([{
+      stream: `task:${this.id}`,
+      type: "task.model_connected",
+      data: { modelId: model.id, role, name },
+    }]);
+    list._put(name, model);
+  }
+
+  /** @internal A default name for an unnamed output entry. */
+  _nextOutputName(): string {
+    return `Output Model #${this.#outputCount++}`;
+  }
+
+  /**
+   * Creates an output model from a weights file in one call (ClearML's
+   * `update_output_model`): returns the weights URI.
+   */
+  async updateOutputModel(options: UpdateOutputModelOptions): Promise<string> {
+    needString("modelPath", options.modelPath);
+    const { OutputModel } = await import("./models/output_model.ts");
+    const name = optString("name", options.name, false);
+    const modelName = options.modelName ?? (name ? `${this.name} - ${name}` : this.name);
+    const m = new OutputModel({
+      task: this,
+      name: modelName,
+      ...(options.tags ? { tags: options.tags } : {}),
+      ...(options.comment !== undefined ? { comment: options.comment } : {}),
+    });
+    if (name) await m.connect(this, name);
+    return await m.updateWeights({
+      weightsFilename: options.modelPath,
+      ...(options.iteration !== undefined ? { iteration: options.iteration } : {}),
+      autoDeleteFile: options.autoDeleteFile ?? true,
+    });
+  }
+
+  /** All models linked to this task in the store, as `Model` handles (input and output). */
+  async getModels(): Promise<{ input: ModelsList<Model>; output: ModelsList<Model> }> {
+    await this.store.flush();
+    const rows = await this.store.all<{ role: string; name: string; model_id: string }>(
+      "SELECT role, name, model_id FROM task_models WHERE task_id = ? ORDER BY at",
+      [this.id],
+    );
+    const input = new ModelsList<Model>();
+    const output = new ModelsList<Model>();
+    for (const r of rows) {
+      const m = await Model.get(r.model_id, { store: this.store }).catch(() => undefined);
+      if (m) (r.role === "input" ? input : output)._put(r.name, m);
+    }
+    return { input, output };
+  }
+
+  /** Flushes this store's queued reports and marks the task closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.store.flush();
+    await this.store.append([{ stream: `task:${this.id}`, type: "task.closed", data: {} }]);
+    this.#closed = true;
+    if (current === this) current = undefined;
+  }
+}

@@ -1,0 +1,466 @@
+/**
+ * A content-addressed store of weights files: every blob is kept once, under the SHA-256 of its
+ * bytes, at `<dir>/sha256/<aa>/<hex>`. Files are always streamed, never read whole into memory.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { join } from "node:path";
+import { HashMismatchError, InvalidArgumentError, WeightsNotFoundError } from "../errors.ts";
+
+/** A blob kept in a {@link BlobStore}. */
+export interface BlobInfo {
+  /** The SHA-256 of the bytes, 64 lowercase hex digits. */
+  hash: string;
+  /** The size in bytes. */
+  size: number;
+  /** The absolute or store-relative path of the stored blob. */
+  path: string;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Returns true when `s` is a SHA-256 digest written as 64 lowercase hex digits. */
+export function isSha256Hex(s: string): boolean {
+  return typeof s === "string" && SHA256_HEX.test(s);
+}
+
+function checkHash(hash: string, field = "hash"): string {
+  if (!isSha256Hex(hash)) {
+    throw new InvalidArgumentError(
+      field,
+      hash,
+      "must be a sha256 digest of 64 lowercase hex digits",
+    );
+  }
+  return hash;
+}
+
+function isNotFound(e: unknown): boolean {
+  return e instanceof Deno.errors.NotFound;
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (isNotFound(e)) return null;
+    throw e;
+  }
+}
+
+/**
+ * Pipes `stream` into `file` chunk by chunk, feeding every chunk to `hash` when given.
+ * Closes the file in every case. Returns the number of bytes written.
+ */
+async function writeHashed(
+  stream: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  hash?: Hash,
+): Promise<number> {
+  let size = 0;
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!value || value.byteLength === 0) continue;
+      hash?.update(value);
+      let written = 0;
+      while (written < value.byteLength) {
+        written += await file.write(value.subarray(written));
+      }
+      size += value.byteLength;
+    }
+  } catch (e) {
+    await reader.cancel(e).catch(() => {});
+    throw e;
+  } finally {
+    reader.releaseLock();
+    file.close();
+  }
+  return size;
+}
+
+const COPY_BUFFER_SIZE = 256 * 1024;
+
+/**
+ * Reads a file to its end through one reused buffer, feeding every chunk to `hash` and, when
+ * given, writing it to `out`. Reusing the buffer keeps memory flat however big the file is.
+ * Closes both files. Returns the number of bytes read.
+ */
+async function drainFile(src: Deno.FsFile, hash: Hash, out?: Deno.FsFile): Promise<number> {
+  const buf = new Uint8Array(COPY_BUFFER_SIZE);
+  let size = 0;
+  try {
+    while (true) {
+      const n = await src.read(buf);
+      if (n === null) break;
+      if (n === 0) continue;
+      const chunk = buf.subarray(0, n);
+      hash.update(chunk);
+      if (out) {
+        let written = 0;
+        while (written < n) written += await out.write(chunk.subarray(written));
+      }
+      size += n;
+    }
+  } finally {
+    src.close();
+    out?.close();
+  }
+  return size;
+}
+
+/** Hashes a whole file (already opened) in a streamed way; closes it. */
+async function hashFile(file: Deno.FsFile): Promise<{ hash: string; size: number }> {
+  const h = createHash("sha256");
+  const size = await drainFile(file, h);
+  return { hash: h.digest("hex"), size };
+}
+
+/**
+ * Computes the SHA-256 of a file by streaming it.
+ *
+ * @param path the file
+ * @returns the hex digest and the size in bytes
+ * @throws {WeightsNotFoundError} when the path is missing or not a regular file
+ */
+export async function sha256File(path: string): Promise<{ hash: string; size: number }> {
+  return await hashFile(await openRegularFile(path));
+}
+
+async function openRegularFile(path: string): Promise<Deno.FsFile> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new WeightsNotFoundError(path, isNotFound(e) ? "it does not exist" : String(e), {
+      cause: e,
+    });
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile) throw new WeightsNotFoundError(path, "it is not a regular file");
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  return file;
+}
+
+/**
+ * A content-addressed blob store rooted at a folder.
+ *
+ * Layout: `<dir>/sha256/<first 2 hex>/<hex>` for blobs, `<dir>/tmp` for files being written and
+ * `<dir>/partial/<hex>` for resumable uploads.
+ *
+ * @example Storing a file once
+ * ```ts
+ * import { BlobStore } from "./blobs.ts";
+ * const store = new BlobStore("/tmp/blobs");
+ * const info = await store.putFile("model.onnx");
+ * console.log(info.hash, info.size);
+ * ```
+ */
+export class BlobStore {
+  /** The root folder of the store. */
+  readonly dir: string;
+  #locks = new Map<string, Promise<unknown>>();
+
+  /**
+   * Creates a store over a folder; nothing is touched until the first write.
+   * @param dir the root folder
+   */
+  constructor(dir: string) {
+    if (typeof dir !== "string" || dir === "") {
+      throw new InvalidArgumentError("dir", dir, "must be a non-empty path");
+    }
+    this.dir = dir;
+  }
+
+  /** The path where the blob with `hash` is (or would be) stored. Validates the hash. */
+  pathOf(hash: string): string {
+    checkHash(hash);
+    return join(this.dir, "sha256", hash.slice(0, 2), hash);
+  }
+
+  #partialPath(hash: string): string {
+    checkHash(hash);
+    return join(this.dir, "partial", hash);
+  }
+
+  async #tempFile(): Promise<{ path: string; file: Deno.FsFile }> {
+    const tmpDir = join(this.dir, "tmp");
+    await Deno.mkdir(tmpDir, { recursive: true });
+    const path = join(tmpDir, `${crypto.randomUUID()}.tmp`);
+    const file = await Deno.open(path, { write: true, createNew: true });
+    return { path, file };
+  }
+
+  /** Serializes operations on the same key within this process. */
+  async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.#locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    }
+  }
+
+  /** Moves a fully written file whose hash is known into its place (or drops it if present). */
+  async #place(tmpPath: string, hash: string, size: number): Promise<BlobInfo> {
+    const dest = this.pathOf(hash);
+    try {
+      if (await statOrNull(dest)) {
+        await removeQuietly(tmpPath);
+      } else {
+        await Deno.mkdir(join(this.dir, "sha256", hash.slice(0, 2)), { recursive: true });
+        await Deno.rename(tmpPath, dest);
+      }
+    } catch (e) {
+      await removeQuietly(tmpPath);
+      throw e;
+    }
+    return { hash, size, path: dest };
+  }
+
+  /**
+   * Stores a file: streams it through SHA-256 into a temp file, then renames it into place.
+   * The same bytes are stored once.
+   *
+   * @throws {WeightsNotFoundError} when the path is missing or not a regular file
+   */
+  async putFile(path: string): Promise<BlobInfo> {
+    const src = await openRegularFile(path);
+    let tmp: { path: string; file: Deno.FsFile };
+    try {
+      tmp = await this.#tempFile();
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+    const h = createHash("sha256");
+    let size: number;
+    try {
+      size = await drainFile(src, h, tmp.file);
+    } catch (e) {
+      await removeQuietly(tmp.path);
+      throw e;
+    }
+    return await this.#place(tmp.path, h.digest("hex"), size);
+  }
+
+  /**
+   * Stores the bytes of a stream.
+   *
+   * @param stream the bytes
+   * @param expectedHash when given, the bytes must hash to it
+   * @throws {HashMismatchError} when `expectedHash` differs; nothing is stored then
+   */
+  async putStream(
+    stream: ReadableStream<Uint8Array>,
+    expectedHash?: string,
+  ): Promise<BlobInfo> {
+    let tmp: { path: string; file: Deno.FsFile };
+    try {
+      if (expectedHash !== undefined) checkHash(expectedHash, "expectedHash");
+      tmp = await this.#tempFile();
+    } catch (e) {
+      await stream.cancel(e).catch(() => {});
+      throw e;
+    }
+    const h = createHash("sha256");
+    let size: number;
+    try {
+      size = await writeHashed(stream, tmp.file, h);
+    } catch (e) {
+      await removeQuietly(tmp.path);
+      throw e;
+    }
+    const hash = h.digest("hex");
+    if (expectedHash !== undefined && hash !== expectedHash) {
+      await removeQuietly(tmp.path);
+      throw new HashMismatchError(expectedHash, hash);
+    }
+    return await this.#place(tmp.path, hash, size);
+  }
+
+  /** Whether a blob with this hash is stored. */
+  async has(hash: string): Promise<boolean> {
+    return (await this.stat(hash)) !== null;
+  }
+
+  /** The size of a stored blob, or null when absent. */
+  async stat(hash: string): Promise<{ size: number } | null> {
+    const info = await statOrNull(this.pathOf(hash));
+    return info && info.isFile ? { size: info.size } : null;
+  }
+
+  /**
+   * Opens a stored blob for reading, optionally the byte range `[start, end)`.
+   * `end` is clamped to the blob size. The result is a byte stream, so it can also be read
+   * with a BYOB reader (`getReader({ mode: "byob" })`) into a reused buffer.
+   *
+   * @throws {WeightsNotFoundError} when the blob is absent
+   * @throws {InvalidArgumentError} for a bad range
+   */
+  async open(hash: string, start = 0, end?: number): Promise<ReadableStream<Uint8Array>> {
+    const path = this.pathOf(hash);
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new InvalidArgumentError("start", start, "must be a non-negative integer");
+    }
+    if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
+      throw new InvalidArgumentError("end", end, `must be an integer >= start (${start})`);
+    }
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (e) {
+      if (isNotFound(e)) throw new WeightsNotFoundError(hash, "no blob with this hash is stored");
+      throw e;
+    }
+    let remaining: number;
+    try {
+      const { size } = await file.stat();
+      if (start > size) {
+        throw new InvalidArgumentError("start", start, `is past the blob size ${size}`);
+      }
+      remaining = Math.min(end ?? size, size) - start;
+      if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    let closed = false;
+    const close = () => {
+      if (!closed) {
+        closed = true;
+        file.close();
+      }
+    };
+    // A byte stream: a BYOB reader can read with one reused buffer, so no garbage per chunk.
+    return new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: COPY_BUFFER_SIZE,
+      async pull(controller) {
+        const req = controller.byobRequest;
+        try {
+          if (!req?.view) throw new Error("byte stream pulled without a byobRequest");
+          const view = req.view;
+          const max = Math.min(view.byteLength, remaining);
+          const n = max <= 0
+            ? null
+            : await file.read(new Uint8Array(view.buffer, view.byteOffset, max));
+          if (n === null || n === 0) {
+            close();
+            controller.close();
+            req.respond(0);
+            return;
+          }
+          remaining -= n;
+          req.respond(n);
+        } catch (e) {
+          close();
+          controller.error(e);
+        }
+      },
+      cancel() {
+        close();
+      },
+    });
+  }
+
+  /** Deletes a stored blob. Returns whether it existed. */
+  async delete(hash: string): Promise<boolean> {
+    const path = this.pathOf(hash);
+    try {
+      await Deno.remove(path);
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /** The number of bytes received so far for a resumable upload of `hash` (0 if none). */
+  async partialSize(hash: string): Promise<number> {
+    const info = await statOrNull(this.#partialPath(hash));
+    return info?.size ?? 0;
+  }
+
+  /**
+   * Appends bytes to the resumable upload of `hash`.
+   *
+   * @param hash the hash the finished blob must have
+   * @param offset where the bytes go; must equal the current partial size
+   * @param stream the bytes
+   * @returns the new partial size
+   * @throws {InvalidArgumentError} (code `INVALID_ARGUMENT`, field `offset`) when `offset` is
+   *   not the current partial size
+   */
+  appendPartial(
+    hash: string,
+    offset: number,
+    stream: ReadableStream<Uint8Array>,
+  ): Promise<number> {
+    const path = this.#partialPath(hash);
+    return this.#withLock(hash, async () => {
+      try {
+        const current = await this.partialSize(hash);
+        if (offset !== current) {
+          throw new InvalidArgumentError(
+            "offset",
+            offset,
+            `must equal the current partial size ${current} of ${hash}`,
+          );
+        }
+        await Deno.mkdir(join(this.dir, "partial"), { recursive: true });
+      } catch (e) {
+        await stream.cancel(e).catch(() => {});
+        throw e;
+      }
+      const file = await Deno.open(path, { append: true, create: true });
+      await writeHashed(stream, file);
+      return await this.partialSize(hash);
+    });
+  }
+
+  /**
+   * Finishes a resumable upload: hashes the partial file (streamed) and, when it matches, moves
+   * it into place.
+   *
+   * @throws {WeightsNotFoundError} when there is no partial upload for `hash`
+   * @throws {HashMismatchError} when the bytes differ; the partial data is deleted
+   */
+  commitPartial(hash: string): Promise<BlobInfo> {
+    const path = this.#partialPath(hash);
+    return this.#withLock(hash, async () => {
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(path, { read: true });
+      } catch (e) {
+        if (isNotFound(e)) throw new WeightsNotFoundError(hash, "no partial upload for this hash");
+        throw e;
+      }
+      const actual = await hashFile(file);
+      if (actual.hash !== hash) {
+        await removeQuietly(path);
+        throw new HashMismatchError(hash, actual.hash);
+      }
+      return await this.#place(path, hash, actual.size);
+    });
+  }
+}
