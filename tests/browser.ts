@@ -4,6 +4,8 @@
  *
  * @module
  */
+// Tests pin their npm dependencies inline (deno.json has no import map for them).
+// deno-lint-ignore no-import-prefix
 import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@24.8.2";
 
 export type { Browser, Page };

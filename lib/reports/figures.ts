@@ -444,7 +444,10 @@ function cloneValue(v: unknown): unknown {
  * console.log(m); // { xaxis: { title: "x", type: "log" } }
  * ```
  */
-export function deepMerge(a: Obj, b: Obj): Obj {
+export function deepMerge(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Obj = {};
   for (const [k, v] of Object.entries(a)) {
     if (!FORBIDDEN_KEYS.has(k)) out[k] = cloneValue(v);
