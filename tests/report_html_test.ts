@@ -158,13 +158,10 @@ Deno.test("renderReportHtml() escapes text and keeps NaN in the embedded figure 
   assert.ok(!/(?:src|href)=["']?https?:/i.test(html), "no external URLs");
 });
 
-// puppeteer-core keeps its websocket and child-process resources in ways Deno's sanitizers
-// attribute to the test even after browser.close() resolves, so they are off for this test only;
-// the finally block closes the browser and removes both temp directories.
+// Sanitizers stay on: launchBrowser().close() ends Chromium and removes its profile, and the
+// finally block removes the temp dir even when an assertion fails.
 Deno.test({
   name: "the HTML report renders every figure in Chromium offline, without errors",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "modelog-report-" });
     const launched = await launchBrowser();

@@ -563,6 +563,9 @@ export abstract class BaseModel {
     const store = await this._getStore();
     const row = this._row;
     const name = baseName(row.uri) || "weights";
+    if (row.hash && !(await store.blobs.has(row.hash)) && store.blobFetcher) {
+      await store.blobFetcher(row.hash).catch(() => {});
+    }
     if (row.hash && (await store.blobs.has(row.hash))) {
       const dir = options.targetDir ?? join(store.cacheDir, "models", row.hash);
       const dest = join(dir, name);

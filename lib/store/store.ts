@@ -12,7 +12,14 @@
  *
  * @module
  */
-import { type Client, createClient, type InStatement, type InValue, type Row } from "../deps.ts";
+import {
+  type Client,
+  createClient,
+  type InStatement,
+  type InValue,
+  type ResultSet,
+  type Row,
+} from "../deps.ts";
 import { Hlc, newOrigin, uuidv7 } from "../clock.ts";
 import {
   decodeData,
@@ -49,6 +56,15 @@ export interface StoreOptions {
   path?: string;
   /** The store's folder (database, blobs, cache). Default: `MODELOG_HOME` or `~/.modelog`. */
   home?: string;
+  /**
+   * A libSQL URL for the database instead of a file: `libsql://…`, `http(s)://…` (sqld or
+   * Turso) or `file:…`. Passed straight to `@libsql/client`.
+   */
+  url?: string;
+  /** Auth token for a remote libSQL `url`. */
+  authToken?: string;
+  /** Where weights blobs live. Default: `<home>/blobs`. */
+  blobsDir?: string;
   /** `normal` (default: WAL keeps the database consistent; an OS crash may lose the last commits) or `full`. */
   synchronous?: "normal" | "full";
   /** How long a write waits for another process's write lock, in ms (default 10000). */
@@ -95,6 +111,16 @@ interface PendingSeries {
   iters: number[];
   values: (number | string)[];
 }
+
+/** Tuning knobs of a store (the numeric and durability options). */
+type StoreTuning = {
+  synchronous: "normal" | "full";
+  busyTimeoutMs: number;
+  reportBatchPoints: number;
+  reportHighWater: number;
+  reportFlushMs: number;
+  pointsPerEvent: number;
+};
 
 /** Turns a libSQL row into a plain object with the given columns. */
 function plain<T>(row: Row, columns: string[]): T {
@@ -146,12 +172,20 @@ export class Store {
   readonly blobs: BlobStore;
   /** Folder for downloaded copies of remote weights. */
   readonly cacheDir: string;
+  /**
+   * Fetches a blob this store does not have (set by a `SyncWorker`: it downloads from the
+   * modelog server by hash and verifies it). Used by `getLocalCopy()`.
+   */
+  blobFetcher: ((hash: string) => Promise<void>) | undefined;
   readonly #w: Client;
+  /** What writes run on: the writer connection, or a remote transaction. */
+  #x: { execute(stmt: InStatement): Promise<ResultSet> };
+  readonly #remoteDb: boolean;
   readonly #r: Client;
   readonly #clock: Hlc;
   #lock: Promise<unknown> = Promise.resolve();
   #closed = false;
-  readonly #opts: Required<Omit<StoreOptions, "path" | "home">>;
+  readonly #opts: StoreTuning;
   #pending = new Map<string, Map<string, PendingSeries>>();
   #pendingPlots: NewEvent[] = [];
   #pendingCount = 0;
@@ -166,15 +200,19 @@ export class Store {
     origin: string,
     w: Client,
     r: Client,
-    opts: Required<Omit<StoreOptions, "path" | "home">>,
+    opts: StoreTuning,
+    remote: boolean,
+    blobsDir: string,
   ) {
     this.home = home;
     this.path = path;
     this.origin = origin;
     this.actor = currentActor();
-    this.blobs = new BlobStore(join(home, "blobs"));
+    this.blobs = new BlobStore(blobsDir);
+    this.#remoteDb = remote;
     this.cacheDir = join(home, "cache");
     this.#w = w;
+    this.#x = w;
     this.#r = r;
     // One clock per process on this store: the suffix keeps two processes' stamps distinct.
     this.#clock = new Hlc(`${origin}-${newOrigin().slice(0, 6)}`);
@@ -210,22 +248,27 @@ export class Store {
     if (opts.synchronous !== "normal" && opts.synchronous !== "full") {
       throw new InvalidArgumentError("synchronous", opts.synchronous, 'must be "normal" or "full"');
     }
-    const url = "file:" + path;
-    const w = createClient({ url });
-    const r = createClient({ url });
+    const remote = options.url !== undefined && !options.url.startsWith("file:");
+    const url = options.url ?? "file:" + path;
+    const cfg = options.authToken ? { url, authToken: options.authToken } : { url };
+    const w = createClient(cfg);
+    const r = remote ? w : createClient(cfg);
     try {
-      for (const c of [w, r]) {
-        await c.execute(`PRAGMA busy_timeout = ${opts.busyTimeoutMs}`);
+      if (!remote) {
+        for (const c of [w, r]) {
+          await c.execute(`PRAGMA busy_timeout = ${opts.busyTimeoutMs}`);
+        }
+        await retryBusy(() => w.execute("PRAGMA journal_mode = WAL"), opts.busyTimeoutMs);
+        for (const c of [w, r]) {
+          await c.execute(`PRAGMA synchronous = ${opts.synchronous.toUpperCase()}`);
+        }
       }
-      await retryBusy(() => w.execute("PRAGMA journal_mode = WAL"), opts.busyTimeoutMs);
-      for (const c of [w, r]) {
-        await c.execute(`PRAGMA synchronous = ${opts.synchronous.toUpperCase()}`);
-      }
-      const origin = await migrate(w, path);
-      return new Store(home, path, origin, w, r, opts);
+      const origin = await migrate(w, remote ? url : path, remote);
+      const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
+      return new Store(home, remote ? url : path, origin, w, r, opts, remote, blobsDir);
     } catch (e) {
       w.close();
-      r.close();
+      if (r !== w) r.close();
       if (isBusy(e)) throw new StoreLockedError(path, { cause: e });
       throw e;
     }
@@ -248,6 +291,21 @@ export class Store {
   #tx<T>(fn: () => Promise<T>): Promise<T> {
     return this.#exclusive(async () => {
       this.#assertOpen();
+      if (this.#remoteDb) {
+        const tx = await this.#w.transaction("write");
+        this.#x = tx;
+        try {
+          const out = await fn();
+          await tx.commit();
+          return out;
+        } catch (e) {
+          await tx.rollback().catch(() => {});
+          throw e;
+        } finally {
+          tx.close();
+          this.#x = this.#w;
+        }
+      }
       try {
         await this.#w.execute("BEGIN IMMEDIATE");
       } catch (e) {
@@ -277,7 +335,7 @@ export class Store {
   }
 
   async #commitLocal(events: NewEvent[]): Promise<StoredEvent[]> {
-    const maxAt = await this.#w.execute("SELECT value FROM meta WHERE key = 'max_at'");
+    const maxAt = await this.#x.execute("SELECT value FROM meta WHERE key = 'max_at'");
     if (maxAt.rows[0]) this.#clock.observe(String(maxAt.rows[0].value));
     const stored: StoredEvent[] = events.map((e) => ({
       id: uuidv7(),
@@ -305,7 +363,7 @@ export class Store {
       const existing = new Set<string>();
       for (let i = 0; i < unique.length; i += 500) {
         const part = unique.slice(i, i + 500);
-        const rs = await this.#w.execute({
+        const rs = await this.#x.execute({
           sql: `SELECT id FROM events WHERE id IN (${part.map(() => "?").join(",")})`,
           args: part.map((e) => e.id),
         });
@@ -345,7 +403,7 @@ export class Store {
             ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
       args: [maxAt],
     });
-    for (const s of stmts) await this.#w.execute(s);
+    for (const s of stmts) await this.#x.execute(s);
   }
 
   async #loadFor(p: Projection, events: StoredEvent[]): Promise<void> {
@@ -372,7 +430,7 @@ export class Store {
         plotKeys.push([id, d.title, d.series, d.iteration]);
       }
     }
-    const w = this.#w;
+    const w = this.#x;
     const inList = async <T>(table: string, col: string, ids: Set<string>): Promise<T[]> => {
       const out: T[] = [];
       const all = [...ids];
@@ -617,13 +675,13 @@ export class Store {
     await this.flush();
     const t0 = performance.now();
     const n = await this.#tx(async () => {
-      for (const t of PROJECTION_TABLES) await this.#w.execute(`DELETE FROM ${t.name}`);
+      for (const t of PROJECTION_TABLES) await this.#x.execute(`DELETE FROM ${t.name}`);
       const p = new Projection();
       let after = 0;
       let count = 0;
       const page = 5000;
       for (;;) {
-        const rs = await this.#w.execute({
+        const rs = await this.#x.execute({
           sql: `SELECT seq, id, stream, type, at, origin, v, actor, data FROM events
                 WHERE seq > ? ORDER BY seq LIMIT ?`,
           args: [after, page],
@@ -643,12 +701,12 @@ export class Store {
           ["event_id", "model_id", "title", "series", "n", "min_iter", "max_iter", "at"],
           p.chunks,
         );
-        for (const s of chunkStmts) await this.#w.execute(s);
+        for (const s of chunkStmts) await this.#x.execute(s);
         p.chunks = [];
         options.onProgress?.(count);
         await new Promise((r) => setTimeout(r, 0));
       }
-      for (const s of p.statements(true)) await this.#w.execute(s);
+      for (const s of p.statements(true)) await this.#x.execute(s);
       return count;
     });
     return { events: n, ms: performance.now() - t0 };
@@ -692,7 +750,7 @@ export class Store {
       if (this.#timer !== null) clearTimeout(this.#timer);
       (globalThis as unknown as EventTarget).removeEventListener("beforeunload", this.#onUnload);
       this.#w.close();
-      this.#r.close();
+      if (this.#r !== this.#w) this.#r.close();
     }
   }
 }
@@ -723,8 +781,10 @@ async function retryBusy<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T>
   }
 }
 
-async function migrate(w: Client, path: string): Promise<string> {
-  await retryBusy(() => w.execute("BEGIN IMMEDIATE"), 10_000);
+async function migrate(c: Client, path: string, remote: boolean): Promise<string> {
+  const tx = remote ? await c.transaction("write") : undefined;
+  const w = tx ?? c;
+  if (!tx) await retryBusy(() => c.execute("BEGIN IMMEDIATE"), 10_000);
   try {
     await w.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const v = await w.execute("SELECT value FROM meta WHERE key = 'schema_version'");
@@ -751,13 +811,17 @@ async function migrate(w: Client, path: string): Promise<string> {
       origin = newOrigin();
       await w.execute({ sql: "INSERT INTO meta(key, value) VALUES ('origin', ?)", args: [origin] });
     }
-    await w.execute("COMMIT");
+    if (tx) await tx.commit();
+    else await c.execute("COMMIT");
     return origin;
   } catch (e) {
     try {
-      await w.execute("ROLLBACK");
+      if (tx) await tx.rollback();
+      else await c.execute("ROLLBACK");
     } catch { /* nothing to roll back */ }
     throw e;
+  } finally {
+    tx?.close();
   }
 }
 
