@@ -96,3 +96,11 @@ export type {
   VectorOptions,
 } from "./lib/reports/figures.ts";
 export { FRAMEWORKS } from "./lib/weights/framework.ts";
+export {
+  type SyncProgress,
+  type SyncStatus,
+  SyncWorker,
+  type SyncWorkerOptions,
+} from "./lib/sync/worker.ts";
+export { type RunningServer, type ServerOptions, startServer } from "./lib/server/server.ts";
+export type { Role, TokenEntry } from "./lib/server/auth.ts";

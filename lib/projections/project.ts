@@ -205,6 +205,7 @@ type FieldName =
   | "parent"
   | "task"
   | "weights"
+  | "iteration"
   | "archived";
 
 const FIELD_MAP: Record<string, FieldName> = {
@@ -344,9 +345,11 @@ export class Projection {
           m.uri = d.uri;
           m.hash = d.hash ?? "";
           m.size = d.size ?? 0;
-          m.iteration = d.iteration ?? m.iteration;
           m.is_package = d.isPackage ? 1 : 0;
         }
+        // The iteration is its own register, written only by updates that carry one, so the
+        // model keeps the newest given iteration whatever order the events arrive in.
+        if (d.iteration !== undefined && this.#win(m, "iteration", at)) m.iteration = d.iteration;
         if (d.framework !== undefined) this.#setFields(m, { framework: d.framework }, at);
         break;
       }
@@ -426,8 +429,10 @@ export class Projection {
       if (it < minIter) minIter = it;
       if (it > maxIter) maxIter = it;
       const v = d.values[i]!;
-      if (typeof v === "number" || v !== "NaN") {
-        const x = decodeNumber(v as EncodedNumber);
+      // min/max cover finite values only: libSQL refuses to bind NaN or ±Infinity, and one
+      // such value would otherwise fail the whole report batch.
+      const x = typeof v === "number" ? v : decodeNumber(v as EncodedNumber);
+      if (Number.isFinite(x)) {
         anyFinite = true;
         if (x < min) min = x;
         if (x > max) max = x;

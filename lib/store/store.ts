@@ -355,11 +355,11 @@ export class Store {
    * Ingests events from elsewhere (a sync peer): validates each, skips ids already stored, and
    * applies the rest in one transaction. Returns the events that were new.
    */
-  ingest(events: unknown[], options: { remote?: boolean } = {}): Promise<StoredEvent[]> {
+  async ingest(events: unknown[], options: { remote?: boolean } = {}): Promise<StoredEvent[]> {
     const valid = events.map((e) => validateEvent(e));
     const seen = new Set<string>();
     const unique = valid.filter((e) => !seen.has(e.id) && seen.add(e.id));
-    return this.#tx(async () => {
+    return await this.#tx(async () => {
       const existing = new Set<string>();
       for (let i = 0; i < unique.length; i += 500) {
         const part = unique.slice(i, i + 500);

@@ -1,0 +1,626 @@
+/**
+ * The modelog server: stores pushed events in the same log format with the same projection
+ * code as the client, serves them back in server order, stores weights blobs (resumable,
+ * hash-checked), answers model queries, and serves the web UI.
+ *
+ * @module
+ */
+import { openStore, type Store } from "../store/store.ts";
+import { decodeData, encodeData, type StoredEvent, validateEvent } from "../events.ts";
+import { InvalidArgumentError, ModelogError, type ModelogErrorCode } from "../errors.ts";
+import {
+  hasRole,
+  mayTouch,
+  parseTokens,
+  type Principal,
+  type Role,
+  TokenAuth,
+  type TokenEntry,
+} from "./auth.ts";
+import {
+  MAX_EVENTS_BODY,
+  MAX_EVENTS_PER_PUSH,
+  MAX_PULL_LIMIT,
+  type PullResponse,
+  type PushResponse,
+  UPLOAD_LENGTH,
+  UPLOAD_OFFSET,
+} from "../sync/protocol.ts";
+import { Model } from "../models/model.ts";
+import type { QueryModelsOptions } from "../models/model.ts";
+import { splitStream } from "../projections/project.ts";
+import { isSha256Hex } from "../weights/blobs.ts";
+import { dirname, join, resolve } from "node:path";
+
+/** A page handler mounted at `/` (the web UI). Returns undefined for paths it does not serve. */
+export type PageHandler = (req: Request, url: URL, store: Store) => Promise<Response | undefined>;
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** TCP port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Interface to listen on (default 127.0.0.1; 0.0.0.0 only makes sense with tokens). */
+  hostname?: string;
+  /** The database: a file path, a `file:` URL, or a `libsql://` / `http(s)://` sqld/Turso URL. */
+  db?: string;
+  /** Auth token for a remote `db`. */
+  dbAuthToken?: string;
+  /** Folder for blobs (default: beside the database, `blobs/`). */
+  blobs?: string;
+  /** A tokens file path, or the token entries themselves. Without tokens: 127.0.0.1 only. */
+  tokens?: string | TokenEntry[];
+  /** Largest accepted `POST /v1/events` body in bytes. */
+  maxEventsBody?: number;
+  /** Most events per push. */
+  maxEventsPerPush?: number;
+  /** Where request lines go (default: console.log). Tokens are never logged. */
+  log?: (line: string) => void;
+  /** The web UI (mounted at `/`). */
+  pages?: PageHandler;
+  /** Use this store instead of opening one (tests, the local UI). */
+  store?: Store;
+  /** Read-only: refuse every write (the local UI over a laptop's store). */
+  readOnly?: boolean;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** The bound port. */
+  port: number;
+  /** The store behind it. */
+  store: Store;
+  /** Stops listening and closes the store (if the server opened it). */
+  close(): Promise<void>;
+}
+
+class HttpError extends ModelogError {
+  constructor(readonly status: number, code: ModelogErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+const STATUS: Partial<Record<ModelogErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  INVALID_EVENT: 400,
+  HASH_MISMATCH: 400,
+  MODEL_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  WEIGHTS_NOT_FOUND: 404,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  PAYLOAD_TOO_LARGE: 413,
+  STORE_LOCKED: 503,
+  MODEL_PUBLISHED: 409,
+};
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(encodeData(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function errorResponse(e: unknown): Response {
+  if (e instanceof HttpError) {
+    return json({ error: { code: e.code, message: e.message } }, e.status);
+  }
+  if (e instanceof ModelogError) {
+    return json({ error: { code: e.code, message: e.message } }, STATUS[e.code] ?? 500);
+  }
+  return json({ error: { code: "INTERNAL", message: String((e as Error)?.message ?? e) } }, 500);
+}
+
+/** Reads a request body up to `limit` bytes (413 beyond). */
+async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+  const len = Number(req.headers.get("content-length") ?? "0");
+  if (len > limit) {
+    await req.body?.cancel();
+    throw new HttpError(
+      413,
+      "PAYLOAD_TOO_LARGE",
+      `Body of ${len} bytes exceeds the limit of ${limit}`,
+    );
+  }
+  if (!req.body) return new Uint8Array();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `Body exceeds the limit of ${limit} bytes`);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+function parseDb(db: string | undefined, fallbackHome: string): { url?: string; path?: string } {
+  if (!db) return { path: join(fallbackHome, "server", "modelog.db") };
+  if (/^(libsql|https?|wss?):\/\//i.test(db)) return { url: db };
+  if (db.startsWith("file:")) return { path: resolve(db.slice(5).replace(/^\/\/(?=\/)/, "")) };
+  return { path: resolve(db) };
+}
+
+/** Parses `GET /v1/models` parameters into `queryModels` options. */
+export function modelQueryFromParams(p: URLSearchParams): QueryModelsOptions {
+  const o: QueryModelsOptions = {};
+  const project = p.get("project") ?? p.get("projectName");
+  if (project) o.projectName = project;
+  const name = p.get("name") ?? p.get("modelName");
+  if (name) o.modelName = name;
+  const tags = [...p.getAll("tags").flatMap((t) => t.split(",")), ...p.getAll("tag")]
+    .map((t) => t.trim()).filter((t) => t.length > 0);
+  if (tags.length) o.tags = tags;
+  const bool = (k: string) => {
+    const v = p.get(k);
+    if (v === null) return undefined;
+    if (["1", "true", "yes"].includes(v)) return true;
+    if (["0", "false", "no"].includes(v)) return false;
+    throw new InvalidArgumentError(k, v, "must be true or false");
+  };
+  const pub = bool("published") ?? bool("onlyPublished");
+  if (pub !== undefined) o.onlyPublished = pub;
+  const arch = bool("archived") ?? bool("includeArchived");
+  if (arch !== undefined) o.includeArchived = arch;
+  const limit = p.get("limit") ?? p.get("maxResults");
+  if (limit !== null) {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new InvalidArgumentError("limit", limit, "must be a non-negative integer");
+    }
+    o.maxResults = n;
+  }
+  const md: Record<string, string> = {};
+  for (const m of p.getAll("metadata")) {
+    const i = m.indexOf("=");
+    if (i <= 0) throw new InvalidArgumentError("metadata", m, "must be key=value");
+    md[m.slice(0, i)] = m.slice(i + 1);
+  }
+  for (const [k, v] of p) if (k.startsWith("metadata.") && k.length > 9) md[k.slice(9)] = v;
+  if (Object.keys(md).length) o.metadata = md;
+  const after = p.get("after");
+  if (after) {
+    const i = after.lastIndexOf(",");
+    if (i <= 0) throw new InvalidArgumentError("after", after, "must be <lastUpdate>,<id>");
+    o.after = { lastUpdate: after.slice(0, i), id: after.slice(i + 1) };
+  }
+  return o;
+}
+
+/** A model's full record for the API: fields, metadata and reports. */
+export async function modelRecord(store: Store, id: string): Promise<Record<string, unknown>> {
+  const m = await Model.get(id, { store });
+  return {
+    model: m.toJSON(),
+    metadata: m.getAllMetadata(),
+    scalarSummary: await m.getScalarSummary(),
+    singleValues: await m.getReportedSingleValues(),
+    plots: await m.getReportedPlots(),
+  };
+}
+
+/**
+ * Starts a modelog server.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./server.ts";
+ * const dir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, db: `${dir}/server.db`, log: () => {} });
+ * const health = await fetch(`${server.url}/v1/health`).then((r) => r.json());
+ * console.log(health.ok); // true
+ * await server.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  let entries: TokenEntry[] | undefined;
+  if (typeof options.tokens === "string") {
+    entries = parseTokens(await Deno.readTextFile(options.tokens), options.tokens);
+  } else if (options.tokens) entries = options.tokens;
+  const auth = entries ? new TokenAuth(entries) : undefined;
+  let hostname = options.hostname ?? "127.0.0.1";
+  if (!auth && hostname !== "127.0.0.1" && hostname !== "localhost" && hostname !== "::1") {
+    log(`modelog server: no tokens given, so listening on 127.0.0.1 only (not ${hostname})`);
+    hostname = "127.0.0.1";
+  }
+  let store = options.store;
+  const ownStore = !store;
+  if (!store) {
+    const db = parseDb(options.db, Deno.env.get("MODELOG_HOME") ?? join(Deno.cwd(), ".modelog"));
+    const home = db.path ? dirname(db.path) : resolve(options.blobs ?? ".");
+    store = await openStore({
+      home,
+      ...(db.path ? { path: db.path } : {}),
+      ...(db.url ? { url: db.url } : {}),
+      ...(options.dbAuthToken ? { authToken: options.dbAuthToken } : {}),
+      blobsDir: options.blobs ? resolve(options.blobs) : join(home, "blobs"),
+    });
+  }
+  const s = store;
+  const maxBody = options.maxEventsBody ?? MAX_EVENTS_BODY;
+  const maxEvents = options.maxEventsPerPush ?? MAX_EVENTS_PER_PUSH;
+  const blobLocks = new Map<string, Promise<unknown>>();
+
+  const principalOf = (req: Request, need: Role): Principal => {
+    if (options.readOnly && need !== "read") {
+      throw new HttpError(403, "FORBIDDEN", "This server is read-only");
+    }
+    if (!auth) return { role: "admin", projects: undefined, name: "local" };
+    const p = auth.authenticate(req.headers.get("authorization"));
+    if (!p) throw new HttpError(401, "UNAUTHORIZED", "Missing or unknown bearer token");
+    if (!hasRole(p, need)) {
+      throw new HttpError(403, "FORBIDDEN", `This token's role ${p.role} cannot ${need}`);
+    }
+    return p;
+  };
+
+  /** The projects a batch of events touches (for per-project tokens). */
+  const touchedProjects = async (events: StoredEvent[]): Promise<Set<string | undefined>> => {
+    const out = new Set<string | undefined>();
+    const inBatch = new Map<string, string>();
+    for (const e of events) {
+      const d = e.data as Record<string, unknown>;
+      if (e.type === "model.created" || e.type === "task.created") {
+        if (typeof d.project === "string") inBatch.set(e.stream, d.project);
+      }
+    }
+    const known = new Map<string, string | undefined>();
+    for (const e of events) {
+      if (!known.has(e.stream)) {
+        const [kind, id] = splitStream(e.stream);
+        const row = await s.one<{ project: string }>(
+          `SELECT project FROM ${
+            kind === "task" ? "tasks" : "models"
+          } WHERE id = ? AND created = 1`,
+          [id],
+        );
+        known.set(e.stream, row?.project ?? inBatch.get(e.stream));
+      }
+      out.add(known.get(e.stream));
+      const d = e.data as Record<string, unknown>;
+      if (e.type === "model.created" || e.type === "task.created") out.add(d.project as string);
+      if (e.type === "model.updated") {
+        const p = (d.fields as Record<string, unknown>)?.project;
+        if (typeof p === "string") out.add(p);
+      }
+    }
+    return out;
+  };
+
+  const handleEventsPost = async (req: Request): Promise<Response> => {
+    const who = principalOf(req, "write");
+    const body = await readBody(req, maxBody);
+    let parsed: unknown;
+    try {
+      parsed = decodeData(new TextDecoder().decode(body));
+    } catch (e) {
+      throw new HttpError(400, "INVALID_ARGUMENT", `Body is not JSON: ${(e as Error).message}`);
+    }
+    const list = (parsed as { events?: unknown })?.events;
+    if (!Array.isArray(list)) {
+      throw new HttpError(400, "INVALID_ARGUMENT", 'Body must be {"events": [...]}');
+    }
+    if (list.length > maxEvents) {
+      throw new HttpError(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        `A push holds at most ${maxEvents} events, got ${list.length}`,
+      );
+    }
+    const events = list.map((e, i) => {
+      try {
+        return validateEvent(e);
+      } catch (err) {
+        throw new HttpError(400, "INVALID_EVENT", `events[${i}]: ${(err as Error).message}`);
+      }
+    });
+    if (who.projects) {
+      for (const p of await touchedProjects(events)) {
+        if (!mayTouch(who, p)) {
+          throw new HttpError(
+            403,
+            "FORBIDDEN",
+            `This token may not write to project ${JSON.stringify(p ?? "(unknown)")}`,
+          );
+        }
+      }
+    }
+    const fresh = await s.ingest(events, { remote: true });
+    const seq = await s.one<{ seq: number }>("SELECT coalesce(max(seq), 0) AS seq FROM events");
+    const out: PushResponse = {
+      accepted: fresh.length,
+      duplicates: events.length - fresh.length,
+      seq: seq?.seq ?? 0,
+    };
+    return json(out);
+  };
+
+  const handleEventsGet = async (req: Request, url: URL): Promise<Response> => {
+    const who = principalOf(req, "read");
+    const after = Number(url.searchParams.get("after") ?? "0");
+    const limit = Number(url.searchParams.get("limit") ?? "1000");
+    if (!Number.isInteger(after) || after < 0) {
+      throw new InvalidArgumentError(
+        "after",
+        url.searchParams.get("after"),
+        "must be a non-negative integer",
+      );
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) {
+      throw new InvalidArgumentError(
+        "limit",
+        url.searchParams.get("limit"),
+        `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
+      );
+    }
+    const page = await s.readEvents({ afterSeq: after, limit });
+    let events = page;
+    if (who.projects) {
+      const allowed: StoredEvent[] = [];
+      for (const e of page) {
+        const [kind, id] = splitStream(e.stream);
+        const row = await s.one<{ project: string }>(
+          `SELECT project FROM ${kind === "task" ? "tasks" : "models"} WHERE id = ?`,
+          [id],
+        );
+        if (mayTouch(who, row?.project)) allowed.push(e);
+      }
+      events = allowed;
+    }
+    const next = page.length ? page[page.length - 1]!.seq! : after;
+    const out: PullResponse = {
+      events: events as PullResponse["events"],
+      next,
+      more: page.length === limit,
+    };
+    return json(out);
+  };
+
+  const withBlobLock = async <T>(hash: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = blobLocks.get(hash) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    blobLocks.set(hash, tail);
+    try {
+      return await run;
+    } finally {
+      if (blobLocks.get(hash) === tail) blobLocks.delete(hash);
+    }
+  };
+
+  const handleBlob = async (req: Request, hash: string): Promise<Response> => {
+    if (!isSha256Hex(hash)) {
+      throw new HttpError(
+        400,
+        "INVALID_ARGUMENT",
+        `Invalid blob name ${JSON.stringify(hash)}: must be 64 lowercase hex`,
+      );
+    }
+    if (req.method === "HEAD" || req.method === "GET") {
+      const who = principalOf(req, "read");
+      if (who.projects) {
+        const ok = await s.all<{ project: string }>("SELECT project FROM models WHERE hash = ?", [
+          hash,
+        ]);
+        if (!ok.some((r) => mayTouch(who, r.project))) {
+          throw new HttpError(403, "FORBIDDEN", "This token may not read that blob");
+        }
+      }
+      const st = await s.blobs.stat(hash);
+      if (!st) {
+        const partial = await s.blobs.partialSize(hash);
+        await req.body?.cancel();
+        return new Response(
+          req.method === "HEAD"
+            ? null
+            : encodeData({ error: { code: "NOT_FOUND", message: "No such blob" } }),
+          {
+            status: 404,
+            headers: { [UPLOAD_OFFSET]: String(partial), "content-type": "application/json" },
+          },
+        );
+      }
+      if (req.method === "HEAD") {
+        return new Response(null, {
+          status: 200,
+          headers: { "content-length": String(st.size), "accept-ranges": "bytes" },
+        });
+      }
+      const range = req.headers.get("range");
+      if (range) {
+        const m = /^bytes=(\d+)-(\d*)$/.exec(range.trim());
+        if (!m) {
+          throw new HttpError(
+            416,
+            "INVALID_ARGUMENT",
+            `Unsupported range ${JSON.stringify(range)}`,
+          );
+        }
+        const start = Number(m[1]);
+        const end = m[2] ? Math.min(Number(m[2]) + 1, st.size) : st.size;
+        if (start >= st.size && st.size > 0) {
+          return new Response(null, {
+            status: 416,
+            headers: { "content-range": `bytes */${st.size}` },
+          });
+        }
+        const body = await s.blobs.open(hash, start, end);
+        return new Response(body, {
+          status: 206,
+          headers: {
+            "content-range": `bytes ${start}-${end - 1}/${st.size}`,
+            "content-length": String(end - start),
+            "content-type": "application/octet-stream",
+          },
+        });
+      }
+      return new Response(await s.blobs.open(hash), {
+        headers: {
+          "content-length": String(st.size),
+          "content-type": "application/octet-stream",
+          "accept-ranges": "bytes",
+        },
+      });
+    }
+    if (req.method === "PUT") {
+      principalOf(req, "write");
+      return await withBlobLock(hash, async () => {
+        if (await s.blobs.has(hash)) {
+          await req.body?.cancel();
+          return json({ hash, complete: true, offset: (await s.blobs.stat(hash))!.size });
+        }
+        const offset = Number(req.headers.get(UPLOAD_OFFSET) ?? "0");
+        const total = Number(req.headers.get(UPLOAD_LENGTH) ?? "NaN");
+        if (!Number.isInteger(offset) || offset < 0) {
+          await req.body?.cancel();
+          throw new InvalidArgumentError(
+            UPLOAD_OFFSET,
+            req.headers.get(UPLOAD_OFFSET),
+            "must be a non-negative integer",
+          );
+        }
+        if (!Number.isInteger(total) || total < 0) {
+          await req.body?.cancel();
+          throw new InvalidArgumentError(
+            UPLOAD_LENGTH,
+            req.headers.get(UPLOAD_LENGTH),
+            "must give the blob's full size",
+          );
+        }
+        const current = await s.blobs.partialSize(hash);
+        if (offset !== current) {
+          await req.body?.cancel();
+          return json(
+            {
+              error: {
+                code: "INVALID_ARGUMENT",
+                message: `Upload offset ${offset} does not match the stored ${current}`,
+              },
+            },
+            409,
+            {
+              [UPLOAD_OFFSET]: String(current),
+            },
+          );
+        }
+        let size = current;
+        if (req.body) {
+          try {
+            size = await s.blobs.appendPartial(hash, offset, req.body);
+          } catch (e) {
+            // A broken connection keeps what arrived: the client resumes from the new offset.
+            if (e instanceof ModelogError) throw e;
+            size = await s.blobs.partialSize(hash);
+            return json({ hash, complete: false, offset: size }, 202, {
+              [UPLOAD_OFFSET]: String(size),
+            });
+          }
+        }
+        if (size < total) {
+          return json({ hash, complete: false, offset: size }, 202, {
+            [UPLOAD_OFFSET]: String(size),
+          });
+        }
+        await s.blobs.commitPartial(hash);
+        return json({ hash, complete: true, offset: size }, 201);
+      });
+    }
+    throw new HttpError(405, "INVALID_ARGUMENT", `Method ${req.method} not allowed on blobs`);
+  };
+
+  const route = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    const path = url.pathname;
+    if (path === "/v1/health" && (req.method === "GET" || req.method === "HEAD")) {
+      const n = await s.one<{ n: number }>("SELECT coalesce(max(seq), 0) AS n FROM events");
+      return json({ ok: true, schemaVersion: await s.schemaVersion(), seq: n?.n ?? 0 });
+    }
+    if (path === "/v1/events") {
+      if (req.method === "POST") return await handleEventsPost(req);
+      if (req.method === "GET") return await handleEventsGet(req, url);
+      throw new HttpError(405, "INVALID_ARGUMENT", `Method ${req.method} not allowed`);
+    }
+    if (path.startsWith("/v1/blobs/")) {
+      const m = /^\/v1\/blobs\/sha256\/([^/]+)$/.exec(path);
+      if (!m) {
+        throw new HttpError(400, "INVALID_ARGUMENT", `Invalid blob path ${JSON.stringify(path)}`);
+      }
+      return await handleBlob(req, decodeURIComponent(m[1]!));
+    }
+    if (path === "/v1/models" && req.method === "GET") {
+      const who = principalOf(req, "read");
+      const q = modelQueryFromParams(url.searchParams);
+      const found = await Model.queryModels({ ...q, store: s });
+      const models = found.filter((m) => mayTouch(who, m.project));
+      const last = found[found.length - 1];
+      return json({
+        models: models.map((m) => m.toJSON()),
+        next: q.maxResults && found.length === q.maxResults && last
+          ? `${last.cursor.lastUpdate},${last.cursor.id}`
+          : null,
+      });
+    }
+    const mm = /^\/v1\/models\/([0-9a-z_-]{1,64})$/.exec(path);
+    if (mm && req.method === "GET") {
+      const who = principalOf(req, "read");
+      const rec = await modelRecord(s, mm[1]!);
+      if (!mayTouch(who, (rec.model as { project: string }).project)) {
+        throw new HttpError(403, "FORBIDDEN", "This token may not read that project");
+      }
+      return json(rec);
+    }
+    if (options.pages && !path.startsWith("/v1/")) {
+      if (auth && !url.pathname.startsWith("/static/")) principalOf(req, "read");
+      const r = await options.pages(req, url, s);
+      if (r) return r;
+    }
+    throw new HttpError(404, "NOT_FOUND", `No route for ${req.method} ${path}`);
+  };
+
+  const ac = new AbortController();
+  let resolvePort: (p: number) => void;
+  const portP = new Promise<number>((r) => (resolvePort = r));
+  const server = Deno.serve({
+    port: options.port ?? 8080,
+    hostname,
+    signal: ac.signal,
+    onListen: ({ port }) => resolvePort(port),
+  }, async (req) => {
+    const t0 = performance.now();
+    let res: Response;
+    try {
+      res = await route(req);
+    } catch (e) {
+      res = errorResponse(e);
+    }
+    const u = new URL(req.url);
+    log(`${req.method} ${u.pathname} ${res.status} ${(performance.now() - t0).toFixed(1)}ms`);
+    return res;
+  });
+  const port = await portP;
+  const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+  return {
+    url: `http://${shown}:${port}`,
+    port,
+    store: s,
+    async close() {
+      ac.abort();
+      await server.finished;
+      if (ownStore) await s.close();
+    },
+  };
+}

@@ -1,0 +1,450 @@
+/**
+ * The sync worker: pushes this store's events (weights blobs first, resumable) to a modelog
+ * server and pulls everyone else's, merging them through the same projection code. Cursors
+ * live in the store, so a restarted worker continues where it stopped; the server inserts by
+ * event id, so a replay after a crash is harmless.
+ *
+ * @module
+ */
+import { getDefaultStore, type Store } from "../store/store.ts";
+import { decodeData, encodeData, type EventPayloads } from "../events.ts";
+import { InvalidArgumentError, SyncError } from "../errors.ts";
+import {
+  blobPath,
+  MAX_EVENTS_PER_PUSH,
+  type PullResponse,
+  type PushResponse,
+  UPLOAD_LENGTH,
+  UPLOAD_OFFSET,
+} from "./protocol.ts";
+
+/** Options of {@link SyncWorker}. */
+export interface SyncWorkerOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8080`. */
+  server: string;
+  /** Bearer token (omit for a server without tokens). */
+  token?: string;
+  /** The store to sync (default: the default store). */
+  store?: Store;
+  /** Pause between rounds of the background loop, in ms (default 5000). */
+  intervalMs?: number;
+  /** Events per push / pull request (default 1000, at most 5000). */
+  batchSize?: number;
+  /** Attempts for a request that fails transiently (network, 5xx, 429) (default 6). */
+  maxRetries?: number;
+  /** First retry delay in ms (doubles each time, with jitter; default 200). */
+  retryBaseMs?: number;
+  /** Progress of long work (for progress bars). */
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** A progress report. */
+export interface SyncProgress {
+  /** What is being done. */
+  phase: "push" | "pull" | "blob";
+  /** Units done (events, or bytes for blobs). */
+  done: number;
+  /** Units in all, when known. */
+  total?: number;
+}
+
+/** What {@link SyncWorker.status} reports. */
+export interface SyncStatus {
+  /** Local events not yet pushed. */
+  pendingEvents: number;
+  /** Bytes of weights referenced by unpushed events. */
+  pendingBytes: number;
+  /** The last time a push/pull round succeeded. */
+  lastSuccess: Date | undefined;
+  /** The last error's message, if the last round failed. */
+  lastError: string | undefined;
+  /** Whether the background loop runs. */
+  running: boolean;
+  /** Local sequence pushed so far. */
+  pushCursor: number;
+  /** Server sequence pulled so far. */
+  pullCursor: number;
+  /** Blob bytes sent by this worker since it was created. */
+  bytesSent: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+/**
+ * Syncs a store with a modelog server.
+ *
+ * @example
+ * ```ts
+ * import { openStore, SyncWorker } from "../../mod.ts";
+ * import { startServer } from "../server/server.ts";
+ * const dir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, db: `${dir}/server.db`, log: () => {} });
+ * const store = await openStore({ home: `${dir}/laptop` });
+ * const worker = new SyncWorker({ server: server.url, store });
+ * await worker.sync();
+ * console.log((await worker.status()).pendingEvents); // 0
+ * await store.close();
+ * await server.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class SyncWorker {
+  readonly #server: string;
+  readonly #token: string | undefined;
+  #store: Store | undefined;
+  readonly #interval: number;
+  readonly #batch: number;
+  readonly #retries: number;
+  readonly #retryBase: number;
+  readonly #onProgress: ((p: SyncProgress) => void) | undefined;
+  #lastSuccess: Date | undefined;
+  #lastError: string | undefined;
+  #loop: Promise<void> | undefined;
+  #stop: AbortController | undefined;
+  #bytesSent = 0;
+
+  /** Creates a worker; nothing is sent until `push`, `pull`, `sync` or `start`. */
+  constructor(options: SyncWorkerOptions) {
+    if (options === null || typeof options !== "object") {
+      throw new InvalidArgumentError("options", options, "must be an object");
+    }
+    let u: URL;
+    try {
+      u = new URL(options.server);
+    } catch {
+      throw new InvalidArgumentError("server", options.server, "must be an http(s) URL");
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") {
+      throw new InvalidArgumentError("server", options.server, "must be an http(s) URL");
+    }
+    if (options.token !== undefined && (typeof options.token !== "string" || !options.token)) {
+      throw new InvalidArgumentError("token", "<hidden>", "must be a non-empty string");
+    }
+    const batch = options.batchSize ?? 1000;
+    if (!Number.isInteger(batch) || batch < 1 || batch > MAX_EVENTS_PER_PUSH) {
+      throw new InvalidArgumentError(
+        "batchSize",
+        batch,
+        `must be an integer from 1 to ${MAX_EVENTS_PER_PUSH}`,
+      );
+    }
+    this.#server = options.server.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#store = options.store;
+    this.#interval = options.intervalMs ?? 5000;
+    this.#batch = batch;
+    this.#retries = options.maxRetries ?? 6;
+    this.#retryBase = options.retryBaseMs ?? 200;
+    this.#onProgress = options.onProgress;
+    if (this.#store) this.#attach(this.#store);
+  }
+
+  #attach(store: Store): void {
+    store.blobFetcher ??= (hash) => this.fetchBlob(hash);
+  }
+
+  async #getStore(): Promise<Store> {
+    if (!this.#store) {
+      this.#store = await getDefaultStore();
+      this.#attach(this.#store);
+    }
+    return this.#store;
+  }
+
+  get #pushKey(): string {
+    return `push:${this.#server}`;
+  }
+  get #pullKey(): string {
+    return `pull:${this.#server}`;
+  }
+
+  #headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.#token ? { authorization: `Bearer ${this.#token}`, ...extra } : extra;
+  }
+
+  /** Sends a request, retrying transient failures with exponential backoff and jitter. */
+  async #request(make: () => Promise<Response>, what: string): Promise<Response> {
+    let last: unknown;
+    for (let attempt = 0; attempt < this.#retries; attempt++) {
+      if (attempt > 0) {
+        const d = Math.min(30_000, this.#retryBase * 2 ** (attempt - 1));
+        await sleep(d * (0.5 + Math.random()), this.#stop?.signal);
+      }
+      let res: Response;
+      try {
+        res = await make();
+      } catch (e) {
+        last = e;
+        continue;
+      }
+      if (res.status >= 500 || res.status === 429) {
+        last = new Error(`${what}: HTTP ${res.status} ${await res.text().catch(() => "")}`);
+        continue;
+      }
+      if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 413) {
+        const body = await res.text().catch(() => "");
+        let msg = body;
+        try {
+          const j = JSON.parse(body);
+          msg = `${j.error?.code}: ${j.error?.message}`;
+        } catch { /* plain text */ }
+        throw new SyncError(
+          "SYNC_REJECTED",
+          `${what} refused by the server (HTTP ${res.status}): ${msg}`,
+          res.status,
+        );
+      }
+      return res;
+    }
+    throw new SyncError(
+      "SYNC_FAILED",
+      `${what} failed after ${this.#retries} attempts: ${(last as Error)?.message ?? last}`,
+      undefined,
+      { cause: last },
+    );
+  }
+
+  /** Uploads one blob, resuming from the server's offset. Returns the bytes sent. */
+  async uploadBlob(hash: string): Promise<number> {
+    const store = await this.#getStore();
+    const st = await store.blobs.stat(hash);
+    if (!st) return 0;
+    const url = this.#server + blobPath(hash);
+    let sent = 0;
+    for (let round = 0; round < 1000; round++) {
+      const head = await this.#request(
+        () => fetch(url, { method: "HEAD", headers: this.#headers() }),
+        `checking blob ${hash}`,
+      );
+      await head.body?.cancel();
+      if (head.status === 200) return sent;
+      const offset = Number(head.headers.get(UPLOAD_OFFSET) ?? "0");
+      const body = await store.blobs.open(hash, offset);
+      let counted = 0;
+      const counter = new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, c) => {
+          counted += chunk.byteLength;
+          this.#bytesSent += chunk.byteLength;
+          this.#onProgress?.({ phase: "blob", done: offset + counted, total: st.size });
+          c.enqueue(chunk);
+        },
+      });
+      const res = await this.#request(
+        () =>
+          fetch(url, {
+            method: "PUT",
+            headers: this.#headers({
+              [UPLOAD_OFFSET]: String(offset),
+              [UPLOAD_LENGTH]: String(st.size),
+              "content-type": "application/octet-stream",
+            }),
+            body: body.pipeThrough(counter),
+            // @ts-ignore: duplex is needed for streamed request bodies
+            duplex: "half",
+          }),
+        `uploading blob ${hash}`,
+      );
+      sent += counted;
+      await res.body?.cancel();
+      if (res.status === 200 || res.status === 201) return sent;
+      if (res.status !== 202 && res.status !== 409) {
+        throw new SyncError(
+          "SYNC_FAILED",
+          `uploading blob ${hash}: HTTP ${res.status}`,
+          res.status,
+        );
+      }
+    }
+    throw new SyncError("SYNC_FAILED", `uploading blob ${hash} made no progress`);
+  }
+
+  /** Pushes every local event after the push cursor (blobs first). */
+  async push(): Promise<{ events: number; blobs: number; bytes: number }> {
+    const store = await this.#getStore();
+    await store.flush();
+    let cursor = Number(await store.getState(this.#pushKey) ?? "0");
+    const total = (await store.one<{ n: number }>(
+      "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
+      [cursor],
+    ))?.n ?? 0;
+    let events = 0, blobs = 0, bytes = 0;
+    for (;;) {
+      const page = await store.readEvents({
+        afterSeq: cursor,
+        limit: this.#batch,
+        localOnly: true,
+      });
+      if (page.length === 0) break;
+      for (const e of page) {
+        if (e.type !== "model.weights_updated") continue;
+        const h = (e.data as EventPayloads["model.weights_updated"]).hash;
+        if (h && (await store.blobs.has(h))) {
+          bytes += await this.uploadBlob(h);
+          blobs++;
+        }
+      }
+      const wire = page.map(({ seq: _seq, ...e }) => e);
+      const res = await this.#request(
+        () =>
+          fetch(`${this.#server}/v1/events`, {
+            method: "POST",
+            headers: this.#headers({ "content-type": "application/json" }),
+            body: encodeData({ events: wire }),
+          }),
+        `pushing ${page.length} events`,
+      );
+      if (!res.ok) {
+        throw new SyncError(
+          "SYNC_FAILED",
+          `pushing events: HTTP ${res.status} ${await res.text()}`,
+          res.status,
+        );
+      }
+      (await res.json()) as PushResponse;
+      cursor = page[page.length - 1]!.seq!;
+      await store.setState(this.#pushKey, String(cursor));
+      events += page.length;
+      this.#onProgress?.({ phase: "push", done: events, total });
+    }
+    return { events, blobs, bytes };
+  }
+
+  /** Pulls every event after the pull cursor and merges it into the store. */
+  async pull(): Promise<{ events: number; fresh: number }> {
+    const store = await this.#getStore();
+    let cursor = Number(await store.getState(this.#pullKey) ?? "0");
+    let events = 0, fresh = 0;
+    for (;;) {
+      const res = await this.#request(
+        () =>
+          fetch(`${this.#server}/v1/events?after=${cursor}&limit=${this.#batch}`, {
+            headers: this.#headers(),
+          }),
+        "pulling events",
+      );
+      if (!res.ok) {
+        throw new SyncError(
+          "SYNC_FAILED",
+          `pulling events: HTTP ${res.status} ${await res.text()}`,
+          res.status,
+        );
+      }
+      const body = decodeData<PullResponse>(await res.text());
+      if (body.events.length) {
+        const added = await store.ingest(body.events.map(({ seq: _s, ...e }) => e), {
+          remote: true,
+        });
+        fresh += added.length;
+      }
+      events += body.events.length;
+      if (body.next > cursor) {
+        cursor = body.next;
+        await store.setState(this.#pullKey, String(cursor));
+      }
+      this.#onProgress?.({ phase: "pull", done: events });
+      if (!body.more) break;
+    }
+    return { events, fresh };
+  }
+
+  /** Pushes, then pulls. */
+  async sync(): Promise<{ pushed: number; pulled: number }> {
+    try {
+      const p = await this.push();
+      const q = await this.pull();
+      this.#lastSuccess = new Date();
+      this.#lastError = undefined;
+      return { pushed: p.events, pulled: q.fresh };
+    } catch (e) {
+      this.#lastError = (e as Error).message;
+      throw e;
+    }
+  }
+
+  /** Downloads a blob from the server by hash into the store, verifying the hash. */
+  async fetchBlob(hash: string): Promise<void> {
+    const store = await this.#getStore();
+    if (await store.blobs.has(hash)) return;
+    const res = await this.#request(
+      () => fetch(this.#server + blobPath(hash), { headers: this.#headers() }),
+      `downloading blob ${hash}`,
+    );
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new SyncError(
+        "SYNC_FAILED",
+        `downloading blob ${hash}: HTTP ${res.status}`,
+        res.status,
+      );
+    }
+    await store.blobs.putStream(res.body, hash);
+  }
+
+  /** Starts the background loop (push + pull every `intervalMs`). */
+  start(): void {
+    if (this.#loop) return;
+    this.#stop = new AbortController();
+    const signal = this.#stop.signal;
+    this.#loop = (async () => {
+      let failures = 0;
+      while (!signal.aborted) {
+        try {
+          await this.sync();
+          failures = 0;
+        } catch (e) {
+          if (e instanceof SyncError && e.code === "SYNC_REJECTED") break;
+          failures++;
+        }
+        if (signal.aborted) break;
+        const backoff = failures
+          ? Math.min(60_000, this.#interval * 2 ** Math.min(failures, 6))
+          : this.#interval;
+        await sleep(backoff * (failures ? 0.5 + Math.random() : 1), signal);
+      }
+    })();
+  }
+
+  /** Stops the background loop and waits for the current round to end. */
+  async stop(): Promise<void> {
+    this.#stop?.abort();
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  /** Pending work and the last outcome. */
+  async status(): Promise<SyncStatus> {
+    const store = await this.#getStore();
+    const pushCursor = Number(await store.getState(this.#pushKey) ?? "0");
+    const pullCursor = Number(await store.getState(this.#pullKey) ?? "0");
+    const n = await store.one<{ n: number }>(
+      "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
+      [pushCursor],
+    );
+    const w = await store.all<{ data: string }>(
+      "SELECT data FROM events WHERE seq > ? AND remote = 0 AND type = 'model.weights_updated'",
+      [pushCursor],
+    );
+    const sizes = new Map<string, number>();
+    for (const r of w) {
+      const d = JSON.parse(r.data) as EventPayloads["model.weights_updated"];
+      if (d.hash) sizes.set(d.hash, d.size ?? 0);
+    }
+    return {
+      pendingEvents: n?.n ?? 0,
+      pendingBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
+      lastSuccess: this.#lastSuccess,
+      lastError: this.#lastError,
+      running: this.#loop !== undefined,
+      pushCursor,
+      pullCursor,
+      bytesSent: this.#bytesSent,
+    };
+  }
+}
