@@ -88,6 +88,8 @@ export class InvalidArgumentError extends ModelogError {
   /** The value that was given. */
   readonly value: unknown;
   /**
+   * Creates the error.
+   *
    * @param field the argument name
    * @param value the bad value
    * @param why what is wrong with it
@@ -104,7 +106,11 @@ export class InvalidArgumentError extends ModelogError {
 export class ModelNotFoundError extends ModelogError {
   /** The id or the lookup that found nothing. */
   readonly modelId: string;
-  /** @param modelId the id, or a description of the lookup */
+  /**
+   * Creates the error.
+   *
+   * @param modelId the id, or a description of the lookup
+   */
   constructor(modelId: string, message?: string) {
     super("MODEL_NOT_FOUND", message ?? `Model ${JSON.stringify(modelId)} does not exist`);
     this.name = "ModelNotFoundError";
@@ -117,6 +123,8 @@ export class ModelPublishedError extends ModelogError {
   /** The published model's id. */
   readonly modelId: string;
   /**
+   * Creates the error.
+   *
    * @param modelId the model
    * @param what the operation that was refused
    */
@@ -135,6 +143,8 @@ export class WeightsNotFoundError extends ModelogError {
   /** The path, URI or hash that was missing. */
   readonly location: string;
   /**
+   * Creates the error.
+   *
    * @param location the missing path, uri or hash
    * @param why extra detail
    */
@@ -152,6 +162,8 @@ export class HashMismatchError extends ModelogError {
   /** The hash of the bytes received. */
   readonly actual: string;
   /**
+   * Creates the error.
+   *
    * @param expected the expected hex digest
    * @param actual the computed hex digest
    */
@@ -165,7 +177,11 @@ export class HashMismatchError extends ModelogError {
 
 /** The store could not be written because another writer held it for too long. */
 export class StoreLockedError extends ModelogError {
-  /** @param path the database location */
+  /**
+   * Creates the error.
+   *
+   * @param path the database location
+   */
   constructor(path: string, options?: { cause?: unknown }) {
     super("STORE_LOCKED", `Store ${JSON.stringify(path)} is locked by another writer`, options);
     this.name = "StoreLockedError";
@@ -177,6 +193,8 @@ export class SyncError extends ModelogError {
   /** The HTTP status, when there was one. */
   readonly status: number | undefined;
   /**
+   * Creates the error.
+   *
    * @param code SYNC_REJECTED for a permanent refusal, SYNC_FAILED otherwise
    * @param message what happened
    * @param status the HTTP status

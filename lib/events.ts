@@ -24,18 +24,27 @@ export interface MetadataEntry {
 
 /** The fields of a model that are last-writer-wins registers. */
 export interface ModelFields {
+  /** The name. */
   name?: string;
+  /** The comment. */
   comment?: string;
+  /** The project name. */
   project?: string;
+  /** The framework. */
   framework?: string;
+  /** The design text. */
   configText?: string;
+  /** The label enumeration. */
   labels?: Record<string, number>;
+  /** The parent model id. */
   parent?: string;
+  /** The connected task id. */
   task?: string;
 }
 
 /** Payloads by event type. */
 export interface EventPayloads {
+  /** Payload of `model.created`. */
   "model.created": ModelFields & {
     tags?: string[];
     uri?: string;
@@ -43,7 +52,9 @@ export interface EventPayloads {
     published?: boolean;
     isPackage?: boolean;
   };
+  /** Payload of `model.updated`. */
   "model.updated": { fields: ModelFields };
+  /** Payload of `model.weights_updated`. */
   "model.weights_updated": {
     uri: string;
     hash?: string;
@@ -53,12 +64,19 @@ export interface EventPayloads {
     isPackage?: boolean;
     filename?: string;
   };
+  /** Payload of `model.tags_changed`. */
   "model.tags_changed": { add?: string[]; remove?: string[] };
+  /** Payload of `model.metadata_changed`. */
   "model.metadata_changed": { set?: Record<string, MetadataEntry>; remove?: string[] };
+  /** Payload of `model.published`. */
   "model.published": Record<string, never>;
+  /** Payload of `model.archived`. */
   "model.archived": Record<string, never>;
+  /** Payload of `model.unarchived`. */
   "model.unarchived": Record<string, never>;
+  /** Payload of `model.removed`. */
   "model.removed": { deleteWeightsFile?: boolean; force?: boolean };
+  /** Payload of `task.created`. */
   "task.created": {
     project: string;
     name: string;
@@ -66,7 +84,9 @@ export interface EventPayloads {
     tags?: string[];
     outputUri?: string;
   };
+  /** Payload of `task.model_connected`. */
   "task.model_connected": { modelId: string; role: "input" | "output"; name: string };
+  /** Payload of `task.closed`. */
   "task.closed": Record<string, never>;
   /** A packed run of scalar points of one title/series, in report order. */
   "metric.scalars": { title: string; series: string; iters: number[]; values: EncodedNumber[] };
@@ -140,8 +160,11 @@ export interface StoredEvent<T extends EventType = EventType> {
 
 /** An event before the store stamps it with id, clock and origin. */
 export interface NewEvent<T extends EventType = EventType> {
+  /** `model:<id>` or `task:<id>`. */
   stream: string;
+  /** The event type. */
   type: T;
+  /** The payload. */
   data: EventPayloads[T];
 }
 

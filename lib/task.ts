@@ -55,6 +55,7 @@ export interface UpdateOutputModelOptions {
  * `task.models.output.get("best")`. The newest is last.
  */
 export class ModelsList<T extends BaseModel = BaseModel> extends Array<T> {
+  /** Models by entry name (also reachable with `get(name)`). */
   [name: string]: unknown;
   #names = new Map<string, T>();
   /** @internal */
@@ -78,7 +79,8 @@ export class ModelsList<T extends BaseModel = BaseModel> extends Array<T> {
   names(): string[] {
     return [...this.#names.keys()];
   }
-  static override get [Symbol.species]() {
+  /** Derived arrays (map, filter) are plain arrays. */
+  static override get [Symbol.species](): ArrayConstructor {
     return Array;
   }
 }

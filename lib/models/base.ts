@@ -52,14 +52,17 @@ import { baseName, needInt, needString, needTags } from "./util.ts";
 import { join } from "node:path";
 
 /** The iteration ClearML uses for single values. */
-export const SINGLE_VALUE_ITERATION = -(2 ** 31);
+export const SINGLE_VALUE_ITERATION: number = -(2 ** 31);
 
 const META_TYPES: readonly MetadataType[] = ["str", "int", "float", "bool", "list", "dict"];
 
 /** A model's data as loaded from the projections. */
 export interface ModelSnapshot {
+  /** The `models` projection row. */
   row: ModelRow;
+  /** Present user tags, sorted. */
   tags: string[];
+  /** Present metadata entries. */
   metadata: Record<string, MetadataEntry>;
 }
 
@@ -86,13 +89,21 @@ export type ReportedScalars = Record<string, Record<string, { x: number[]; y: nu
 
 /** A per-series summary of reported scalars, kept as a projection. */
 export interface ScalarSummary {
+  /** The title (metric). */
   title: string;
+  /** The series (variant). */
   series: string;
+  /** The last reported value. */
   last: number;
+  /** The iteration of the last reported value. */
   lastIteration: number;
+  /** Smallest value (NaN ignored), null when every value was NaN. */
   min: number | null;
+  /** Largest value (NaN ignored), null when every value was NaN. */
   max: number | null;
+  /** Points reported (re-reports included). */
   count: number;
+  /** Largest iteration reported. */
   maxIteration: number;
 }
 

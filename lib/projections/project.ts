@@ -43,29 +43,53 @@ export const MODEL_COLUMNS = [
 
 /** One row of the `models` projection. */
 export interface ModelRow {
+  /** The model id. */
   id: string;
+  /** 1 once the model.created event was applied. */
   created: number;
+  /** HLC of creation. */
   created_at: string;
+  /** The name. */
   name: string;
+  /** The comment. */
   comment: string;
+  /** The project name. */
   project: string;
+  /** The framework. */
   framework: string;
+  /** The design text. */
   config_text: string;
+  /** The labels as JSON. */
   labels: string;
+  /** The parent model id. */
   parent: string;
+  /** The connected task id. */
   task: string;
+  /** The creating task id. */
   original_task: string;
+  /** The weights URI. */
   uri: string;
+  /** SHA-256 of the weights. */
   hash: string;
+  /** Weights size in bytes. */
   size: number;
+  /** Iteration of the last weights update. */
   iteration: number | null;
+  /** 1 when the weights are a zip package. */
   is_package: number;
+  /** 1 once published. */
   published: number;
+  /** HLC of the first publish. */
   published_at: string;
+  /** 1 when archived. */
   archived: number;
+  /** 1 once removed. */
   removed: number;
+  /** HLC of removal. */
   removed_at: string;
+  /** HLC of the newest event. */
   last_update: string;
+  /** Per-field LWW timestamps as JSON. */
   clock: string;
 }
 

@@ -13,7 +13,9 @@ export type Role = "read" | "write" | "admin";
 
 /** One configured token. */
 export interface TokenEntry {
+  /** The secret bearer token. */
   token: string;
+  /** What it may do. */
   role: Role;
   /** Projects the token may touch; absent means all. */
   projects?: string[];

@@ -112,6 +112,9 @@ interface PendingSeries {
   values: (number | string)[];
 }
 
+/** A value bound to a SQL parameter. */
+export type SqlArg = null | string | number | bigint | boolean | Uint8Array;
+
 /** Tuning knobs of a store (the numeric and durability options). */
 type StoreTuning = {
   synchronous: "normal" | "full";
@@ -590,13 +593,13 @@ export class Store {
   // ---------------------------------------------------------------- reads
 
   /** Runs a read query on the reader connection. */
-  async all<T>(sql: string, args: InValue[] = []): Promise<T[]> {
+  async all<T>(sql: string, args: SqlArg[] = []): Promise<T[]> {
     this.#assertOpen();
     return rowsOf<T>(await this.#r.execute({ sql, args }));
   }
 
   /** The first row of a read query, or undefined. */
-  async one<T>(sql: string, args: InValue[] = []): Promise<T | undefined> {
+  async one<T>(sql: string, args: SqlArg[] = []): Promise<T | undefined> {
     return (await this.all<T>(sql, args))[0];
   }
 
