@@ -91,7 +91,9 @@ function isRemote(uri: string): boolean {
 }
 
 function safeSegment(s: string): string {
-  return s.replace(/[\/\\:*?"<>|\x00-\x1f]+/g, "_").replace(/^\.+/, "_") || "_";
+  let out = "";
+  for (const ch of s) out += ch.charCodeAt(0) < 0x20 || '/\\:*?"<>|'.includes(ch) ? "_" : ch;
+  return out.replace(/^\.+/, "_") || "_";
 }
 
 /**
