@@ -186,7 +186,15 @@ export class Task {
       throw new InvalidArgumentError("model", model, "must be an InputModel or OutputModel");
     }
     optString("name", name, false);
-    await (model as unknown as { connect(t: Task, n?: string): Promise<void> }).connect(this, name);
+    const c = (model as unknown as { connect?: (t: Task, n?: string) => Promise<void> }).connect;
+    if (typeof c !== "function") {
+      throw new InvalidArgumentError(
+        "model",
+        model.id,
+        "a plain Model cannot be connected: use InputModel.get({ modelId }) for an input",
+      );
+    }
+    await c.call(model, this, name);
   }
 
   /** @internal Records a link (called by the models). */
