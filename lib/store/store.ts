@@ -113,7 +113,7 @@ interface PendingSeries {
 }
 
 /** A value bound to a SQL parameter. */
-export type SqlArg = null | string | number | bigint | boolean | Uint8Array;
+export type SqlArg = null | string | number | bigint | boolean | Uint8Array | ArrayBuffer | Date;
 
 /** Tuning knobs of a store (the numeric and durability options). */
 type StoreTuning = {
