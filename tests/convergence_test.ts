@@ -33,8 +33,18 @@ function concurrentEvents(taskId: string, baseWall: number): {
     craft(s, "model.updated", { fields: { name: "from-a" } }, hlc(w + 10, 0, "aaaa")),
     craft(s, "model.updated", { fields: { name: "from-b" } }, hlc(w + 10, 0, "bbbb")),
     // a comments later than b's comment; b changes labels later than a's labels.
-    craft(s, "model.updated", { fields: { comment: "a2", labels: { x: 2 } } }, hlc(w + 30, 0, "aaaa")),
-    craft(s, "model.updated", { fields: { comment: "b1", labels: { y: 3 } } }, hlc(w + 20, 0, "bbbb")),
+    craft(
+      s,
+      "model.updated",
+      { fields: { comment: "a2", labels: { x: 2 } } },
+      hlc(w + 30, 0, "aaaa"),
+    ),
+    craft(
+      s,
+      "model.updated",
+      { fields: { comment: "b1", labels: { y: 3 } } },
+      hlc(w + 20, 0, "bbbb"),
+    ),
     craft(s, "model.updated", { fields: { labels: { z: 4 } } }, hlc(w + 40, 0, "bbbb")),
     // Tag "a": removed by b, re-added by a later; tag "b": added by a, removed by b later.
     craft(s, "model.tags_changed", { remove: ["a"] }, hlc(w + 11, 0, "bbbb")),
@@ -42,9 +52,24 @@ function concurrentEvents(taskId: string, baseWall: number): {
     craft(s, "model.tags_changed", { add: ["b"] }, hlc(w + 13, 0, "aaaa")),
     craft(s, "model.tags_changed", { remove: ["b", "c"] }, hlc(w + 13, 1, "bbbb")),
     // Metadata key "k": set by both, b later; key "gone": set by a, removed by b later.
-    craft(s, "model.metadata_changed", { set: { k: { value: "1", type: "int" } } }, hlc(w + 14, 0, "aaaa")),
-    craft(s, "model.metadata_changed", { set: { k: { value: "two", type: "str" } } }, hlc(w + 14, 2, "bbbb")),
-    craft(s, "model.metadata_changed", { set: { gone: { value: "true", type: "bool" } } }, hlc(w + 15, 0, "aaaa")),
+    craft(
+      s,
+      "model.metadata_changed",
+      { set: { k: { value: "1", type: "int" } } },
+      hlc(w + 14, 0, "aaaa"),
+    ),
+    craft(
+      s,
+      "model.metadata_changed",
+      { set: { k: { value: "two", type: "str" } } },
+      hlc(w + 14, 2, "bbbb"),
+    ),
+    craft(
+      s,
+      "model.metadata_changed",
+      { set: { gone: { value: "true", type: "bool" } } },
+      hlc(w + 15, 0, "aaaa"),
+    ),
     craft(s, "model.metadata_changed", { remove: ["gone"] }, hlc(w + 16, 0, "bbbb")),
     // Archive by a, unarchive by b later, archive by a at the same ms with a smaller origin.
     craft(s, "model.archived", {}, hlc(w + 17, 0, "aaaa")),
@@ -78,16 +103,43 @@ function concurrentEvents(taskId: string, baseWall: number): {
       iters: [2, 3],
       values: [1.5, "Infinity"],
     }, hlc(w + 23, 0, "bbbb")),
-    craft(s, "metric.plot", { kind: "histogram", title: "p", series: "s", iteration: 1, figure: figure(1) }, hlc(w + 24, 0, "aaaa")),
-    craft(s, "metric.plot", { kind: "histogram", title: "p", series: "s", iteration: 1, figure: figure(2) }, hlc(w + 24, 0, "bbbb")),
+    craft(s, "metric.plot", {
+      kind: "histogram",
+      title: "p",
+      series: "s",
+      iteration: 1,
+      figure: figure(1),
+    }, hlc(w + 24, 0, "aaaa")),
+    craft(s, "metric.plot", {
+      kind: "histogram",
+      title: "p",
+      series: "s",
+      iteration: 1,
+      figure: figure(2),
+    }, hlc(w + 24, 0, "bbbb")),
     // A model whose events arrive before its creation in some orders, then is removed.
     craft(`model:${late}`, "model.tags_changed", { add: ["early"] }, hlc(w + 25, 0, "bbbb")),
-    craft(`model:${late}`, "model.created", { name: "late", project: "sync" }, hlc(w + 1, 0, "aaaa")),
+    craft(
+      `model:${late}`,
+      "model.created",
+      { name: "late", project: "sync" },
+      hlc(w + 1, 0, "aaaa"),
+    ),
     craft(`model:${late}`, "model.removed", { deleteWeightsFile: false }, hlc(w + 26, 0, "aaaa")),
     craft(`model:${late}`, "model.removed", {}, hlc(w + 26, 0, "bbbb")),
     // Task links from two devices under the same entry name.
-    craft(`task:${taskId}`, "task.model_connected", { modelId: m, role: "output", name: "best" }, hlc(w + 27, 0, "aaaa")),
-    craft(`task:${taskId}`, "task.model_connected", { modelId: late, role: "output", name: "best" }, hlc(w + 27, 0, "bbbb")),
+    craft(
+      `task:${taskId}`,
+      "task.model_connected",
+      { modelId: m, role: "output", name: "best" },
+      hlc(w + 27, 0, "aaaa"),
+    ),
+    craft(
+      `task:${taskId}`,
+      "task.model_connected",
+      { modelId: late, role: "output", name: "best" },
+      hlc(w + 27, 0, "bbbb"),
+    ),
   ];
   return { events, modelId: m, lateModelId: late };
 }

@@ -48,7 +48,7 @@ import { renderReportHtml } from "../reports/html.ts";
 import { loadPlotlyJs } from "../deps.ts";
 import { downloadToCache, fileUriToPath } from "../weights/remote.ts";
 import { extractZip } from "../weights/zip.ts";
-import { baseName, needInt, needString, needTags } from "./util.ts";
+import { baseName, needString, needTags } from "./util.ts";
 import { join } from "node:path";
 
 /** The iteration ClearML uses for single values. */
@@ -217,6 +217,18 @@ function checkKey(key: unknown): string {
 function needNumber(field: string, v: unknown): number {
   if (typeof v === "bigint") return Number(v);
   if (typeof v !== "number") throw new InvalidArgumentError(field, v, "must be a number");
+  return v;
+}
+
+/**
+ * Checks a report iteration: a safe integer, as the plot builders require. A larger integer
+ * would be stored, but libSQL refuses to read it back as a JavaScript number, which would break
+ * every later read of the model's scalars and summary.
+ */
+function needIteration(v: unknown): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) {
+    throw new InvalidArgumentError("iteration", v, "must be an integer (a safe integer)");
+  }
   return v;
 }
 
@@ -405,7 +417,7 @@ export abstract class BaseModel {
   async setTags(tags: string[]): Promise<void> {
     const next = needTags("tags", tags);
     await this._ensureCreated();
-    if (!this._snap) await this.reload();
+    await this.reload(); // diff against the stored tags, not a stale snapshot
     const cur = new Set(this.tags);
     const add = next.filter((t) => !cur.has(t));
     const remove = [...cur].filter((t) => !next.includes(t));
@@ -487,7 +499,7 @@ export abstract class BaseModel {
       set[k] = toMetadataEntry(k, v.value, v.type);
     }
     await this._ensureCreated();
-    if (!this._snap) await this.reload();
+    if (replace) await this.reload(); // remove the stored keys, not a stale snapshot's
     const remove = replace ? Object.keys(this._snap!.metadata).filter((k) => !(k in set)) : [];
     await this._emit([{ stream: "", type: "model.metadata_changed", data: { set, remove } }]);
     return true;
@@ -661,7 +673,7 @@ export abstract class BaseModel {
     needString("title", title);
     needString("series", series, true);
     const v = needNumber("value", value);
-    needInt("iteration", iteration);
+    needIteration(iteration);
     return this._queueScalar(title, series, v, iteration);
   }
 
@@ -756,8 +768,23 @@ export abstract class BaseModel {
       }
       csvText = await res.text();
     }
-    if (csvText !== undefined) parseCsvTable(csvText, csv !== undefined ? "csv" : "url");
-    await this._queuePlot(tableFigure({ ...rest, ...(csvText !== undefined ? { csvText } : {}) }));
+    const source = csv !== undefined ? "csv" : "url";
+    if (csvText !== undefined) parseCsvTable(csvText, source);
+    let figure: PlotResult;
+    try {
+      figure = tableFigure({ ...rest, ...(csvText !== undefined ? { csvText } : {}) });
+    } catch (e) {
+      // The builder names its own csvText argument; name the one the caller gave.
+      if (e instanceof InvalidArgumentError && e.field === "csvText") {
+        throw new InvalidArgumentError(
+          source,
+          source === "csv" ? csv : url,
+          `its CSV is not a table (${e.message})`,
+        );
+      }
+      throw e;
+    }
+    await this._queuePlot(figure);
   }
 
   /** Reports a line plot of one or more series. */

@@ -6,7 +6,12 @@
  */
 import type { Store } from "../store/store.ts";
 import { newId } from "../clock.ts";
-import { InvalidArgumentError, ModelNotFoundError, WeightsNotFoundError } from "../errors.ts";
+import {
+  InvalidArgumentError,
+  ModelNotFoundError,
+  ModelPublishedError,
+  WeightsNotFoundError,
+} from "../errors.ts";
 import { loadSnapshot } from "./base.ts";
 import { BaseModel } from "./base.ts";
 import { Task } from "../task.ts";
@@ -205,6 +210,22 @@ export class OutputModel extends BaseModel {
     return this.#exists;
   }
 
+  /**
+   * Refuses `what` when the model is published, as the store says now: a stored model is
+   * reloaded first (another handle may have published it), and a floating re-bind checks its
+   * base model.
+   */
+  async #assertUnlockedNow(what: string): Promise<void> {
+    this._assertUnlocked(what);
+    if (this.#exists) {
+      await this.reload();
+    } else if (this.#baseModelId) {
+      const base = await loadSnapshot(this.#task.store, this.#baseModelId);
+      if (base?.row.published) throw new ModelPublishedError(this.#baseModelId, what);
+    }
+    this._assertUnlocked(what);
+  }
+
   /** @internal Creates the model (or re-binds the base model) on first write. */
   protected override _ensureCreated(): Promise<string> {
     if (this.#exists) return Promise.resolve(this._id);
@@ -229,6 +250,13 @@ export class OutputModel extends BaseModel {
       const base = await loadSnapshot(store, this.#baseModelId);
       if (!base) throw new ModelNotFoundError(this.#baseModelId);
       const { tags, ...fields } = f;
+      if (
+        base.row.published &&
+        (fields.labels !== undefined || fields.configText !== undefined ||
+          fields.framework !== undefined)
+      ) {
+        throw new ModelPublishedError(this.#baseModelId, "re-bind its labels, design or framework");
+      }
       fields.comment = `${
         base.row.comment ? base.row.comment + "\n" : ""
       }Overwritten by task id: ${this.#task.id}`;
@@ -314,7 +342,7 @@ export class OutputModel extends BaseModel {
   /** Replaces the label enumeration. Refused when published. */
   async updateLabels(labels: Record<string, number>): Promise<void> {
     const l = needLabels("labels", labels);
-    this._assertUnlocked("update labels");
+    await this.#assertUnlockedNow("update labels");
     if (!this.#exists) {
       this.#fields.labels = l;
       this.#refreshFloating();
@@ -335,7 +363,7 @@ export class OutputModel extends BaseModel {
       );
     }
     const text = designText(options.configText, options.configDict) ?? "";
-    this._assertUnlocked("update the design");
+    await this.#assertUnlockedNow("update the design");
     if (!this.#exists) {
       this.#fields.configText = text;
       this.#refreshFloating();
@@ -367,9 +395,7 @@ export class OutputModel extends BaseModel {
     }
     if (options.iteration !== undefined) needInt("iteration", options.iteration);
     optString("targetFilename", options.targetFilename, false);
-    this._assertUnlocked("update weights");
-    if (this.#exists) await this.reload();
-    this._assertUnlocked("update weights");
+    await this.#assertUnlockedNow("update weights");
     if (options.uploadUri) await this.setUploadDestination(options.uploadUri);
     const store = this.#task.store;
     let uri: string, hash: string | undefined, size: number | undefined, source: string;
@@ -475,7 +501,7 @@ export class OutputModel extends BaseModel {
         "give exactly one of weightsFilenames or weightsPath",
       );
     }
-    this._assertUnlocked("update weights");
+    await this.#assertUnlockedNow("update weights");
     let entries: { path: string; name: string }[];
     if (weightsPath !== undefined) {
       needString("weightsPath", weightsPath);
