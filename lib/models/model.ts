@@ -29,6 +29,8 @@ export interface RemoveModelOptions {
   force?: boolean;
   /** Throw on failure instead of returning false (default true). */
   raiseOnErrors?: boolean;
+  /** The store, when `model` is an id (default: the default store). */
+  store?: Store;
 }
 
 const QUERY_COLUMNS = `m.*,
@@ -120,7 +122,7 @@ export class Model extends BaseModel {
     try {
       const store = model instanceof BaseModel
         ? await (model as unknown as { _getStore(): Promise<Store> })._getStore()
-        : await getDefaultStore();
+        : options.store ?? await getDefaultStore();
       const id = typeof model === "string" ? needString("model", model) : model.id;
       const snap = await loadSnapshot(store, id);
       if (!snap) throw new ModelNotFoundError(id);

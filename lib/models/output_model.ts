@@ -536,13 +536,22 @@ export class OutputModel extends BaseModel {
     try {
       const zip = join(tmp, safeSegment(target));
       await zipFiles(entries, zip);
+      const savedDest = this.#uploadUri;
       const uri = await this.updateWeights({
         weightsFilename: zip,
         targetFilename: target,
-        ...(options.uploadUri ? { uploadUri: options.uploadUri } : {}),
+        // The zip is a temporary file: without an upload destination it is kept in the
+        // store's own files folder, so the model's url stays valid.
+        ...(options.uploadUri
+          ? { uploadUri: options.uploadUri }
+          : this.uploadStorageUri
+          ? {}
+          : { uploadUri: pathToFileUri(join(this.#task.store.home, "files")) }),
         ...(options.iteration !== undefined ? { iteration: options.iteration } : {}),
         autoDeleteFile: true,
         isPackage: true,
+      }).finally(() => {
+        if (!options.uploadUri) this.#uploadUri = savedDest;
       });
       if (options.autoDeleteFile ?? true) {
         for (const e of entries) await Deno.remove(e.path).catch(() => {});
