@@ -51,7 +51,8 @@ function makeData(n: number, seed: number): Sample[] {
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 /** Weights: [w0, w1, bias]. */
-const predict = (w: Float64Array, x: [number, number]) => sigmoid(w[0]! * x[0] + w[1]! * x[1] + w[2]!);
+const predict = (w: Float64Array, x: [number, number]) =>
+  sigmoid(w[0]! * x[0] + w[1]! * x[1] + w[2]!);
 
 function evaluate(w: Float64Array, data: Sample[]): { loss: number; accuracy: number } {
   let loss = 0, correct = 0;
@@ -75,7 +76,7 @@ function step(w: Float64Array, data: Sample[], lr: number): void {
   for (let i = 0; i < 3; i++) w[i]! -= (lr * g[i]!) / data.length;
 }
 
-const bytesOf = (w: Float64Array) => new Uint8Array(w.buffer.slice(0));
+const bytesOf = (w: Float64Array): Uint8Array<ArrayBuffer> => new Uint8Array(w.slice().buffer);
 
 // ---------------------------------------------------------------- 1. the pre-trained model
 

@@ -18,14 +18,15 @@ const outputModel = new OutputModel({ task, framework: "PyTorch" });
 
 // Set the URI of the storage destination for uploaded model weight files: here a local folder
 // (a `file://` URI or a path; a modelog server URL works too).
-const modelsUploadDestination = join(await Deno.makeTempDir({ prefix: "modelog-uploads-" }));
+const work = await Deno.makeTempDir({ prefix: "modelog-example-" });
+const modelsUploadDestination = join(work, "uploads");
 await outputModel.setUploadDestination(modelsUploadDestination);
 
 // Set the label enumeration.
 await outputModel.updateLabels({ background: 0, label: 255 });
 
 // The first write stores the model: here, a weights file.
-const weights = join(await Deno.makeTempDir({ prefix: "modelog-weights-" }), "model.pth");
+const weights = join(work, "model.pth");
 await Deno.writeFile(weights, crypto.getRandomValues(new Uint8Array(256)));
 const uri = await outputModel.updateWeights({ weightsFilename: weights, iteration: 1 });
 
@@ -37,3 +38,5 @@ console.log("weights uri:", uri);
 
 await task.close();
 await (await getDefaultStore()).close();
+// The weights stay in the store's blob folder (by hash) after the temp folder is gone.
+await Deno.remove(work, { recursive: true });

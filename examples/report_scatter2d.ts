@@ -45,7 +45,9 @@ await model.reportScatter2d({
 
 for (const p of await model.getReportedPlots({ title: "example_scatter" })) {
   const trace = p.figure.data[0] as { mode: string; x: number[] };
-  console.log(`scatter2d ${p.series} @${p.iteration}: ${trace.x.length} points, mode ${trace.mode}`);
+  console.log(
+    `scatter2d ${p.series} @${p.iteration}: ${trace.x.length} points, mode ${trace.mode}`,
+  );
 }
 
 await task.close();

@@ -28,9 +28,11 @@ await model.reportSurface({
 });
 
 const [plot] = await model.getReportedPlots({ title: "example surface" });
-console.log(`${plot!.kind}: ${(plot!.figure.data[0] as { type: string }).type}, title "${
-  plot!.figure.layout.title
-}"`);
+console.log(
+  `${plot!.kind}: ${(plot!.figure.data[0] as { type: string }).type}, title "${
+    plot!.figure.layout.title
+  }"`,
+);
 
 await task.close();
 await (await getDefaultStore()).close();

@@ -26,7 +26,9 @@ await model.reportVector({
 });
 
 const [plot] = await model.getReportedPlots({ title: "vector example" });
-console.log(`${plot!.kind}: barmode ${plot!.figure.layout.barmode}, ${plot!.figure.data.length} traces`);
+console.log(
+  `${plot!.kind}: barmode ${plot!.figure.layout.barmode}, ${plot!.figure.data.length} traces`,
+);
 
 await task.close();
 await (await getDefaultStore()).close();

@@ -40,7 +40,9 @@ async function runExample(file: string, home: string): Promise<string> {
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   if (out.code !== 0) {
-    throw new Error(`${file} exited with ${out.code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+    throw new Error(
+      `${file} exited with ${out.code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`,
+    );
   }
   return stdout;
 }
