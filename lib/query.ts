@@ -347,22 +347,76 @@ interface ValueSource {
   prefix: (string | number)[];
 }
 
-const TAG_SOURCE: ValueSource = {
-  anyOf: (n) =>
-    `m.id IN (SELECT t.model_id FROM model_tags t WHERE t.tag ${eqOrIn(n)} AND t.present = 1)`,
-  some: "EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.present = 1)",
-  prefix: [],
-};
+/**
+ * The two plans a filter compiles to. `index` (the default) tests values with
+ * `m.id IN (SELECT ...)`, which SQLite reads from the tag/metadata indexes: best when a filter
+ * matches few models. `scan` tests them with correlated `EXISTS` on the primary keys, so SQLite
+ * walks `models` newest-first and stops at the LIMIT: best for a page of a common filter.
+ */
+export type QueryStrategy = "index" | "scan";
 
-function metadataSource(key: string): ValueSource {
+function tagSource(strategy: QueryStrategy): ValueSource {
   return {
     anyOf: (n) =>
-      "m.id IN (SELECT d.model_id FROM model_metadata d WHERE d.key = ? AND d.value " +
-      `${eqOrIn(n)} AND d.present = 1)`,
+      strategy === "scan"
+        ? `EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag ${
+          eqOrIn(n)
+        } AND t.present = 1)`
+        : `m.id IN (SELECT t.model_id FROM model_tags t WHERE t.tag ${
+          eqOrIn(n)
+        } AND t.present = 1)`,
+    some: "EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.present = 1)",
+    prefix: [],
+  };
+}
+
+function metadataSource(key: string, strategy: QueryStrategy = "index"): ValueSource {
+  return {
+    anyOf: (n) =>
+      strategy === "scan"
+        ? "EXISTS (SELECT 1 FROM model_metadata d WHERE d.model_id = m.id AND d.key = ? AND " +
+          `d.value ${eqOrIn(n)} AND d.present = 1)`
+        : "m.id IN (SELECT d.model_id FROM model_metadata d WHERE d.key = ? AND d.value " +
+          `${eqOrIn(n)} AND d.present = 1)`,
     some: "EXISTS (SELECT 1 FROM model_metadata d WHERE d.model_id = m.id AND d.key = ? " +
       "AND d.present = 1)",
     prefix: [key],
   };
+}
+
+/**
+ * Count queries, one per AND-ed positive condition of the filter (a tag bucket or a metadata
+ * value), each capped at `cap` rows. The smallest count estimates how many models can match,
+ * which picks the {@link QueryStrategy}. Empty when no positive condition is AND-ed.
+ */
+export function selectivityProbes(f: QueryFilter, cap: number): CompiledQuery[] {
+  const filter = validateQueryFilter(f);
+  const out: CompiledQuery[] = [];
+  const probe = (table: string, cond: string, args: (string | number)[]) =>
+    out.push({
+      sql:
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${cond} AND present = 1 LIMIT ?)`,
+      args: [...args, cap],
+    });
+  if (filter.tags && filter.tags.length > 0) {
+    const expr = parseTerms(filter.tags, "tags");
+    if (expr.op === "and") {
+      for (const term of expr.terms) {
+        const values = term.values.filter((v): v is string => v !== null);
+        if (values.length !== term.values.length || values.length === 0) continue;
+        if (term.kind === "in") probe("model_tags", `tag ${eqOrIn(values.length)}`, values);
+        else if (term.kind === "all") {
+          for (const v of values) probe("model_tags", "tag = ?", [v]);
+        }
+      }
+    }
+  }
+  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+    if (!Array.isArray(value)) {
+      probe("model_metadata", "key = ? AND value = ?", [key, String(value)]);
+    }
+  }
+  return out;
 }
 
 function eqOrIn(n: number): string {
@@ -451,9 +505,10 @@ function compileExpr(
  */
 export function compileModelQuery(
   f: QueryFilter,
-  opts?: { columns?: string },
+  opts?: { columns?: string; strategy?: QueryStrategy },
 ): CompiledQuery {
   const filter = validateQueryFilter(f);
+  const strategy = opts?.strategy ?? "index";
   const columns = opts?.columns ?? "m.*";
   if (typeof columns !== "string" || columns.trim() === "") {
     throw new InvalidArgumentError("columns", columns, "must be a non-empty SQL select list");
@@ -471,11 +526,11 @@ export function compileModelQuery(
   if (!filter.includeArchived) where.push("m.archived = 0");
   if (filter.onlyPublished) where.push("m.published = 1");
   if (filter.tags && filter.tags.length > 0) {
-    const cond = compileExpr(parseTerms(filter.tags, "tags"), TAG_SOURCE, args);
+    const cond = compileExpr(parseTerms(filter.tags, "tags"), tagSource(strategy), args);
     if (cond !== undefined) where.push(cond);
   }
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-    const src = metadataSource(key);
+    const src = metadataSource(key, strategy);
     if (Array.isArray(value)) {
       const cond = compileExpr(parseTerms(value, `metadata.${key}`), src, args);
       if (cond !== undefined) where.push(cond);

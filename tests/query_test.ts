@@ -5,6 +5,7 @@ import {
   compileModelQuery,
   parseTagFilter,
   type QueryFilter,
+  type QueryStrategy,
   type TagExpr,
   validateQueryFilter,
 } from "../lib/query.ts";
@@ -177,8 +178,12 @@ async function withDb(
   }
 }
 
-async function ids(db: Client, f: QueryFilter): Promise<string[]> {
-  const q = compileModelQuery(f, { columns: "m.id" });
+async function ids(
+  db: Client,
+  f: QueryFilter,
+  strategy: QueryStrategy = "index",
+): Promise<string[]> {
+  const q = compileModelQuery(f, { columns: "m.id", strategy });
   const rs = await db.execute({ sql: q.sql, args: q.args });
   return rs.rows.map((r) => String(r.id));
 }
@@ -466,6 +471,11 @@ Deno.test("compileModelQuery() returns the expected models from a libSQL store",
   await withDb(FIXTURES, async (db) => {
     for (const [name, filter, expected] of END_TO_END) {
       await t.step(name, async () => assert.deepEqual(await ids(db, filter), expected));
+    }
+    for (const [name, filter, expected] of END_TO_END) {
+      await t.step(`with the scan plan: ${name}`, async () => {
+        assert.deepEqual(await ids(db, filter, "scan"), expected);
+      });
     }
     await t.step("the tables are intact after the injection attempts", async () => {
       const rs = await db.execute("SELECT count(*) AS n FROM models");

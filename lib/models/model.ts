@@ -6,7 +6,12 @@
  */
 import { getDefaultStore, type Store } from "../store/store.ts";
 import { BaseModel, loadSnapshot, type ModelSnapshot } from "./base.ts";
-import { compileModelQuery, type QueryFilter } from "../query.ts";
+import {
+  compileModelQuery,
+  type QueryFilter,
+  type QueryStrategy,
+  selectivityProbes,
+} from "../query.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import type { ModelRow } from "../projections/project.ts";
 import type { MetadataEntry, MetadataType } from "../events.ts";
@@ -94,9 +99,10 @@ export class Model extends BaseModel {
    */
   static async queryModels(options: QueryModelsOptions = {}): Promise<Model[]> {
     const { store: given, ...filter } = options;
-    const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS });
     const store = given ?? await getDefaultStore();
     await store.flush();
+    const strategy = await chooseStrategy(store, filter);
+    const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, strategy });
     const rows = await store.all<ModelRow & { tags_json: string; metadata_json: string }>(
       sql,
       args,
@@ -153,6 +159,41 @@ export class Model extends BaseModel {
       return false;
     }
   }
+}
+
+/** Recent selectivity counts per store (plan choice only: a stale count never changes results). */
+const probeCache = new WeakMap<Store, Map<string, { n: number; t: number }>>();
+const PROBE_TTL_MS = 10_000;
+
+/**
+ * Picks the plan for a query with a LIMIT. Walking models newest-first (`scan`) reads about
+ * `limit / s` rows, where `s` is the share of models passing every positive condition
+ * (estimated as the product of each condition's share); starting from the rarest condition's
+ * index (`index`) reads its M rows, and each costs about four walked rows (lookup and sort).
+ * The shares come from counts on the covering partial indexes, cached for a few seconds.
+ */
+async function chooseStrategy(store: Store, filter: QueryFilter): Promise<QueryStrategy> {
+  if (filter.maxResults === undefined || filter.maxResults === 0) return "index";
+  const n = (await store.one<{ n: number | null }>("SELECT max(rowid) AS n FROM models"))?.n ?? 0;
+  if (n === 0) return "index";
+  const probes = selectivityProbes(filter, n);
+  if (probes.length === 0) return "scan";
+  let cache = probeCache.get(store);
+  if (!cache) probeCache.set(store, cache = new Map());
+  const now = Date.now();
+  let minCount = Infinity;
+  let share = 1;
+  for (const p of probes) {
+    const key = JSON.stringify([p.sql, p.args.slice(0, -1)]);
+    let hit = cache.get(key);
+    if (!hit || now - hit.t > PROBE_TTL_MS) {
+      hit = { n: (await store.one<{ n: number }>(p.sql, p.args))?.n ?? 0, t: now };
+      cache.set(key, hit);
+    }
+    minCount = Math.min(minCount, hit.n);
+    share *= Math.max(hit.n, 1) / n;
+  }
+  return filter.maxResults / share < 4 * minCount ? "scan" : "index";
 }
 
 /** Deletes a removed model's blob and local weights file when no live model references them. */
