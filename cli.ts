@@ -18,6 +18,8 @@ export interface Command {
   usage: string;
   /** Option spec for node:util parseArgs. */
   options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+  /** Rewrites the arguments before parsing (e.g. to keep `-tag` as a positional). */
+  prepareArgs?(args: string[]): string[];
   /** Runs it; returns the exit code. */
   run(args: { values: Record<string, unknown>; positionals: string[] }): Promise<number>;
 }
@@ -274,7 +276,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: cmd.prepareArgs ? cmd.prepareArgs(rest) : rest,
+      options: cmd.options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     console.error(`error: ${(e as Error).message} (see cli.ts ${name} --help)`);
     return 2;
@@ -293,7 +300,10 @@ export async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   try {
-    await import("./lib/cli/commands.ts");
+    // The commands module gets the registry handed over: a static import of cli.ts from there
+    // would wait on this module's own top-level await, a deadlock.
+    const mod = await import("./lib/cli/commands.ts");
+    mod.registerCommands({ COMMANDS, out, isTty, progressBar, storeFrom });
   } catch (e) {
     if (!(e instanceof TypeError) || !String(e.message).includes("Module not found")) throw e;
   }

@@ -426,8 +426,6 @@ export class Projection {
       default:
         break;
     }
-    const c = this.#clocks.get(m.id);
-    if (c) m.clock = JSON.stringify(sortKeys(c));
   }
 
   #publish(m: ModelRow, at: string): void {
@@ -557,6 +555,11 @@ export class Projection {
    */
   statements(all = false): InStatement[] {
     const out: InStatement[] = [];
+    // Field clocks are kept parsed while folding and written back once, here.
+    for (const [id, c] of this.#clocks) {
+      const m = this.models.get(id);
+      if (m) m.clock = JSON.stringify(sortKeys(c));
+    }
     const pick = <T>(map: Map<string, T>, dirty: Set<string>): T[] =>
       all ? [...map.values()] : [...dirty].map((k) => map.get(k)!).filter(Boolean);
     upsertRows(out, "models", MODEL_COLUMNS, pick(this.models, this.dirty.models));

@@ -1,0 +1,211 @@
+/**
+ * Web UI benchmark: the time to serve the models page over 100,000 models, and the model page of
+ * a model holding 1,000,000 scalar points, each next to the library call it wraps
+ * (`Model.queryModels` / `getReportedScalars`). Target: a page costs at most 2x its call.
+ *
+ * Run: `deno run -A bench/ui_bench.ts [--models 100000] [--points 1000000] [--runs 15] [--home DIR]`
+ * (`--home` keeps the seeded store there and reuses it on the next run).
+ *
+ * Seeding uses `store.ingest` of crafted events (bench/seed.ts) for the models and
+ * `store.queueScalar` for the points. Pages are fetched over HTTP from a real server
+ * (`startServer` with the UI), so the page figures include routing, HTML and the socket.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { openStore } from "../lib/store/store.ts";
+import { Model } from "../lib/models/model.ts";
+import { startServer } from "../lib/server/server.ts";
+import { uiPages } from "../lib/server/ui.ts";
+import { formatHlc, uuidv7 } from "../lib/clock.ts";
+import { Seeder } from "./seed.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    models: { type: "string", default: "100000" },
+    points: { type: "string", default: "1000000" },
+    runs: { type: "string", default: "15" },
+    home: { type: "string" },
+  },
+});
+const MODELS = Number(values.models);
+const POINTS = Number(values.points);
+const RUNS = Number(values.runs);
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+const log = (s: string) => console.error(s);
+
+/** Median ms of each function, run interleaved `runs` times after one warm-up each. */
+async function timeEach(fns: (() => Promise<unknown>)[], runs: number): Promise<number[]> {
+  for (const f of fns) await f();
+  const t: number[][] = fns.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (let j = 0; j < fns.length; j++) {
+      const t0 = performance.now();
+      await fns[j]!();
+      t[j]!.push(performance.now() - t0);
+    }
+  }
+  return t.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+}
+
+const home = values.home ?? await Deno.makeTempDir({ prefix: "modelog-ui-bench-" });
+const store = await openStore({ home });
+const big = "f".repeat(32);
+try {
+  const have = await store.one<{ n: number }>("SELECT count(*) AS n FROM models");
+  if (Number(have?.n ?? 0) >= MODELS + 1) {
+    log(`reusing the store in ${home}`);
+  } else {
+    await seed();
+  }
+  const server = await startServer({
+    store,
+    readOnly: true,
+    pages: uiPages,
+    port: 0,
+    log: () => {},
+  });
+  try {
+    const page = async (path: string) => {
+      const r = await fetch(`${server.url}${path}`);
+      if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status}`);
+      return await r.text();
+    };
+    const rows: [string, number, string, number, number, number][] = [];
+    const compare = async (
+      label: string,
+      path: string,
+      call: () => Promise<unknown>,
+      callLabel: string,
+      runs = RUNS,
+    ) => {
+      const size = (await page(path)).length;
+      const handler = async () => {
+        const u = new URL(`${server.url}${path}`);
+        await (await uiPages(new Request(u), u, store))!.text();
+      };
+      // Interleaved, so that drift (GC, other load) hits all three alike.
+      const [callMs, pageMs, handlerMs] = await timeEach([call, () => page(path), handler], runs);
+      rows.push([label, pageMs, callLabel, callMs, size, handlerMs]);
+      log(
+        `${label}: page ${pageMs.toFixed(1)} ms (handler ${handlerMs.toFixed(1)} ms), call ${
+          callMs.toFixed(1)
+        } ms`,
+      );
+    };
+
+    await compare(
+      `GET / (${fmt(MODELS)} models, 50 rows)`,
+      "/",
+      () => Model.queryModels({ maxResults: 51, store }),
+      "queryModels({maxResults: 51})",
+    );
+    await compare(
+      "GET /?tags=demo,-TF",
+      "/?tags=demo,-TF",
+      () => Model.queryModels({ tags: ["demo", "-TF"], maxResults: 51, store }),
+      "queryModels({tags, maxResults: 51})",
+    );
+    await compare(
+      "GET /?project=project-7&metadata=key=value",
+      "/?project=project-7&metadata=key%3Dvalue",
+      () =>
+        Model.queryModels({
+          projectName: "project-7",
+          metadata: { key: "value" },
+          maxResults: 51,
+          store,
+        }),
+      "queryModels({project, metadata})",
+    );
+    const half = Math.max(1, Math.floor(MODELS / 2));
+    const deep = (await Model.queryModels({ maxResults: half, store })).pop()!;
+    const after = `${deep.cursor.lastUpdate},${deep.cursor.id}`;
+    await compare(
+      `GET /?after=<row ${fmt(half)}>`,
+      `/?after=${encodeURIComponent(after)}`,
+      () => Model.queryModels({ after: deep.cursor, maxResults: 51, store }),
+      "queryModels({after, maxResults: 51})",
+    );
+    const modelRuns = Math.max(3, Math.floor(RUNS / 2));
+    await compare(
+      `GET /models/<id> (${fmt(POINTS)} points)`,
+      `/models/${big}`,
+      async () => await (await Model.get(big, { store })).getReportedScalars(),
+      "Model.get + getReportedScalars()",
+      modelRuns,
+    );
+
+    console.log(
+      `\nUI bench: ${fmt(MODELS)} models, ${
+        fmt(POINTS)
+      } points (median of ${RUNS} runs, ${modelRuns} for the model page)\n`,
+    );
+    const header = ["page", "page ms", "handler ms", "wrapped call", "call ms", "ratio", "html"];
+    const table = rows.map(([label, p, cl, c, size, hm]) => [
+      label,
+      p.toFixed(1),
+      hm.toFixed(1),
+      cl,
+      c.toFixed(1),
+      `${(p / c).toFixed(2)}x`,
+      `${fmt(Math.round(size / 1024))} KB`,
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+    const left = new Set([0, 3]);
+    for (const r of [header, ...table]) {
+      console.log(
+        r.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
+      );
+    }
+    console.log(
+      "\npage ms: HTTP GET through startServer (fetch + text); handler ms: uiPages() called " +
+        "directly; ratio = page / call.",
+    );
+  } finally {
+    await server.close();
+  }
+} finally {
+  await store.close();
+  if (!values.home) await Deno.remove(home, { recursive: true });
+}
+
+async function seed(): Promise<void> {
+  // 100,000 models by ingesting crafted events.
+  let t0 = performance.now();
+  const seeder = new Seeder({ eventsPerModel: 4 });
+  const per = 5_000;
+  for (let from = 0; from < MODELS; from += per) {
+    await store.ingest(seeder.events(from, Math.min(MODELS, from + per)), { remote: false });
+    if ((from / per) % 4 === 3) log(`seeded ${fmt(Math.min(MODELS, from + per))} models`);
+  }
+  log(`seeded ${fmt(MODELS)} models in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // One model with 1,000,000 points over 3 series of 2 titles.
+  t0 = performance.now();
+  await store.ingest([{
+    id: uuidv7(),
+    stream: `model:${big}`,
+    type: "model.created",
+    at: formatHlc({ wall: Date.now(), counter: 0, origin: "benchorigin00000" }),
+    origin: "benchorigin00000",
+    v: 1,
+    actor: "bench",
+    data: { name: "big-run", project: "bench", tags: ["big"], uri: "" },
+  }], { remote: false });
+  const split: [string, string, number][] = [
+    ["loss", "train", Math.floor(POINTS / 2)],
+    ["loss", "val", Math.floor(POINTS / 4)],
+    ["accuracy", "top1", POINTS - Math.floor(POINTS / 2) - Math.floor(POINTS / 4)],
+  ];
+  for (const [title, series, n] of split) {
+    for (let i = 0; i < n; i++) {
+      const p = store.queueScalar(big, title, series, Math.exp(-i / n) + Math.sin(i) * 0.01, i);
+      if (p) await p;
+    }
+  }
+  await store.flush();
+  log(`reported ${fmt(POINTS)} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
