@@ -209,6 +209,11 @@ export class Task {
     list._put(name, model);
   }
 
+  /** @internal Records a link that was already appended (by the model's creation). */
+  _remember(role: "input" | "output", name: string, model: BaseModel): void {
+    (role === "input" ? this.#input : this.#output)._put(name, model);
+  }
+
   /** @internal A default name for an unnamed output entry. */
   _nextOutputName(): string {
     return `Output Model #${this.#outputCount++}`;

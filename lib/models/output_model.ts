@@ -228,20 +228,33 @@ export class OutputModel extends BaseModel {
 
   /** @internal Creates the model (or re-binds the base model) on first write. */
   protected override _ensureCreated(): Promise<string> {
+    return this.#startCreate([]);
+  }
+
+  /** Creates the model with `extra` events in the same transaction (the first write). */
+  #startCreate(extra: NewEvent[]): Promise<string> {
     if (this.#exists) return Promise.resolve(this._id);
     if (!this.#creating) {
-      this.#creating = this.#create().then((id) => {
+      this.#creating = this.#create(extra).then((id) => {
         this.#exists = true;
         return id;
       }, (e) => {
         this.#creating = undefined;
         throw e;
       });
+    } else if (extra.length) {
+      return this.#creating.then(() => super._emit(extra)).then(() => this._id);
     }
     return this.#creating;
   }
 
-  async #create(): Promise<string> {
+  /** @internal The first write creates the model in the same transaction. */
+  protected override async _emit(events: NewEvent[]): Promise<void> {
+    if (this.#exists) return await super._emit(events);
+    await this.#startCreate(events);
+  }
+
+  async #create(extra: NewEvent[]): Promise<string> {
     const store = this.#task.store;
     const f = this.#fields;
     const events: NewEvent[] = [];
@@ -273,10 +286,18 @@ export class OutputModel extends BaseModel {
         data: { ...fields, tags, originalTask: this.#task.id },
       });
     }
-    await store.append(events);
-    this.#exists = true;
     const name = this.#connectName ?? this.#task._nextOutputName();
-    await this.#task._link("output", name, this);
+    await store.append([
+      ...events,
+      ...extra.map((e) => ({ ...e, stream })),
+      {
+        stream: `task:${this.#task.id}`,
+        type: "task.model_connected",
+        data: { modelId: this._id, role: "output", name },
+      },
+    ]);
+    this.#exists = true;
+    this.#task._remember("output", name, this);
     const snap = await loadSnapshot(store, this._id);
     if (!snap) throw new ModelNotFoundError(this._id);
     this._snap = snap;
