@@ -989,8 +989,10 @@ export abstract class BaseModel {
     needString("path", path);
     await this.reload();
     const scalars = await this.getReportedScalars();
+    // Labels and metadata have their own sections: keep them out of the fields table.
+    const { labels: _labels, metadata: _metadata, ...fields } = this.toJSON();
     const html = renderReportHtml({
-      model: this.toJSON(),
+      model: fields,
       labels: this.labels,
       metadata: this._snap!.metadata,
       singleValues: await this.getReportedSingleValues(),
