@@ -283,10 +283,10 @@ export function validateEvent(e: unknown): StoredEvent {
     case "model.weights_updated":
       if (typeof d.uri !== "string") fail("data.uri", d.uri, "must be a string");
       optStr("data.hash", d.hash);
-      if (d.size !== undefined && !(Number.isInteger(d.size) && (d.size as number) >= 0)) {
+      if (d.size !== undefined && !(Number.isSafeInteger(d.size) && (d.size as number) >= 0)) {
         fail("data.size", d.size, "must be a non-negative integer");
       }
-      if (d.iteration !== undefined && !Number.isInteger(d.iteration)) {
+      if (d.iteration !== undefined && !Number.isSafeInteger(d.iteration)) {
         fail("data.iteration", d.iteration, "must be an integer");
       }
       break;
@@ -326,7 +326,7 @@ export function validateEvent(e: unknown): StoredEvent {
         fail("data.iters", it, "must be a non-empty array as long as data.values");
       }
       for (const x of it as unknown[]) {
-        if (!Number.isInteger(x)) fail("data.iters", x, "must hold integers");
+        if (!Number.isSafeInteger(x)) fail("data.iters", x, "must hold integers");
       }
       for (const x of va as unknown[]) {
         if (typeof x !== "number" && x !== "NaN" && x !== "Infinity" && x !== "-Infinity") {
@@ -338,7 +338,9 @@ export function validateEvent(e: unknown): StoredEvent {
     case "metric.plot":
       if (typeof d.title !== "string") fail("data.title", d.title, "must be a string");
       if (typeof d.series !== "string") fail("data.series", d.series, "must be a string");
-      if (!Number.isInteger(d.iteration)) fail("data.iteration", d.iteration, "must be an integer");
+      if (!Number.isSafeInteger(d.iteration)) {
+        fail("data.iteration", d.iteration, "must be an integer");
+      }
       if (typeof d.kind !== "string") fail("data.kind", d.kind, "must be a string");
       if (!isObj(d.figure) || !Array.isArray(d.figure.data) || !isObj(d.figure.layout)) {
         fail("data.figure", d.figure, "must be a plotly figure {data, layout}");

@@ -759,7 +759,7 @@ export abstract class BaseModel {
       }
     } else if (url !== undefined) {
       needString("url", url);
-      const res = await fetch(url).catch((e) => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(60_000) }).catch((e) => {
         throw new InvalidArgumentError("url", url, `cannot be fetched: ${e.message}`);
       });
       if (!res.ok) {

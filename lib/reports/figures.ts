@@ -270,7 +270,7 @@ function isPlainObject(v: unknown): v is Obj {
 }
 
 function checkName(field: string, v: unknown): string {
-  if (typeof v !== "string" || v.length === 0) {
+  if (typeof v !== "string" || (field === "title" ? v.trim() : v).length === 0) {
     throw new InvalidArgumentError(field, v, "must be a non-empty string");
   }
   return v;

@@ -146,6 +146,84 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   return out;
 }
 
+/**
+ * Reads a request body ahead of its consumer (the disk), buffering up to `limit` bytes and
+ * handing on what is buffered in merged chunks of at most 4 MiB. Keeping the socket drained
+ * matters: Deno's `fetch` leaves Nagle's algorithm on, so once a slow reader lets the client's
+ * send window fill, every chunk waits for a delayed ACK and a streamed upload falls to ~8 MB/s.
+ */
+export function readAhead(
+  body: ReadableStream<Uint8Array>,
+  limit = 16 * 1024 * 1024,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: unknown;
+  let wakeReader: (() => void) | undefined;
+  let wakePump: (() => void) | undefined;
+  const wake = (which: "reader" | "pump") => {
+    const f = which === "reader" ? wakeReader : wakePump;
+    if (which === "reader") wakeReader = undefined;
+    else wakePump = undefined;
+    f?.();
+  };
+  (async () => {
+    try {
+      for (;;) {
+        while (queued >= limit) await new Promise<void>((r) => (wakePump = r));
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.byteLength === 0) continue;
+        queue.push(value);
+        queued += value.byteLength;
+        wake("reader");
+      }
+    } catch (e) {
+      failure = e ?? new Error("request body failed");
+    } finally {
+      ended = true;
+      wake("reader");
+    }
+  })();
+  const MERGE = 4 * 1024 * 1024;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      while (queue.length === 0 && !ended) await new Promise<void>((r) => (wakeReader = r));
+      if (queue.length > 0) {
+        let n = 0, k = 0;
+        while (k < queue.length && (k === 0 || n + queue[k]!.byteLength <= MERGE)) {
+          n += queue[k]!.byteLength;
+          k++;
+        }
+        const parts = queue.splice(0, k);
+        queued -= n;
+        wake("pump");
+        if (parts.length === 1) c.enqueue(parts[0]!);
+        else {
+          const out = new Uint8Array(n);
+          let o = 0;
+          for (const p of parts) {
+            out.set(p, o);
+            o += p.byteLength;
+          }
+          c.enqueue(out);
+        }
+        return;
+      }
+      if (failure !== undefined) c.error(failure);
+      else c.close();
+    },
+    async cancel(reason) {
+      queue.length = 0;
+      queued = 0;
+      wake("pump");
+      await reader.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}
+
 function parseDb(db: string | undefined, fallbackHome: string): { url?: string; path?: string } {
   if (!db) return { path: join(fallbackHome, "server", "modelog.db") };
   if (/^(libsql|https?|wss?):\/\//i.test(db)) return { url: db };
@@ -520,7 +598,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         let size = current;
         if (req.body) {
           try {
-            size = await s.blobs.appendPartial(hash, offset, req.body);
+            size = await s.blobs.appendPartial(hash, offset, readAhead(req.body));
           } catch (e) {
             // A broken connection keeps what arrived: the client resumes from the new offset.
             if (e instanceof ModelogError) throw e;

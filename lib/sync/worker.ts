@@ -392,7 +392,7 @@ export class SyncWorker {
     if (this.#loop) return;
     this.#stop = new AbortController();
     const signal = this.#stop.signal;
-    this.#loop = (async () => {
+    const loop: Promise<void> = (async () => {
       let failures = 0;
       while (!signal.aborted) {
         try {
@@ -408,7 +408,11 @@ export class SyncWorker {
           : this.#interval;
         await sleep(backoff * (failures ? 0.5 + Math.random() : 1), signal);
       }
-    })();
+    })().finally(() => {
+      // A loop that ended by itself (a permanent rejection) is no longer running.
+      if (this.#loop === loop) this.#loop = undefined;
+    });
+    this.#loop = loop;
   }
 
   /** Stops the background loop and waits for the current round to end. */
