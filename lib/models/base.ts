@@ -97,11 +97,11 @@ export interface ScalarSummary {
   last: number;
   /** The iteration of the last reported value. */
   lastIteration: number;
-  /** Smallest value (NaN ignored), null when every value was NaN. */
+  /** Smallest finite value ever reported (NaN and ±Infinity skipped; overwritten points still count), null when none. */
   min: number | null;
-  /** Largest value (NaN ignored), null when every value was NaN. */
+  /** Largest finite value ever reported (as `min`), null when none. */
   max: number | null;
-  /** Points reported (re-reports included). */
+  /** Points reported, re-reports of an iteration included (the log keeps them all). */
   count: number;
   /** Largest iteration reported. */
   maxIteration: number;
