@@ -389,34 +389,61 @@ function metadataSource(key: string, strategy: QueryStrategy = "index"): ValueSo
  * value), each capped at `cap` rows. The smallest count estimates how many models can match,
  * which picks the {@link QueryStrategy}. Empty when no positive condition is AND-ed.
  */
-export function selectivityProbes(f: QueryFilter, cap: number): CompiledQuery[] {
+export function selectivityProbes(f: QueryFilter, cap: number): Probe[] {
   const filter = validateQueryFilter(f);
-  const out: CompiledQuery[] = [];
-  const probe = (table: string, cond: string, args: (string | number)[]) =>
+  const out: Probe[] = [];
+  const probe = (table: string, cond: string, args: (string | number)[], driver: Driver) =>
     out.push({
       sql:
         `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${cond} AND present = 1 LIMIT ?)`,
       args: [...args, cap],
+      driver,
     });
   if (filter.tags && filter.tags.length > 0) {
     const expr = parseTerms(filter.tags, "tags");
     if (expr.op === "and") {
-      for (const term of expr.terms) {
+      expr.terms.forEach((term, i) => {
         const values = term.values.filter((v): v is string => v !== null);
-        if (values.length !== term.values.length || values.length === 0) continue;
-        if (term.kind === "in") probe("model_tags", `tag ${eqOrIn(values.length)}`, values);
-        else if (term.kind === "all") {
-          for (const v of values) probe("model_tags", "tag = ?", [v]);
+        if (values.length !== term.values.length || values.length === 0) return;
+        if (term.kind === "in") {
+          probe("model_tags", `tag ${eqOrIn(values.length)}`, values, { source: "tags", term: i });
+        } else if (term.kind === "all") {
+          for (const v of values) {
+            probe("model_tags", "tag = ?", [v], { source: "tags", term: i, value: v });
+          }
         }
-      }
+      });
     }
   }
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
     if (!Array.isArray(value)) {
-      probe("model_metadata", "key = ? AND value = ?", [key, String(value)]);
+      probe("model_metadata", "key = ? AND value = ?", [key, String(value)], {
+        source: `metadata:${key}`,
+        term: 0,
+      });
     }
   }
   return out;
+}
+
+/**
+ * The condition that drives an `index` plan: the rarest positive condition, found by
+ * {@link selectivityProbes}. It is compiled as an index lookup; every other condition as a
+ * correlated check, so SQLite starts from it.
+ */
+export interface Driver {
+  /** `tags`, or `metadata:<key>`. */
+  source: string;
+  /** The bucket's position in the parsed expression (0 for a plain metadata value). */
+  term: number;
+  /** For an `all` bucket: which of its values. */
+  value?: string;
+}
+
+/** A selectivity probe: a capped count query and the condition it measures. */
+export interface Probe extends CompiledQuery {
+  /** The condition measured. */
+  driver: Driver;
 }
 
 function eqOrIn(n: number): string {
@@ -430,25 +457,28 @@ function placeholders(n: number): string {
 /** Compiles a parsed expression to a condition, or undefined when it filters nothing. */
 function compileExpr(
   expr: TagExpr,
-  src: ValueSource,
+  srcFor: (term: number, value?: string) => ValueSource,
   args: (string | number)[],
 ): string | undefined {
   const parts: string[] = [];
   let orEmpty = false;
-  for (const term of expr.terms) {
+  const src = srcFor(-1);
+  expr.terms.forEach((term, i) => {
     const values = term.values.filter((v): v is string => v !== null);
     const hasNull = values.length !== term.values.length;
     if (term.kind === "in") {
       if (hasNull) orEmpty = true;
       if (values.length > 0) {
-        parts.push(src.anyOf(values.length));
-        args.push(...src.prefix, ...values);
+        const s = srcFor(i);
+        parts.push(s.anyOf(values.length));
+        args.push(...s.prefix, ...values);
       }
     } else if (term.kind === "all") {
-      // One index lookup per value, ANDed (n terms for n tags).
+      // One lookup per value, ANDed (n terms for n tags).
       const all = values.map((v) => {
-        args.push(...src.prefix, v);
-        return src.anyOf(1);
+        const s = srcFor(i, v);
+        args.push(...s.prefix, v);
+        return s.anyOf(1);
       });
       if (hasNull) {
         all.push(`NOT ${src.some}`);
@@ -467,7 +497,7 @@ function compileExpr(
       }
       if (none.length > 0) parts.push(none.length === 1 ? none[0]! : `(${none.join(" AND ")})`);
     }
-  }
+  });
   let cond = parts.length === 0
     ? undefined
     : parts.length === 1
@@ -505,10 +535,20 @@ function compileExpr(
  */
 export function compileModelQuery(
   f: QueryFilter,
-  opts?: { columns?: string; strategy?: QueryStrategy },
+  opts?: { columns?: string; strategy?: QueryStrategy; driver?: Driver },
 ): CompiledQuery {
   const filter = validateQueryFilter(f);
   const strategy = opts?.strategy ?? "index";
+  const driver = strategy === "index" ? opts?.driver : undefined;
+  /** The value source of one condition: an index lookup, or a correlated check. */
+  const pick =
+    (source: string, make: (s: QueryStrategy) => ValueSource) =>
+    (term: number, value?: string): ValueSource => {
+      if (!driver) return make(strategy);
+      const drives = driver.source === source && driver.term === term &&
+        (driver.value === undefined || driver.value === value);
+      return make(drives ? "index" : "scan");
+    };
   const columns = opts?.columns ?? "m.*";
   if (typeof columns !== "string" || columns.trim() === "") {
     throw new InvalidArgumentError("columns", columns, "must be a non-empty SQL select list");
@@ -526,16 +566,16 @@ export function compileModelQuery(
   if (!filter.includeArchived) where.push("m.archived = 0");
   if (filter.onlyPublished) where.push("m.published = 1");
   if (filter.tags && filter.tags.length > 0) {
-    const cond = compileExpr(parseTerms(filter.tags, "tags"), tagSource(strategy), args);
+    const cond = compileExpr(parseTerms(filter.tags, "tags"), pick("tags", tagSource), args);
     if (cond !== undefined) where.push(cond);
   }
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-    const src = metadataSource(key, strategy);
+    const srcFor = pick(`metadata:${key}`, (st) => metadataSource(key, st));
     if (Array.isArray(value)) {
-      const cond = compileExpr(parseTerms(value, `metadata.${key}`), src, args);
+      const cond = compileExpr(parseTerms(value, `metadata.${key}`), srcFor, args);
       if (cond !== undefined) where.push(cond);
     } else {
-      where.push(src.anyOf(1));
+      where.push(srcFor(0).anyOf(1));
       args.push(key, String(value));
     }
   }

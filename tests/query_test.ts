@@ -6,6 +6,7 @@ import {
   parseTagFilter,
   type QueryFilter,
   type QueryStrategy,
+  selectivityProbes,
   type TagExpr,
   validateQueryFilter,
 } from "../lib/query.ts";
@@ -476,6 +477,27 @@ Deno.test("compileModelQuery() returns the expected models from a libSQL store",
       await t.step(`with the scan plan: ${name}`, async () => {
         assert.deepEqual(await ids(db, filter, "scan"), expected);
       });
+      const probes = (() => {
+        try {
+          return selectivityProbes(filter, 1000);
+        } catch {
+          return [];
+        }
+      })();
+      for (const p of probes) {
+        await t.step(`driven by ${JSON.stringify(p.driver)}: ${name}`, async () => {
+          const q = compileModelQuery(filter, {
+            columns: "m.id",
+            strategy: "index",
+            driver: p.driver,
+          });
+          const rs = await db.execute({ sql: q.sql, args: q.args });
+          assert.deepEqual(rs.rows.map((r) => String(r.id)), expected);
+          const c = await db.execute({ sql: p.sql, args: p.args });
+          // Every result passes the probed condition, so its count bounds the results.
+          assert.ok(Number(c.rows[0]!.n) >= Math.min(expected.length, 1000));
+        });
+      }
     }
     await t.step("the tables are intact after the injection attempts", async () => {
       const rs = await db.execute("SELECT count(*) AS n FROM models");

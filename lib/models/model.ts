@@ -8,6 +8,7 @@ import { getDefaultStore, type Store } from "../store/store.ts";
 import { BaseModel, loadSnapshot, type ModelSnapshot } from "./base.ts";
 import {
   compileModelQuery,
+  type Driver,
   type QueryFilter,
   type QueryStrategy,
   selectivityProbes,
@@ -101,8 +102,8 @@ export class Model extends BaseModel {
     const { store: given, ...filter } = options;
     const store = given ?? await getDefaultStore();
     await store.flush();
-    const strategy = await chooseStrategy(store, filter);
-    const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, strategy });
+    const plan = await choosePlan(store, filter);
+    const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, ...plan });
     const rows = await store.all<ModelRow & { tags_json: string; metadata_json: string }>(
       sql,
       args,
@@ -166,22 +167,34 @@ const probeCache = new WeakMap<Store, Map<string, { n: number; t: number }>>();
 const PROBE_TTL_MS = 10_000;
 
 /**
- * Picks the plan for a query with a LIMIT. Walking models newest-first (`scan`) reads about
- * `limit / s` rows, where `s` is the share of models passing every positive condition
- * (estimated as the product of each condition's share); starting from the rarest condition's
- * index (`index`) reads its M rows, and each costs about four walked rows (lookup and sort).
- * The shares come from counts on the covering partial indexes, cached for a few seconds.
+ * Picks the plan for a query. Counts on the covering partial indexes (cached for a few
+ * seconds; a stale count only affects speed, never results) give each positive condition's
+ * share of the models. With a LIMIT, walking models newest-first (`scan`) reads about
+ * `limit / share` rows; starting from the rarest condition's index reads its M rows, each
+ * costing about four walked rows (lookup and sort). The cheaper wins; without a LIMIT the
+ * rarest condition drives.
  */
-async function chooseStrategy(store: Store, filter: QueryFilter): Promise<QueryStrategy> {
-  if (filter.maxResults === undefined || filter.maxResults === 0) return "index";
-  const n = (await store.one<{ n: number | null }>("SELECT max(rowid) AS n FROM models"))?.n ?? 0;
-  if (n === 0) return "index";
-  const probes = selectivityProbes(filter, n);
-  if (probes.length === 0) return "scan";
+async function choosePlan(
+  store: Store,
+  filter: QueryFilter,
+): Promise<{ strategy: QueryStrategy; driver?: Driver }> {
+  if (filter.maxResults === 0) return { strategy: "index" };
   let cache = probeCache.get(store);
   if (!cache) probeCache.set(store, cache = new Map());
   const now = Date.now();
-  let minCount = Infinity;
+  let total = cache.get("models");
+  if (!total || now - total.t > PROBE_TTL_MS) {
+    total = {
+      n: (await store.one<{ n: number }>("SELECT count(*) AS n FROM models"))?.n ?? 0,
+      t: now,
+    };
+    cache.set("models", total);
+  }
+  const n = total.n;
+  if (n === 0) return { strategy: "index" };
+  const probes = selectivityProbes(filter, n);
+  if (probes.length === 0) return { strategy: filter.maxResults === undefined ? "index" : "scan" };
+  let best: { count: number; driver: Driver } | undefined;
   let share = 1;
   for (const p of probes) {
     const key = JSON.stringify([p.sql, p.args.slice(0, -1)]);
@@ -190,10 +203,13 @@ async function chooseStrategy(store: Store, filter: QueryFilter): Promise<QueryS
       hit = { n: (await store.one<{ n: number }>(p.sql, p.args))?.n ?? 0, t: now };
       cache.set(key, hit);
     }
-    minCount = Math.min(minCount, hit.n);
+    if (!best || hit.n < best.count) best = { count: hit.n, driver: p.driver };
     share *= Math.max(hit.n, 1) / n;
   }
-  return filter.maxResults / share < 4 * minCount ? "scan" : "index";
+  if (filter.maxResults !== undefined && filter.maxResults / share < 4 * best!.count) {
+    return { strategy: "scan" };
+  }
+  return { strategy: "index", driver: best!.driver };
 }
 
 /** Deletes a removed model's blob and local weights file when no live model references them. */
