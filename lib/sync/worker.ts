@@ -68,6 +68,9 @@ export interface SyncStatus {
   bytesSent: number;
 }
 
+/** Bytes per upload request (the last part of a blob may be shorter). */
+export const UPLOAD_PART = 2 * 1024 * 1024;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -211,56 +214,81 @@ export class SyncWorker {
     );
   }
 
-  /** Uploads one blob, resuming from the server's offset. Returns the bytes sent. */
+  /**
+   * Uploads one blob, resuming from the server's offset. Returns the bytes sent.
+   *
+   * The bytes go in parts of {@link UPLOAD_PART} bytes, each a `PUT` with a known length: a
+   * streamed (chunked) body from Deno's `fetch`, which leaves Nagle's algorithm on, stalls on
+   * delayed ACKs as soon as the server reads slower than the network (a disk flush), and never
+   * recovers (measured: 4 MB/s for 1 GB). Parts also bound what a broken connection costs.
+   */
   async uploadBlob(hash: string): Promise<number> {
     const store = await this.#getStore();
     const st = await store.blobs.stat(hash);
     if (!st) return 0;
     const url = this.#server + blobPath(hash);
+    const head = await this.#request(
+      () => fetch(url, { method: "HEAD", headers: this.#headers() }),
+      `checking blob ${hash}`,
+    );
+    await head.body?.cancel();
+    if (head.status === 200) return 0;
+    let offset = Number(head.headers.get(UPLOAD_OFFSET) ?? "0");
     let sent = 0;
-    for (let round = 0; round < 1000; round++) {
-      const head = await this.#request(
-        () => fetch(url, { method: "HEAD", headers: this.#headers() }),
-        `checking blob ${hash}`,
-      );
-      await head.body?.cancel();
-      if (head.status === 200) return sent;
-      const offset = Number(head.headers.get(UPLOAD_OFFSET) ?? "0");
-      const body = await store.blobs.open(hash, offset);
-      let counted = 0;
-      const counter = new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, c) => {
-          counted += chunk.byteLength;
-          this.#bytesSent += chunk.byteLength;
-          this.#onProgress?.({ phase: "blob", done: offset + counted, total: st.size });
-          c.enqueue(chunk);
-        },
-      });
-      const res = await this.#request(
-        () =>
-          fetch(url, {
-            method: "PUT",
-            headers: this.#headers({
-              [UPLOAD_OFFSET]: String(offset),
-              [UPLOAD_LENGTH]: String(st.size),
-              "content-type": "application/octet-stream",
+    const file = await Deno.open(store.blobs.pathOf(hash), { read: true });
+    try {
+      const buf = new Uint8Array(Math.min(UPLOAD_PART, Math.max(1, st.size)));
+      for (let round = 0; round < 100_000; round++) {
+        if (!Number.isSafeInteger(offset) || offset < 0 || offset > st.size) {
+          throw new SyncError("SYNC_FAILED", `uploading blob ${hash}: bad server offset ${offset}`);
+        }
+        await file.seek(offset, Deno.SeekMode.Start);
+        let n = 0;
+        while (n < buf.length && offset + n < st.size) {
+          const r = await file.read(buf.subarray(n, Math.min(buf.length, st.size - offset)));
+          if (r === null) break;
+          n += r;
+        }
+        const part = buf.subarray(0, n);
+        const res = await this.#request(
+          () =>
+            fetch(url, {
+              method: "PUT",
+              headers: this.#headers({
+                [UPLOAD_OFFSET]: String(offset),
+                [UPLOAD_LENGTH]: String(st.size),
+                "content-type": "application/octet-stream",
+              }),
+              body: part,
             }),
-            body: body.pipeThrough(counter),
-            // @ts-ignore: duplex is needed for streamed request bodies
-            duplex: "half",
-          }),
-        `uploading blob ${hash}`,
-      );
-      sent += counted;
-      await res.body?.cancel();
-      if (res.status === 200 || res.status === 201) return sent;
-      if (res.status !== 202 && res.status !== 409) {
-        throw new SyncError(
-          "SYNC_FAILED",
-          `uploading blob ${hash}: HTTP ${res.status}`,
-          res.status,
+          `uploading blob ${hash}`,
         );
+        await res.body?.cancel();
+        if (res.status === 200 || res.status === 201) {
+          sent += n;
+          this.#bytesSent += n;
+          this.#onProgress?.({ phase: "blob", done: st.size, total: st.size });
+          return sent;
+        }
+        if (res.status !== 202 && res.status !== 409) {
+          throw new SyncError(
+            "SYNC_FAILED",
+            `uploading blob ${hash}: HTTP ${res.status}`,
+            res.status,
+          );
+        }
+        const next = Number(res.headers.get(UPLOAD_OFFSET) ?? "NaN");
+        if (res.status === 202) {
+          // What the server kept of this part (all of it, unless the connection broke).
+          const kept = Math.max(0, Math.min(n, next - offset));
+          sent += kept;
+          this.#bytesSent += kept;
+        }
+        offset = next;
+        this.#onProgress?.({ phase: "blob", done: offset, total: st.size });
       }
+    } finally {
+      file.close();
     }
     throw new SyncError("SYNC_FAILED", `uploading blob ${hash} made no progress`);
   }

@@ -1,0 +1,172 @@
+/**
+ * Sync bench: push of 100,000 report events to a local `cli.ts serve` process (and its ratio to
+ * appending the same events locally), pull of them into a fresh store, and upload of a 1 GB
+ * blob by a child worker (its ratio to `cp` on the same disk, and the worker's peak RSS).
+ *
+ * Run: deno run -A bench/sync_bench.ts [--events 100000] [--mib 1024]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { newId } from "../lib/clock.ts";
+import type { NewEvent } from "../lib/events.ts";
+import { openStore, OutputModel, SyncWorker, Task } from "../mod.ts";
+import {
+  resultOf,
+  spawnDeno,
+  spawnServer,
+  WORKER,
+  writeBigFile,
+} from "../tests/fixtures/sync_helpers.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: { events: { type: "string" }, mib: { type: "string" } },
+});
+const N = Number(args.values.events ?? 100_000);
+const MIB = Number(args.values.mib ?? 1024);
+const BATCH = 1000;
+
+const dir = await Deno.makeTempDir({ prefix: "modelog-sync-bench-" });
+const rows: [string, string, string, string][] = [];
+const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d });
+
+/** The 100k small `metric.plot` events of one model, in append batches. */
+function plotEvents(modelId: string): NewEvent[][] {
+  const batches: NewEvent[][] = [];
+  for (let i = 0; i < N; i += BATCH) {
+    const b: NewEvent[] = [];
+    for (let j = i; j < Math.min(N, i + BATCH); j++) {
+      b.push({
+        stream: `model:${modelId}`,
+        type: "metric.plot",
+        data: {
+          title: `plot${j % 10}`,
+          series: "s",
+          iteration: j,
+          kind: "histogram",
+          figure: { data: [{ type: "bar", y: [j % 7, j % 5, j % 3] }], layout: {} },
+        },
+      } as NewEvent);
+    }
+    batches.push(b);
+  }
+  return batches;
+}
+
+const server = await spawnServer({ db: join(dir, "server", "modelog.db"), quiet: true });
+try {
+  // ------------------------------------------------------------ events: append, push, pull
+  const modelId = newId();
+  const created: NewEvent = {
+    stream: `model:${modelId}`,
+    type: "model.created",
+    data: { name: "bench", project: "bench", tags: [] },
+  };
+  const local = await openStore({ home: join(dir, "local") });
+  await local.append([created]);
+  const batches = plotEvents(modelId);
+  let t0 = performance.now();
+  for (const b of batches) await local.append(b);
+  const appendMs = performance.now() - t0;
+  const appendRate = N / (appendMs / 1000);
+  rows.push([
+    "append locally (batches of 1000)",
+    `${fmt(N)} events`,
+    fmt(appendMs),
+    `${fmt(appendRate)} ev/s`,
+  ]);
+
+  const pusher = new SyncWorker({ server: server.url, store: local, batchSize: BATCH });
+  t0 = performance.now();
+  const pushed = await pusher.push();
+  const pushMs = performance.now() - t0;
+  const pushRate = pushed.events / (pushMs / 1000);
+  rows.push([
+    "push to the server",
+    `${fmt(pushed.events)} events`,
+    fmt(pushMs),
+    `${fmt(pushRate)} ev/s`,
+  ]);
+  rows.push(["  push / append (target >= 0.3)", "", "", fmt(pushRate / appendRate, 2)]);
+  await local.close();
+
+  const fresh = await openStore({ home: join(dir, "fresh") });
+  const puller = new SyncWorker({ server: server.url, store: fresh, batchSize: 5000 });
+  t0 = performance.now();
+  const pulled = await puller.pull();
+  const pullMs = performance.now() - t0;
+  rows.push([
+    "pull into a fresh store",
+    `${fmt(pulled.fresh)} events`,
+    fmt(pullMs),
+    `${fmt(pulled.fresh / (pullMs / 1000))} ev/s`,
+  ]);
+  await fresh.close();
+
+  // ------------------------------------------------------------ a 1 GB blob
+  const file = await writeBigFile(join(dir, "weights.bin"), MIB);
+  const size = (await Deno.stat(file)).size;
+  const copyTo = join(dir, "copy.bin");
+  t0 = performance.now();
+  const cp = await new Deno.Command("cp", { args: [file, copyTo] }).output();
+  if (!cp.success) throw new Error("cp failed");
+  const cpMs = performance.now() - t0;
+  await Deno.remove(copyTo);
+  const cpRate = size / 1e6 / (cpMs / 1000);
+
+  const blobHome = join(dir, "blobdev");
+  const bs = await openStore({ home: blobHome });
+  const task = await Task.init({ projectName: "bench", taskName: "upload", store: bs });
+  const model = new OutputModel({ task, name: "big" });
+  await model.updateWeights({ weightsFilename: file });
+  await task.close();
+  await bs.close();
+  await Deno.remove(file);
+
+  let peakKb = 0;
+  const child = spawnDeno(WORKER, [
+    JSON.stringify({ home: blobHome, server: server.url, action: "push", blobEvery: 1 << 30 }),
+  ]);
+  const sampler = setInterval(() => {
+    try {
+      const st = Deno.readTextFileSync(`/proc/${child.child.pid}/status`);
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      if (kb > peakKb) peakKb = kb;
+    } catch { /* exited */ }
+  }, 20);
+  const status = await child.done;
+  clearInterval(sampler);
+  if (!status.success) throw new Error(`upload worker failed: ${child.stderr()}`);
+  const res = resultOf(child);
+  const st = resultOf(child, "status");
+  peakKb = Math.max(peakKb, Number(st.vmHwmKb ?? 0));
+  const upMs = res.ms as number;
+  const upRate = (res.bytes as number) / 1e6 / (upMs / 1000);
+  rows.push([
+    `cp of the ${fmt(MIB)} MiB file`,
+    `${fmt(size / 1e6)} MB`,
+    fmt(cpMs),
+    `${fmt(cpRate)} MB/s`,
+  ]);
+  rows.push([
+    "upload by a child worker (incl. server hash check)",
+    `${fmt((res.bytes as number) / 1e6)} MB`,
+    fmt(upMs),
+    `${fmt(upRate)} MB/s`,
+  ]);
+  rows.push(["  upload / cp (target >= 0.5)", "", "", fmt(upRate / cpRate, 2)]);
+  rows.push(["  worker peak RSS, VmHWM (target < 150 MB)", "", "", `${fmt(peakKb / 1024, 1)} MB`]);
+} finally {
+  await server.crash();
+  await Deno.remove(dir, { recursive: true });
+}
+
+const head: [string, string, string, string] = ["what", "size", "ms", "rate"];
+const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (r: string[]) =>
+  r.map((c, i) => i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!)).join("  ");
+console.log(line(head));
+console.log(w.map((n) => "-".repeat(n)).join("  "));
+for (const r of rows) console.log(line(r));
