@@ -620,6 +620,10 @@ export class Projection {
       "plots",
       ["model_id", "title", "series", "iteration", "kind", "event_id", "at"],
       pick(this.plots, this.dirty.plots),
+      "INSERT",
+      // Last writer wins in SQL, so appends need not load the plots they may replace.
+      `ON CONFLICT(model_id, title, series, iteration) DO UPDATE SET kind = excluded.kind,
+       event_id = excluded.event_id, at = excluded.at WHERE excluded.at > plots.at`,
     );
     upsertRows(
       out,
@@ -659,6 +663,7 @@ export function upsertRows<T extends object>(
   columns: readonly string[],
   rows: T[],
   verb = "INSERT OR REPLACE",
+  suffix = "",
 ): void {
   if (rows.length === 0) return;
   const per = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / columns.length)));
@@ -670,7 +675,9 @@ export function upsertRows<T extends object>(
       for (const c of columns) args.push((r as Record<string, unknown>)[c] as InValue);
     }
     out.push({
-      sql: `${verb} INTO ${table} (${columns.join(",")}) VALUES ${part.map(() => tuple).join(",")}`,
+      sql: `${verb} INTO ${table} (${columns.join(",")}) VALUES ${
+        part.map(() => tuple).join(",")
+      } ${suffix}`,
       args,
     });
   }

@@ -37,7 +37,6 @@ import { MIGRATIONS, PROJECTION_TABLES, SCHEMA_VERSION } from "../projections/sc
 import {
   type MetadataRow,
   type ModelRow,
-  type PlotRow,
   Projection,
   type SeriesRow,
   splitStream,
@@ -421,8 +420,8 @@ export class Store {
     const taskIds = new Set<string>();
     const tagModels = new Set<string>();
     const metaModels = new Set<string>();
-    const seriesKeys: [string, string, string][] = [];
-    const plotKeys: [string, string, string, number][] = [];
+    const seriesModels = new Set<string>();
+    const seriesKeys = new Set<string>();
     for (const e of events) {
       const [kind, id] = splitStream(e.stream);
       if (kind === "task") {
@@ -434,10 +433,8 @@ export class Store {
       else if (e.type === "model.metadata_changed") metaModels.add(id);
       else if (e.type === "metric.scalars") {
         const d = e.data as EventPayloads["metric.scalars"];
-        seriesKeys.push([id, d.title, d.series]);
-      } else if (e.type === "metric.plot") {
-        const d = e.data as EventPayloads["metric.plot"];
-        plotKeys.push([id, d.title, d.series, d.iteration]);
+        seriesModels.add(id);
+        seriesKeys.add(`${id}\u0000${d.title}\u0000${d.series}`);
       }
     }
     const w = this.#x;
@@ -454,31 +451,17 @@ export class Store {
       }
       return out;
     };
-    const byKeys = async <T>(table: string, cols: string[], keys: InValue[][]): Promise<T[]> => {
-      const out: T[] = [];
-      const uniq = [...new Map(keys.map((k) => [JSON.stringify(k), k])).values()];
-      const per = Math.floor(500 / cols.length);
-      for (let i = 0; i < uniq.length; i += per) {
-        const part = uniq.slice(i, i + per);
-        const tuple = `(${cols.map(() => "?").join(",")})`;
-        const rs = await w.execute({
-          sql: `SELECT * FROM ${table} WHERE (${cols.join(",")}) IN (VALUES ${
-            part.map(() => tuple).join(",")
-          })`,
-          args: part.flat(),
-        });
-        out.push(...rowsOf<T>(rs));
-      }
-      return out;
-    };
     p.load({
       models: await inList<ModelRow>("models", "id", modelIds),
       tags: await inList<TagRow>("model_tags", "model_id", tagModels),
       metadata: await inList<MetadataRow>("model_metadata", "model_id", metaModels),
       tasks: await inList<TaskRow>("tasks", "id", taskIds),
       taskModels: await inList<TaskModelRow>("task_models", "task_id", taskIds),
-      series: await byKeys<SeriesRow>("scalar_series", ["model_id", "title", "series"], seriesKeys),
-      plots: await byKeys<PlotRow>("plots", ["model_id", "title", "series", "iteration"], plotKeys),
+      // A model has few series: load them by model (the primary key's prefix) and keep those
+      // this batch touches.
+      series: (await inList<SeriesRow>("scalar_series", "model_id", seriesModels)).filter((r) =>
+        seriesKeys.has(`${r.model_id}\u0000${r.title}\u0000${r.series}`)
+      ),
     });
   }
 
