@@ -231,6 +231,33 @@ function parseDb(db: string | undefined, fallbackHome: string): { url?: string; 
   return { path: resolve(db) };
 }
 
+/** `GET /login` shows a token form; `POST /login` checks the token and sets an HttpOnly cookie. */
+async function loginPage(req: Request, auth: TokenAuth): Promise<Response> {
+  const form = (msg: string) =>
+    new Response(
+      `<!doctype html><meta charset="utf-8"><title>modelog: sign in</title>
+<body style="font-family:sans-serif;max-width:28em;margin:4em auto">
+<h1>modelog</h1><p>${msg}</p>
+<form method="post" action="/login"><input type="password" name="token" placeholder="token"
+ autofocus style="width:100%;padding:.5em"><p><button>Sign in</button></p></form></body>`,
+      {
+        status: msg.startsWith("Unknown") ? 401 : 200,
+        headers: { "content-type": "text/html; charset=utf-8" },
+      },
+    );
+  if (req.method !== "POST") return form("Enter an access token.");
+  const body = new URLSearchParams(new TextDecoder().decode(await readBody(req, 4096)));
+  const token = body.get("token") ?? "";
+  if (!auth.authenticate(`Bearer ${token}`)) return form("Unknown token: try again.");
+  return new Response(null, {
+    status: 303,
+    headers: {
+      location: "/",
+      "set-cookie": `modelog_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+    },
+  });
+}
+
 /** Parses `GET /v1/models` parameters into `queryModels` options. */
 export function modelQueryFromParams(p: URLSearchParams): QueryModelsOptions {
   const o: QueryModelsOptions = {};
@@ -662,7 +689,22 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return json(rec);
     }
     if (options.pages && !path.startsWith("/v1/")) {
-      if (auth && !url.pathname.startsWith("/static/")) principalOf(req, "read");
+      if (auth && path === "/login") return await loginPage(req, auth);
+      if (auth && !path.startsWith("/static/")) {
+        // Browsers cannot send a bearer header: pages also accept the token from the cookie
+        // that /login sets. The pages show every project, so a project-limited token is refused.
+        const cookie = /(?:^|;\s*)modelog_token=([^;]+)/.exec(req.headers.get("cookie") ?? "");
+        const p = auth.authenticate(
+          req.headers.get("authorization") ??
+            (cookie ? `Bearer ${decodeURIComponent(cookie[1]!)}` : null),
+        );
+        if (!p) {
+          return new Response(null, { status: 303, headers: { location: "/login" } });
+        }
+        if (p.projects) {
+          throw new HttpError(403, "FORBIDDEN", "The web UI needs a token without a project limit");
+        }
+      }
       const r = await options.pages(req, url, s);
       if (r) return r;
     }
