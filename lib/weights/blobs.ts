@@ -176,6 +176,7 @@ export class BlobStore {
   /** The root folder of the store. */
   readonly dir: string;
   #locks = new Map<string, Promise<unknown>>();
+  #running = new Map<string, { size: number; hasher: Hash }>();
 
   /**
    * Creates a store over a folder; nothing is touched until the first write.
@@ -432,9 +433,20 @@ export class BlobStore {
         await stream.cancel(e).catch(() => {});
         throw e;
       }
+      // Keep hashing as parts arrive, so committing need not read the file again. The running
+      // hash lives in memory only: after a restart, commit falls back to hashing the file.
+      let running = this.#running.get(hash);
+      if (running && running.size !== offset) running = undefined;
+      if (!running && offset === 0) running = { size: 0, hasher: createHash("sha256") };
+      this.#running.delete(hash);
       const file = await Deno.open(path, { append: true, create: true });
-      await writeHashed(stream, file);
-      return await this.partialSize(hash);
+      // On a failure the bytes written so far stay, and the running hash is dropped.
+      const added = await writeHashed(stream, file, running?.hasher);
+      const size = await this.partialSize(hash);
+      if (running && running.size + added === size) {
+        this.#running.set(hash, { size, hasher: running.hasher });
+      }
+      return size;
     });
   }
 
@@ -455,7 +467,16 @@ export class BlobStore {
         if (isNotFound(e)) throw new WeightsNotFoundError(hash, "no partial upload for this hash");
         throw e;
       }
-      const actual = await hashFile(file);
+      const running = this.#running.get(hash);
+      this.#running.delete(hash);
+      const size = (await file.stat()).size;
+      let actual: { hash: string; size: number };
+      if (running && running.size === size) {
+        file.close();
+        actual = { hash: running.hasher.digest("hex"), size };
+      } else {
+        actual = await hashFile(file);
+      }
       if (actual.hash !== hash) {
         await removeQuietly(path);
         throw new HashMismatchError(hash, actual.hash);
