@@ -6,7 +6,7 @@
  */
 import type { Store } from "../store/store.ts";
 import { getDefaultStore } from "../store/store.ts";
-import type { ModelRow } from "../projections/project.ts";
+import type { ModelRow, SeriesRow } from "../projections/project.ts";
 import {
   decodeNumber,
   type EncodedNumber,
@@ -212,6 +212,21 @@ function checkKey(key: unknown): string {
     throw new InvalidArgumentError("key", key, "metadata keys must be non-empty strings");
   }
   return key;
+}
+
+/** The WHERE clause of a read of one model's reports, by title, series and iteration. */
+function reportFilter(
+  modelId: string,
+  f: { title?: string; series?: string; iteration?: number },
+): { where: string[]; args: (string | number)[] } {
+  const where = ["model_id = ?"];
+  const args: (string | number)[] = [modelId];
+  for (const k of ["title", "series", "iteration"] as const) {
+    if (f[k] === undefined) continue;
+    where.push(`${k} = ?`);
+    args.push(f[k]!);
+  }
+  return { where, args };
 }
 
 function needNumber(field: string, v: unknown): number {
@@ -828,16 +843,7 @@ export abstract class BaseModel {
   ): Promise<Map<string, Map<string, Map<number, number>>>> {
     const store = await this._getStore();
     await store.flush();
-    const where = ["model_id = ?"];
-    const args: string[] = [this._id];
-    if (filter.title !== undefined) {
-      where.push("title = ?");
-      args.push(filter.title);
-    }
-    if (filter.series !== undefined) {
-      where.push("series = ?");
-      args.push(filter.series);
-    }
+    const { where, args } = reportFilter(this._id, filter);
     const chunks = await store.all<{ event_id: string; title: string; series: string }>(
       `SELECT event_id, title, series FROM metric_chunks WHERE ${where.join(" AND ")} ORDER BY at`,
       args,
@@ -908,16 +914,10 @@ export abstract class BaseModel {
   async getScalarSummary(): Promise<ScalarSummary[]> {
     const store = await this._getStore();
     await store.flush();
-    const rows = await store.all<{
-      title: string;
-      series: string;
-      count: number;
-      min: number | null;
-      max: number | null;
-      last: string;
-      last_iter: number;
-      max_iter: number;
-    }>("SELECT * FROM scalar_series WHERE model_id = ? ORDER BY title, series", [this._id]);
+    const rows = await store.all<SeriesRow>(
+      "SELECT * FROM scalar_series WHERE model_id = ? ORDER BY title, series",
+      [this._id],
+    );
     return rows.map((r) => ({
       title: r.title,
       series: r.series,
@@ -936,20 +936,7 @@ export abstract class BaseModel {
   ): Promise<ReportedPlot[]> {
     const store = await this._getStore();
     await store.flush();
-    const where = ["model_id = ?"];
-    const args: (string | number)[] = [this._id];
-    if (filter.title !== undefined) {
-      where.push("title = ?");
-      args.push(filter.title);
-    }
-    if (filter.series !== undefined) {
-      where.push("series = ?");
-      args.push(filter.series);
-    }
-    if (filter.iteration !== undefined) {
-      where.push("iteration = ?");
-      args.push(filter.iteration);
-    }
+    const { where, args } = reportFilter(this._id, filter);
     const rows = await store.all<{ event_id: string }>(
       `SELECT event_id FROM plots WHERE ${where.join(" AND ")} ORDER BY title, series, iteration`,
       args,

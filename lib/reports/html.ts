@@ -168,9 +168,11 @@ function inlineScript(js: string): string {
   return js.replace(/<\/script/gi, "<\\/script").replace(/<!--/g, "<\\!--");
 }
 
-const PAGE_SCRIPT = `(function () {
-  "use strict";
-  function revive(_k, v) {
+/**
+ * Page-script lines that read the figures from `<script id="modelog-figures">` into `figures`,
+ * reviving the `{"$nf": …}` markers of NaN and ±Infinity. Shared with the web UI.
+ */
+export const READ_FIGURES: string = `  function revive(_k, v) {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       var keys = Object.keys(v);
       if (keys.length === 1 && keys[0] === "$nf") {
@@ -180,7 +182,11 @@ const PAGE_SCRIPT = `(function () {
     return v;
   }
   var figures = JSON.parse(document.getElementById("modelog-figures").textContent, revive);
-  var jobs = figures.map(function (f) {
+`;
+
+const PAGE_SCRIPT = `(function () {
+  "use strict";
+${READ_FIGURES}  var jobs = figures.map(function (f) {
     var div = document.getElementById(f.id);
     try {
       return Plotly.newPlot(div, f.data, f.layout, { staticPlot: false, displaylogo: false });

@@ -21,7 +21,7 @@ import { InvalidArgumentError, ModelogError } from "../errors.ts";
 import { decodeData } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { downsample, scalarsFigure } from "../reports/figures.ts";
-import { toPlotly3 } from "../reports/html.ts";
+import { READ_FIGURES, toPlotly3 } from "../reports/html.ts";
 import { loadPlotlyJs } from "../deps.ts";
 import {
   bytes,
@@ -299,17 +299,7 @@ ${error ? `<div class="error" id="error">${h(error)}</div>` : ""}
 /** The page script: draws every figure of the page, then sets `window.modelogReady`. */
 const FIGURES_SCRIPT = `(function () {
   "use strict";
-  function revive(_k, v) {
-    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      var keys = Object.keys(v);
-      if (keys.length === 1 && keys[0] === "$nf") {
-        return v.$nf === "Infinity" ? Infinity : v.$nf === "-Infinity" ? -Infinity : NaN;
-      }
-    }
-    return v;
-  }
-  var figures = JSON.parse(document.getElementById("modelog-figures").textContent, revive);
-  if (typeof Plotly === "undefined") {
+${READ_FIGURES}  if (typeof Plotly === "undefined") {
     window.modelogReady = "error";
     console.error("modelog: plotly.js did not load");
     return;
