@@ -623,9 +623,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           );
         }
         let size = current;
-        if (req.body) {
+        // An empty body still creates the partial file (a 0-byte blob is a valid blob).
+        const body = req.body ??
+          new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+        {
           try {
-            size = await s.blobs.appendPartial(hash, offset, readAhead(req.body));
+            size = await s.blobs.appendPartial(hash, offset, readAhead(body));
           } catch (e) {
             // A broken connection keeps what arrived: the client resumes from the new offset.
             if (e instanceof ModelogError) throw e;
