@@ -185,7 +185,7 @@ export class Store {
    * modelog server by hash and verifies it). Used by `getLocalCopy()`.
    */
   blobFetcher: ((hash: string) => Promise<void>) | undefined;
-  readonly #w: Client;
+  #w: Client;
   /** What writes run on: the writer connection, or a remote transaction. */
   #x: { execute(stmt: InStatement): Promise<ResultSet> };
   readonly #remoteDb: boolean;
@@ -260,26 +260,36 @@ export class Store {
     const remote = options.url !== undefined && !options.url.startsWith("file:");
     const url = options.url ?? "file:" + path;
     const cfg = options.authToken ? { url, authToken: options.authToken } : { url };
-    const w = createClient(cfg);
-    const r = remote ? w : createClient(cfg);
-    try {
-      if (!remote) {
-        for (const c of [w, r]) {
-          await c.execute(`PRAGMA busy_timeout = ${opts.busyTimeoutMs}`);
+    const t0 = Date.now();
+    for (let attempt = 0;; attempt++) {
+      // Fresh connections on every attempt: after SQLITE_BUSY the native driver can leave a
+      // statement unfinished on a connection, which breaks its later commits.
+      const w = createClient(cfg);
+      const r = remote ? w : createClient(cfg);
+      try {
+        if (!remote) {
+          for (const c of [w, r]) {
+            await c.execute(`PRAGMA busy_timeout = ${opts.busyTimeoutMs}`);
+          }
+          await w.execute("PRAGMA journal_mode = WAL");
+          for (const c of [w, r]) {
+            await c.execute(`PRAGMA synchronous = ${opts.synchronous.toUpperCase()}`);
+          }
         }
-        await retryBusy(() => w.execute("PRAGMA journal_mode = WAL"), opts.busyTimeoutMs);
-        for (const c of [w, r]) {
-          await c.execute(`PRAGMA synchronous = ${opts.synchronous.toUpperCase()}`);
+        const origin = await migrate(w, remote ? url : path, remote);
+        const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
+        return new Store(home, remote ? url : path, origin, w, r, opts, remote, blobsDir);
+      } catch (e) {
+        w.close();
+        if (r !== w) r.close();
+        if (!isBusy(e)) throw e;
+        if (Date.now() - t0 > opts.busyTimeoutMs) {
+          throw new StoreLockedError(path, { cause: e });
         }
+        await new Promise((res) =>
+          setTimeout(res, 10 + Math.random() * 40 * Math.min(attempt + 1, 5))
+        );
       }
-      const origin = await migrate(w, remote ? url : path, remote);
-      const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
-      return new Store(home, remote ? url : path, origin, w, r, opts, remote, blobsDir);
-    } catch (e) {
-      w.close();
-      if (r !== w) r.close();
-      if (isBusy(e)) throw new StoreLockedError(path, { cause: e });
-      throw e;
     }
   }
 
@@ -318,7 +328,10 @@ export class Store {
       try {
         await this.#w.execute("BEGIN IMMEDIATE");
       } catch (e) {
-        if (isBusy(e)) throw new StoreLockedError(this.path, { cause: e });
+        if (isBusy(e)) {
+          await this.#resetWriter();
+          throw new StoreLockedError(this.path, { cause: e });
+        }
         throw e;
       }
       try {
@@ -329,10 +342,29 @@ export class Store {
         try {
           await this.#w.execute("ROLLBACK");
         } catch { /* already rolled back */ }
-        if (isBusy(e)) throw new StoreLockedError(this.path, { cause: e });
+        if (isBusy(e)) {
+          await this.#resetWriter();
+          throw new StoreLockedError(this.path, { cause: e });
+        }
         throw e;
       }
     });
+  }
+
+  /**
+   * Replaces the writer connection. After SQLITE_BUSY the native driver can leave a statement
+   * unfinished on the connection, which makes every later COMMIT fail; a fresh connection
+   * (with the same pragmas) is the reliable way back.
+   */
+  async #resetWriter(): Promise<void> {
+    try {
+      this.#w.close();
+    } catch { /* already closed */ }
+    const w = createClient({ url: "file:" + this.path });
+    await w.execute(`PRAGMA busy_timeout = ${this.#opts.busyTimeoutMs}`);
+    await w.execute(`PRAGMA synchronous = ${this.#opts.synchronous.toUpperCase()}`);
+    this.#w = w;
+    this.#x = w;
   }
 
   /**
@@ -829,22 +861,10 @@ function toEvent(r: Record<string, unknown>): StoredEvent {
   };
 }
 
-async function retryBusy<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isBusy(e) || Date.now() - t0 > timeoutMs) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
-
 async function migrate(c: Client, path: string, remote: boolean): Promise<string> {
   const tx = remote ? await c.transaction("write") : undefined;
   const w = tx ?? c;
-  if (!tx) await retryBusy(() => c.execute("BEGIN IMMEDIATE"), 10_000);
+  if (!tx) await c.execute("BEGIN IMMEDIATE");
   try {
     await w.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const v = await w.execute("SELECT value FROM meta WHERE key = 'schema_version'");
