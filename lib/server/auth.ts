@@ -51,11 +51,9 @@ export function parseTokens(text: string, source = "tokens file"): TokenEntry[] 
   try {
     j = JSON.parse(text);
   } catch (e) {
-    throw new InvalidArgumentError(
-      source,
-      text.slice(0, 40),
-      `is not JSON: ${(e as Error).message}`,
-    );
+    // Neither the text nor the parser's message (which may quote it) is shown: it holds tokens.
+    const at = /position \d+(?: \(line \d+ column \d+\))?/.exec((e as Error).message)?.[0];
+    throw new InvalidArgumentError(source, "<hidden>", `is not JSON${at ? ` (at ${at})` : ""}`);
   }
   const list = (j as { tokens?: unknown })?.tokens;
   if (!Array.isArray(list)) {

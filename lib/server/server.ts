@@ -30,6 +30,7 @@ import { Model } from "../models/model.ts";
 import type { QueryModelsOptions } from "../models/model.ts";
 import { splitStream } from "../projections/project.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
+import { hlcWall } from "../clock.ts";
 import { dirname, join, resolve } from "node:path";
 
 /** A page handler mounted at `/` (the web UI). Returns undefined for paths it does not serve. */
@@ -61,6 +62,12 @@ export interface ServerOptions {
   store?: Store;
   /** Read-only: refuse every write (the local UI over a laptop's store). */
   readOnly?: boolean;
+  /**
+   * How far ahead of the server's clock a pushed event's time may be, in ms (default one day).
+   * Every device that pulls an event moves its clock past it, so one event from a device whose
+   * clock is years ahead would stamp every later edit everywhere with that year.
+   */
+  maxClockSkewMs?: number;
 }
 
 /** A running server. */
@@ -95,6 +102,12 @@ const STATUS: Partial<Record<ModelogErrorCode, number>> = {
   MODEL_PUBLISHED: 409,
 };
 
+/** The `sync_state` key of the server database's identity. */
+const SERVER_ID_KEY = "server:id";
+
+/** Host names a server without tokens answers to. */
+const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(encodeData(body), {
     status,
@@ -110,6 +123,29 @@ function errorResponse(e: unknown): Response {
     return json({ error: { code: e.code, message: e.message } }, STATUS[e.code] ?? 500);
   }
   return json({ error: { code: "INTERNAL", message: String((e as Error)?.message ?? e) } }, 500);
+}
+
+/** Deepest JSON nesting a push may hold (event payloads need a few levels; a bomb needs many). */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * The deepest nesting of arrays and objects in a JSON text, counted without parsing it: JSON
+ * nested thousands deep parses, but encoding it again overflows the stack, so it would fail
+ * later, on every reader.
+ */
+function jsonDepth(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 /** Reads a request body up to `limit` bytes (413 beyond). */
@@ -249,11 +285,16 @@ async function loginPage(req: Request, auth: TokenAuth): Promise<Response> {
   const body = new URLSearchParams(new TextDecoder().decode(await readBody(req, 4096)));
   const token = body.get("token") ?? "";
   if (!auth.authenticate(`Bearer ${token}`)) return form("Unknown token: try again.");
+  // Served over TLS (by a proxy in front, or directly), the cookie never goes over plain HTTP.
+  const tls = new URL(req.url).protocol === "https:" ||
+    /^https$/i.test(req.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() ?? "");
   return new Response(null, {
     status: 303,
     headers: {
       location: "/",
-      "set-cookie": `modelog_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+      "set-cookie": `modelog_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${
+        tls ? "; Secure" : ""
+      }`,
     },
   });
 }
@@ -358,7 +399,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const s = store;
   const maxBody = options.maxEventsBody ?? MAX_EVENTS_BODY;
   const maxEvents = options.maxEventsPerPush ?? MAX_EVENTS_PER_PUSH;
+  const maxSkew = options.maxClockSkewMs ?? 24 * 3600 * 1000;
   const blobLocks = new Map<string, Promise<unknown>>();
+  // The database's identity, kept in it: devices that see it change push and pull again.
+  let serverId = await s.getState(SERVER_ID_KEY);
+  if (!serverId && !options.readOnly) {
+    serverId = crypto.randomUUID();
+    await s.setState(SERVER_ID_KEY, serverId);
+  }
+  const head = async () =>
+    (await s.one<{ n: number }>("SELECT coalesce(max(seq), 0) AS n FROM events"))?.n ?? 0;
 
   const principalOf = (req: Request, need: Role): Principal => {
     if (options.readOnly && need !== "read") {
@@ -408,10 +458,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const handleEventsPost = async (req: Request): Promise<Response> => {
     const who = principalOf(req, "write");
+    // A browser posts text/plain or a form anywhere without a preflight; JSON it must ask for.
+    const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") {
+      await req.body?.cancel();
+      throw new HttpError(
+        415,
+        "INVALID_ARGUMENT",
+        `Content-Type must be application/json, not ${JSON.stringify(type)}`,
+      );
+    }
     const body = await readBody(req, maxBody);
     let parsed: unknown;
     try {
-      parsed = decodeData(new TextDecoder().decode(body));
+      const text = new TextDecoder().decode(body);
+      const depth = jsonDepth(text);
+      if (depth > MAX_JSON_DEPTH) {
+        throw new Error(`it nests ${depth} levels deep, more than ${MAX_JSON_DEPTH}`);
+      }
+      parsed = decodeData(text);
     } catch (e) {
       throw new HttpError(400, "INVALID_ARGUMENT", `Body is not JSON: ${(e as Error).message}`);
     }
@@ -428,7 +493,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     const events = list.map((e, i) => {
       try {
-        return validateEvent(e);
+        const ev = validateEvent(e);
+        if (hlcWall(ev.at) > Date.now() + maxSkew) {
+          throw new Error(
+            `event.at ${JSON.stringify(ev.at)} is more than ${maxSkew} ms ahead of the server's ` +
+              "clock: check this device's clock",
+          );
+        }
+        const hash = (ev.data as { hash?: unknown }).hash;
+        if (ev.type === "model.weights_updated" && hash && !isSha256Hex(hash as string)) {
+          throw new Error(`data.hash ${JSON.stringify(hash)} is not a sha256 digest`);
+        }
+        return ev;
       } catch (err) {
         throw new HttpError(400, "INVALID_EVENT", `events[${i}]: ${(err as Error).message}`);
       }
@@ -445,11 +521,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
     }
     const fresh = await s.ingest(events, { remote: true });
-    const seq = await s.one<{ seq: number }>("SELECT coalesce(max(seq), 0) AS seq FROM events");
     const out: PushResponse = {
       accepted: fresh.length,
       duplicates: events.length - fresh.length,
-      seq: seq?.seq ?? 0,
+      seq: await head(),
+      ...(serverId ? { server: serverId } : {}),
     };
     return json(out);
   };
@@ -476,13 +552,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     let events = page;
     if (who.projects) {
       const allowed: StoredEvent[] = [];
+      const mayRead = new Map<string, boolean>();
       for (const e of page) {
-        const [kind, id] = splitStream(e.stream);
-        const row = await s.one<{ project: string }>(
-          `SELECT project FROM ${kind === "task" ? "tasks" : "models"} WHERE id = ?`,
-          [id],
-        );
-        if (mayTouch(who, row?.project)) allowed.push(e);
+        let ok = mayRead.get(e.stream);
+        if (ok === undefined) {
+          const [kind, id] = splitStream(e.stream);
+          const row = await s.one<{ project: string }>(
+            `SELECT project FROM ${kind === "task" ? "tasks" : "models"} WHERE id = ?`,
+            [id],
+          );
+          ok = mayTouch(who, row?.project);
+          mayRead.set(e.stream, ok);
+        }
+        if (ok) allowed.push(e);
       }
       events = allowed;
     }
@@ -491,6 +573,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       events: events as PullResponse["events"],
       next,
       more: page.length === limit,
+      ...(serverId ? { server: serverId } : {}),
+      head: await head(),
     };
     return json(out);
   };
@@ -517,7 +601,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     if (req.method === "HEAD" || req.method === "GET") {
       const who = principalOf(req, "read");
-      if (who.projects) {
+      // A HEAD tells a writer whether to upload (and from where); PUT tells it as much, so a
+      // project-limited writer may ask about any blob. Reading bytes needs a model it may see.
+      if (who.projects && !(req.method === "HEAD" && hasRole(who, "write"))) {
         const ok = await s.all<{ project: string }>("SELECT project FROM models WHERE hash = ?", [
           hash,
         ]);
@@ -545,19 +631,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           headers: { "content-length": String(st.size), "accept-ranges": "bytes" },
         });
       }
-      const range = req.headers.get("range");
-      if (range) {
-        const m = /^bytes=(\d+)-(\d*)$/.exec(range.trim());
-        if (!m) {
-          throw new HttpError(
-            416,
-            "INVALID_ARGUMENT",
-            `Unsupported range ${JSON.stringify(range)}`,
-          );
+      // One range `a-b`, `a-` or a suffix `-n`; anything else (several ranges) is ignored and
+      // the whole blob served, as RFC 9110 allows.
+      const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.get("range")?.trim() ?? "");
+      if (m && (m[1] || m[2])) {
+        let start: number, end: number;
+        if (!m[1]) {
+          start = Math.max(0, st.size - Number(m[2]));
+          end = Number(m[2]) > 0 ? st.size : 0;
+        } else {
+          start = Number(m[1]);
+          end = m[2] ? Math.min(Number(m[2]) + 1, st.size) : st.size;
         }
-        const start = Number(m[1]);
-        const end = m[2] ? Math.min(Number(m[2]) + 1, st.size) : st.size;
-        if (start >= st.size && st.size > 0) {
+        if (start >= end) {
+          await req.body?.cancel();
           return new Response(null, {
             status: 416,
             headers: { "content-range": `bytes */${st.size}` },
@@ -588,9 +675,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           await req.body?.cancel();
           return json({ hash, complete: true, offset: (await s.blobs.stat(hash))!.size });
         }
-        const offset = Number(req.headers.get(UPLOAD_OFFSET) ?? "0");
-        const total = Number(req.headers.get(UPLOAD_LENGTH) ?? "NaN");
-        if (!Number.isInteger(offset) || offset < 0) {
+        // Plain decimal digits only: Number() would take "", "0x10" or "1e3".
+        const int = (v: string | null) => v !== null && /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+        const offset = int(req.headers.get(UPLOAD_OFFSET) ?? "0");
+        const total = int(req.headers.get(UPLOAD_LENGTH));
+        if (!Number.isSafeInteger(offset)) {
           await req.body?.cancel();
           throw new InvalidArgumentError(
             UPLOAD_OFFSET,
@@ -598,12 +687,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             "must be a non-negative integer",
           );
         }
-        if (!Number.isInteger(total) || total < 0) {
+        if (!Number.isSafeInteger(total) || total < offset) {
           await req.body?.cancel();
           throw new InvalidArgumentError(
             UPLOAD_LENGTH,
             req.headers.get(UPLOAD_LENGTH),
-            "must give the blob's full size",
+            `must give the blob's full size (at least the offset ${offset})`,
           );
         }
         const current = await s.blobs.partialSize(hash);
@@ -653,9 +742,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const route = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const path = url.pathname;
+    if (!auth && !LOOPBACK_NAMES.has(url.hostname)) {
+      // Without tokens anyone who reaches the port is trusted: refuse a page whose own name
+      // was re-pointed at 127.0.0.1 (DNS rebinding).
+      await req.body?.cancel();
+      throw new HttpError(
+        403,
+        "FORBIDDEN",
+        `Host ${JSON.stringify(url.hostname)} is not a loopback name; a server without tokens ` +
+          "answers only 127.0.0.1, localhost and [::1]",
+      );
+    }
     if (path === "/v1/health" && (req.method === "GET" || req.method === "HEAD")) {
-      const n = await s.one<{ n: number }>("SELECT coalesce(max(seq), 0) AS n FROM events");
-      return json({ ok: true, schemaVersion: await s.schemaVersion(), seq: n?.n ?? 0 });
+      return json({
+        ok: true,
+        schemaVersion: await s.schemaVersion(),
+        seq: await head(),
+        ...(serverId ? { server: serverId } : {}),
+      });
     }
     if (path === "/v1/events") {
       if (req.method === "POST") return await handleEventsPost(req);
@@ -667,19 +771,31 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (!m) {
         throw new HttpError(400, "INVALID_ARGUMENT", `Invalid blob path ${JSON.stringify(path)}`);
       }
-      return await handleBlob(req, decodeURIComponent(m[1]!));
+      return await handleBlob(req, m[1]!);
     }
     if (path === "/v1/models" && req.method === "GET") {
       const who = principalOf(req, "read");
       const q = modelQueryFromParams(url.searchParams);
-      const found = await Model.queryModels({ ...q, store: s });
-      const models = found.filter((m) => mayTouch(who, m.project));
-      const last = found[found.length - 1];
+      if (who.projects?.size === 1 && !q.projectName) q.projectName = [...who.projects][0]!;
+      const want = q.maxResults ?? 0;
+      // A page holds only models the token may see, and its cursor names one of them: for a
+      // project-limited token, pages of other projects' models are skipped here.
+      const models: Model[] = [];
+      let after = q.after;
+      let more = false;
+      for (;;) {
+        const found = await Model.queryModels({ ...q, ...(after ? { after } : {}), store: s });
+        for (const m of found) {
+          if (mayTouch(who, m.project) && (!want || models.length < want)) models.push(m);
+        }
+        more = want > 0 && found.length === want;
+        if (!more || models.length >= want || !who.projects) break;
+        after = found[found.length - 1]!.cursor;
+      }
+      const last = models[models.length - 1];
       return json({
         models: models.map((m) => m.toJSON()),
-        next: q.maxResults && found.length === q.maxResults && last
-          ? `${last.cursor.lastUpdate},${last.cursor.id}`
-          : null,
+        next: more && last ? `${last.cursor.lastUpdate},${last.cursor.id}` : null,
       });
     }
     const mm = /^\/v1\/models\/([0-9a-z_-]{1,64})$/.exec(path);
@@ -697,10 +813,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         // Browsers cannot send a bearer header: pages also accept the token from the cookie
         // that /login sets. The pages show every project, so a project-limited token is refused.
         const cookie = /(?:^|;\s*)modelog_token=([^;]+)/.exec(req.headers.get("cookie") ?? "");
-        const p = auth.authenticate(
-          req.headers.get("authorization") ??
-            (cookie ? `Bearer ${decodeURIComponent(cookie[1]!)}` : null),
-        );
+        let fromCookie: string | null = null;
+        try {
+          if (cookie) fromCookie = `Bearer ${decodeURIComponent(cookie[1]!)}`;
+        } catch { /* a cookie that does not decode is no token */ }
+        const p = auth.authenticate(req.headers.get("authorization") ?? fromCookie);
         if (!p) {
           return new Response(null, { status: 303, headers: { location: "/login" } });
         }

@@ -23,6 +23,7 @@ import { hlcWall } from "../clock.ts";
 import { downsample, scalarsFigure } from "../reports/figures.ts";
 import { READ_FIGURES, toPlotly3 } from "../reports/html.ts";
 import { loadPlotlyJs } from "../deps.ts";
+import { isSha256Hex } from "../weights/blobs.ts";
 import {
   bytes,
   chips,
@@ -488,7 +489,8 @@ async function modelPage(id: string, store: Store): Promise<Response> {
   ];
 
   // Weights
-  const hasBlob = m.hash ? await store.blobs.has(m.hash) : false;
+  // A synced event may carry any hash text: only a real digest can name a stored blob.
+  const hasBlob = isSha256Hex(m.hash) ? await store.blobs.has(m.hash) : false;
   const fileName = (m.url.split(/[/\\]/).pop() || m.hash || "weights").replace(/[?#].*$/, "");
   const weights: [string, string][] = [
     ["URL", m.url ? `<code>${h(m.url)}</code>` : `<span class="none">none</span>`],

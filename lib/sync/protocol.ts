@@ -31,6 +31,8 @@ export interface PushResponse {
   duplicates: number;
   /** The server's sequence number after this push. */
   seq: number;
+  /** The server database's identity: a new one means the database was replaced. */
+  server?: string;
 }
 
 /** Answer to `GET /v1/events?after=N&limit=M`. */
@@ -40,6 +42,10 @@ export interface PullResponse {
   next: number;
   /** Whether more events follow. */
   more: boolean;
+  /** The server database's identity: a new one means the database was replaced. */
+  server?: string;
+  /** The server's newest sequence number: below a device's cursor, the log went back. */
+  head?: number;
 }
 
 /** Error body of every refused request. */

@@ -80,6 +80,33 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     }, { once: true });
   });
 
+/** Checks a pull answer's shape, so a broken server fails the round instead of looping. */
+function parsePull(text: string, cursor: number): PullResponse {
+  const bad = (why: string, cause?: unknown): never => {
+    throw new SyncError(
+      "SYNC_FAILED",
+      `pulling events: bad answer from the server: ${why}`,
+      undefined,
+      cause ? { cause } : undefined,
+    );
+  };
+  let body: PullResponse;
+  try {
+    body = decodeData<PullResponse>(text);
+  } catch (e) {
+    return bad("not JSON", e);
+  }
+  if (body === null || typeof body !== "object" || !Array.isArray(body.events)) {
+    return bad("no events array");
+  }
+  if (!Number.isSafeInteger(body.next) || body.next < 0) {
+    return bad(`next ${JSON.stringify(body.next)} is not a non-negative integer`);
+  }
+  if (typeof body.more !== "boolean") return bad("more is not a boolean");
+  if (body.more && body.next <= cursor) return bad(`more events promised but next ${body.next}`);
+  return body;
+}
+
 /**
  * Syncs a store with a modelog server.
  *
@@ -112,6 +139,7 @@ export class SyncWorker {
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #bytesSent = 0;
+  #resets = 0;
 
   /** Creates a worker; nothing is sent until `push`, `pull`, `sync` or `start`. */
   constructor(options: SyncWorkerOptions) {
@@ -166,6 +194,28 @@ export class SyncWorker {
   }
   get #pullKey(): string {
     return `pull:${this.#server}`;
+  }
+  get #serverKey(): string {
+    return `serverid:${this.#server}`;
+  }
+
+  /**
+   * Notes the server database's identity from an answer. When it changed (the database was
+   * replaced) or the server's log is behind the pull cursor (restored from a backup), both
+   * cursors go back to 0: the device pushes everything again and pulls everything (the server
+   * and the store skip events they have, by id). Returns whether the cursors were reset.
+   */
+  async #serverChanged(store: Store, id: unknown, head: unknown, pullCursor: number) {
+    const known = await store.getState(this.#serverKey);
+    const replaced = typeof id === "string" && known !== undefined && id !== known;
+    const behind = typeof head === "number" && head < pullCursor;
+    if (replaced || behind) {
+      this.#resets++;
+      await store.setState(this.#pushKey, "0");
+      await store.setState(this.#pullKey, "0");
+    }
+    if (typeof id === "string" && id !== known) await store.setState(this.#serverKey, id);
+    return replaced || behind;
   }
 
   #headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -235,6 +285,7 @@ export class SyncWorker {
     if (head.status === 200) return 0;
     let offset = Number(head.headers.get(UPLOAD_OFFSET) ?? "0");
     let sent = 0;
+    let stalls = 0;
     const file = await Deno.open(store.blobs.pathOf(hash), { read: true });
     try {
       const buf = new Uint8Array(Math.min(UPLOAD_PART, Math.max(1, st.size)));
@@ -284,6 +335,9 @@ export class SyncWorker {
           sent += kept;
           this.#bytesSent += kept;
         }
+        // A server that keeps answering without taking bytes must not hold the worker forever.
+        stalls = next > offset ? 0 : stalls + 1;
+        if (stalls > 20) break;
         offset = next;
         this.#onProgress?.({ phase: "blob", done: offset, total: st.size });
       }
@@ -335,7 +389,18 @@ export class SyncWorker {
           res.status,
         );
       }
-      (await res.json()) as PushResponse;
+      let ack: PushResponse;
+      try {
+        ack = JSON.parse(await res.text());
+      } catch (e) {
+        throw new SyncError("SYNC_FAILED", `pushing events: the answer is not JSON`, res.status, {
+          cause: e,
+        });
+      }
+      if (await this.#serverChanged(store, ack?.server, undefined, 0)) {
+        cursor = 0;
+        continue;
+      }
       cursor = page[page.length - 1]!.seq!;
       await store.setState(this.#pushKey, String(cursor));
       events += page.length;
@@ -364,7 +429,11 @@ export class SyncWorker {
           res.status,
         );
       }
-      const body = decodeData<PullResponse>(await res.text());
+      const body = parsePull(await res.text(), cursor);
+      if (await this.#serverChanged(store, body.server, body.head, cursor)) {
+        cursor = 0;
+        continue;
+      }
       if (body.events.length) {
         const added = await store.ingest(body.events.map(({ seq: _s, ...e }) => e), {
           remote: true,
@@ -385,8 +454,11 @@ export class SyncWorker {
   /** Pushes, then pulls. */
   async sync(): Promise<{ pushed: number; pulled: number }> {
     try {
+      const resets = this.#resets;
       const p = await this.push();
       const q = await this.pull();
+      // The pull found a new server database: what was pushed to the old one goes again now.
+      if (this.#resets !== resets) p.events += (await this.push()).events;
       this.#lastSuccess = new Date();
       this.#lastError = undefined;
       return { pushed: p.events, pulled: q.fresh };
@@ -417,10 +489,13 @@ export class SyncWorker {
 
   /** Starts the background loop (push + pull every `intervalMs`). */
   start(): void {
-    if (this.#loop) return;
+    if (this.#loop && !this.#stop?.signal.aborted) return;
+    // A loop still stopping is waited for: never two rounds at once.
+    const previous = this.#loop;
     this.#stop = new AbortController();
     const signal = this.#stop.signal;
     const loop: Promise<void> = (async () => {
+      await previous;
       let failures = 0;
       while (!signal.aborted) {
         try {
@@ -445,9 +520,10 @@ export class SyncWorker {
 
   /** Stops the background loop and waits for the current round to end. */
   async stop(): Promise<void> {
+    const loop = this.#loop;
     this.#stop?.abort();
-    await this.#loop;
-    this.#loop = undefined;
+    await loop;
+    if (this.#loop === loop) this.#loop = undefined;
   }
 
   /** Pending work and the last outcome. */
