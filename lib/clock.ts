@@ -66,6 +66,13 @@ export function formatHlc(p: HlcParts): string {
   return `${String(p.wall).padStart(15, "0")}:${String(p.counter).padStart(6, "0")}:${p.origin}`;
 }
 
+/**
+ * The latest wall time (ms) an event may carry, about year 30000. A clock that observed it moves
+ * its wall on by one per million events, so it stays far from a 16th digit, which would sort
+ * before every other timestamp and fail validation everywhere.
+ */
+export const MAX_HLC_WALL = 900_000_000_000_000;
+
 const HLC_RE = /^(\d{15}):(\d{6}):([0-9a-z_-]{1,64})$/;
 
 /** Parses an HLC string, or returns undefined when it is malformed. */

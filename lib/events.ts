@@ -6,7 +6,7 @@
  * @module
  */
 import { InvalidArgumentError, ModelogError } from "./errors.ts";
-import { parseHlc } from "./clock.ts";
+import { MAX_HLC_WALL, parseHlc } from "./clock.ts";
 
 /** The schema version written into every event's `v`. */
 export const EVENT_VERSION = 1;
@@ -227,6 +227,10 @@ function optStr(field: string, v: unknown): void {
   if (v !== undefined && typeof v !== "string") fail(field, v, "must be a string");
 }
 
+function optBool(field: string, v: unknown): void {
+  if (v !== undefined && typeof v !== "boolean") fail(field, v, "must be a boolean");
+}
+
 function checkFields(prefix: string, f: Record<string, unknown>): void {
   for (const k of ["name", "comment", "project", "framework", "configText", "parent", "task"]) {
     optStr(`${prefix}.${k}`, f[k]);
@@ -255,6 +259,9 @@ export function validateEvent(e: unknown): StoredEvent {
   if (typeof e.at !== "string" || !parseHlc(e.at)) {
     fail("event.at", e.at, "must be an HLC timestamp");
   }
+  if (parseHlc(e.at)!.wall > MAX_HLC_WALL) {
+    fail("event.at", e.at, `must have a wall time of at most ${MAX_HLC_WALL} ms`);
+  }
   if (typeof e.origin !== "string" || e.origin.length === 0 || e.origin.length > 64) {
     fail("event.origin", e.origin, "must be a non-empty string");
   }
@@ -275,6 +282,8 @@ export function validateEvent(e: unknown): StoredEvent {
       strArr("data.tags", d.tags);
       optStr("data.uri", d.uri);
       optStr("data.originalTask", d.originalTask);
+      optBool("data.published", d.published);
+      optBool("data.isPackage", d.isPackage);
       break;
     case "model.updated":
       if (!isObj(d.fields)) fail("data.fields", d.fields, "must be an object");
@@ -283,6 +292,9 @@ export function validateEvent(e: unknown): StoredEvent {
     case "model.weights_updated":
       if (typeof d.uri !== "string") fail("data.uri", d.uri, "must be a string");
       optStr("data.hash", d.hash);
+      optStr("data.framework", d.framework);
+      optStr("data.filename", d.filename);
+      optBool("data.isPackage", d.isPackage);
       if (d.size !== undefined && !(Number.isSafeInteger(d.size) && (d.size as number) >= 0)) {
         fail("data.size", d.size, "must be a non-negative integer");
       }
@@ -310,6 +322,8 @@ export function validateEvent(e: unknown): StoredEvent {
       if (typeof d.project !== "string") fail("data.project", d.project, "must be a string");
       if (typeof d.name !== "string") fail("data.name", d.name, "must be a string");
       strArr("data.tags", d.tags);
+      optStr("data.taskType", d.taskType);
+      optStr("data.outputUri", d.outputUri);
       break;
     case "task.model_connected":
       if (typeof d.modelId !== "string") fail("data.modelId", d.modelId, "must be a string");

@@ -48,6 +48,7 @@ import { renderReportHtml } from "../reports/html.ts";
 import { loadPlotlyJs } from "../deps.ts";
 import { downloadToCache, fileUriToPath } from "../weights/remote.ts";
 import { extractZip } from "../weights/zip.ts";
+import { sha256File } from "../weights/blobs.ts";
 import { baseName, needString, needTags } from "./util.ts";
 import { join } from "node:path";
 
@@ -247,6 +248,9 @@ function needIteration(v: unknown): number {
   return v;
 }
 
+/** The tail of each model's chain of serialized edits, per store. */
+const modelLocks = new WeakMap<Store, Map<string, Promise<void>>>();
+
 /**
  * The shared base of `Model`, `InputModel` and `OutputModel`: getters over the last loaded
  * snapshot, reporters, metadata, tags, publish/archive, weights and read-back.
@@ -254,6 +258,8 @@ function needIteration(v: unknown): number {
 export abstract class BaseModel {
   /** @internal */
   protected _store: Store | undefined;
+  /** @internal Set once the model is known to be removed (by this handle or a failed edit). */
+  protected _removed = false;
   /** @internal */
   protected _snap: ModelSnapshot | undefined;
   /** @internal */
@@ -281,8 +287,33 @@ export abstract class BaseModel {
   protected async _emit(events: NewEvent[]): Promise<void> {
     const id = await this._ensureCreated();
     const store = await this._getStore();
-    await store.append(events.map((e) => ({ ...e, stream: `model:${id}` })));
+    try {
+      await store.append(events.map((e) => ({ ...e, stream: `model:${id}` })), {
+        requireModel: id,
+      });
+    } catch (e) {
+      if (e instanceof ModelNotFoundError) this._removed = true;
+      throw e;
+    }
     await this.reload();
+  }
+
+  /**
+   * @internal Runs a read-then-write edit (`setTags`, `setAllMetadata` with replace) after every
+   * earlier one on the same model in this process, so concurrent calls act one after another.
+   */
+  protected async _serial<T>(fn: () => Promise<T>): Promise<T> {
+    const id = await this._ensureCreated();
+    const store = await this._getStore();
+    let locks = modelLocks.get(store);
+    if (!locks) modelLocks.set(store, locks = new Map());
+    const run = (locks.get(id) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.then(() => {}, () => {});
+    locks.set(id, tail);
+    tail.then(() => {
+      if (locks.get(id) === tail) locks.delete(id);
+    });
+    return await run;
   }
 
   /** @internal */
@@ -300,7 +331,10 @@ export abstract class BaseModel {
   async reload(): Promise<this> {
     const store = await this._getStore();
     const snap = await loadSnapshot(store, this._id);
-    if (!snap) throw new ModelNotFoundError(this._id);
+    if (!snap) {
+      if (this._snap) this._removed = true;
+      throw new ModelNotFoundError(this._id);
+    }
     this._snap = snap;
     return this;
   }
@@ -431,12 +465,13 @@ export abstract class BaseModel {
   /** Replaces the tags (an empty list clears them). */
   async setTags(tags: string[]): Promise<void> {
     const next = needTags("tags", tags);
-    await this._ensureCreated();
-    await this.reload(); // diff against the stored tags, not a stale snapshot
-    const cur = new Set(this.tags);
-    const add = next.filter((t) => !cur.has(t));
-    const remove = [...cur].filter((t) => !next.includes(t));
-    await this._emit([{ stream: "", type: "model.tags_changed", data: { add, remove } }]);
+    await this._serial(async () => {
+      await this.reload(); // diff against the stored tags, not a stale snapshot
+      const cur = new Set(this.tags);
+      const add = next.filter((t) => !cur.has(t));
+      const remove = [...cur].filter((t) => !next.includes(t));
+      await this._emit([{ stream: "", type: "model.tags_changed", data: { add, remove } }]);
+    });
   }
 
   /** Adds tags. */
@@ -513,24 +548,33 @@ export abstract class BaseModel {
       }
       set[k] = toMetadataEntry(k, v.value, v.type);
     }
-    await this._ensureCreated();
-    if (replace) await this.reload(); // remove the stored keys, not a stale snapshot's
-    const remove = replace ? Object.keys(this._snap!.metadata).filter((k) => !(k in set)) : [];
-    await this._emit([{ stream: "", type: "model.metadata_changed", data: { set, remove } }]);
+    await this._serial(async () => {
+      if (replace) await this.reload(); // remove the stored keys, not a stale snapshot's
+      const remove = replace
+        ? Object.keys(this._snap!.metadata).filter((k) => !Object.hasOwn(set, k))
+        : [];
+      await this._emit([{ stream: "", type: "model.metadata_changed", data: { set, remove } }]);
+    });
     return true;
   }
 
   /** The stored string of a metadata key, or undefined. */
   getMetadata(key: string): string | undefined {
     checkKey(key);
-    return this._snap?.metadata[key]?.value;
+    return this.#metaEntry(key)?.value;
   }
 
   /** A metadata value cast to its type (int, float, bool, list, dict, str). */
   getMetadataCasted(key: string): unknown {
     checkKey(key);
-    const e = this._snap?.metadata[key];
+    const e = this.#metaEntry(key);
     return e ? castMetadata(e) : undefined;
+  }
+
+  /** The stored entry of a key (own keys only: "toString" is not inherited metadata). */
+  #metaEntry(key: string): MetadataEntry | undefined {
+    const md = this._snap?.metadata;
+    return md && Object.hasOwn(md, key) ? md[key] : undefined;
   }
 
   /** Every metadata entry `{ key: { key, type, value } }` (strings). */
@@ -557,7 +601,9 @@ export abstract class BaseModel {
   async getLocalCopy(options: LocalCopyOptions = {}): Promise<string | undefined> {
     const extract = options.extractArchive ?? this._row.is_package === 1;
     try {
-      const file = await this._fetchWeights(options);
+      // A package goes to the cache and only its contents to targetDir.
+      const { targetDir: _target, ...rest } = options;
+      const file = await this._fetchWeights(extract ? rest : options);
       if (!extract) return file;
       const dest = options.targetDir ??
         join((await this._getStore()).cacheDir, "extracted", this._row.hash || this._id);
@@ -608,7 +654,13 @@ export abstract class BaseModel {
       const dir = options.targetDir ?? join(store.cacheDir, "models", row.hash);
       const dest = join(dir, name);
       await Deno.mkdir(dir, { recursive: true });
-      const exists = await Deno.stat(dest).then(() => true, () => false);
+      let exists = await Deno.stat(dest).then(() => true, () => false);
+      // The cache folder is keyed by hash; a file of that name in a user's folder may be
+      // anything: keep it only when it holds these very bytes.
+      if (exists && options.targetDir !== undefined && !options.forceDownload) {
+        exists = (await sha256File(dest).catch(() => undefined))?.hash === row.hash;
+        if (!exists) await Deno.remove(dest);
+      }
       if (exists && options.forceDownload) await Deno.remove(dest);
       if (!exists || options.forceDownload) {
         const src = store.blobs.pathOf(row.hash);
@@ -649,9 +701,13 @@ export abstract class BaseModel {
 
   /** The model's events, newest first: who, when, what changed. Our audit trail. */
   async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    const limit = options.limit ?? 1000;
+    if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidArgumentError("limit", limit, "must be a positive integer");
+    }
     const store = await this._getStore();
     await store.flush();
-    const events = await store.streamEvents(`model:${this._id}`, options.limit ?? 1000);
+    const events = await store.streamEvents(`model:${this._id}`, limit);
     return events.map((e: StoredEvent) => {
       let changes = e.data as Record<string, unknown>;
       if (e.type === "metric.scalars") {
@@ -706,6 +762,7 @@ export abstract class BaseModel {
     value: number,
     it: number,
   ): void | Promise<void> {
+    if (this._removed) throw new ModelNotFoundError(this._id);
     const store = this._store;
     if (store && this._created()) return store.queueScalar(this._id, title, series, value, it);
     return this._ensureCreated().then(async (id) => {
@@ -728,6 +785,7 @@ export abstract class BaseModel {
       iteration: p.iteration,
       figure: p.figure,
     };
+    if (this._removed) throw new ModelNotFoundError(this._id);
     const store = this._store;
     if (store && this._created()) return store.queuePlot(this._id, data);
     return this._ensureCreated().then(async (id) => {

@@ -10,7 +10,7 @@ import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import { loadSnapshot, type ModelSnapshot } from "./base.ts";
 import { Model } from "./model.ts";
 import { Task } from "../task.ts";
-import { designText, needLabels, needString, needTags, optString, stem } from "./util.ts";
+import { designText, needLabels, needString, needTags, optBool, optString, stem } from "./util.ts";
 import { emptyModel } from "../projections/project.ts";
 import { guessFramework } from "../weights/framework.ts";
 import { fileUriToPath, pathToFileUri } from "../weights/remote.ts";
@@ -167,6 +167,8 @@ export class InputModel extends Model {
     optString("project", options.project, false);
     optString("comment", options.comment);
     optString("framework", options.framework, false);
+    optBool("isPackage", options.isPackage);
+    optBool("createAsPublished", options.createAsPublished);
     const existing = await InputModel.loadModel({
       weightsUrl: url,
       ...(options.store ? { store: options.store } : {}),

@@ -127,10 +127,10 @@ export class Model extends BaseModel {
   ): Promise<boolean> {
     const raise = options.raiseOnErrors ?? true;
     try {
+      const id = modelIdOf("model", model);
       const store = model instanceof BaseModel
         ? await (model as unknown as { _getStore(): Promise<Store> })._getStore()
         : options.store ?? await getDefaultStore();
-      const id = typeof model === "string" ? needString("model", model) : model.id;
       const snap = await loadSnapshot(store, id);
       if (!snap) throw new ModelNotFoundError(id);
       if (!options.force) {
@@ -152,7 +152,8 @@ export class Model extends BaseModel {
         stream: `model:${id}`,
         type: "model.removed",
         data: { deleteWeightsFile: deleteWeights, force: options.force ?? false },
-      }]);
+      }], { requireModel: id });
+      if (model instanceof BaseModel) (model as unknown as { _removed: boolean })._removed = true;
       if (deleteWeights) await deleteUnreferenced(store, snap.row);
       return true;
     } catch (e) {

@@ -24,6 +24,7 @@ import {
   needLabels,
   needString,
   needTags,
+  optBool,
   optString,
   stem,
 } from "./util.ts";
@@ -416,6 +417,7 @@ export class OutputModel extends BaseModel {
     }
     if (options.iteration !== undefined) needInt("iteration", options.iteration);
     optString("targetFilename", options.targetFilename, false);
+    optBool("isPackage", options.isPackage);
     await this.#assertUnlockedNow("update weights");
     if (options.uploadUri) await this.setUploadDestination(options.uploadUri);
     const store = this.#task.store;

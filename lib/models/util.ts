@@ -16,11 +16,21 @@ export function optString(field: string, v: unknown, allowEmpty = true): string 
   return needString(field, v, allowEmpty);
 }
 
-/** Checks an integer argument. */
+/**
+ * Checks an integer argument: a safe integer, since libSQL refuses to read a larger one back as
+ * a JavaScript number (one stored iteration would break every later read of the model).
+ */
 export function needInt(field: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) {
-    throw new InvalidArgumentError(field, v, "must be an integer");
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) {
+    throw new InvalidArgumentError(field, v, "must be an integer (a safe integer)");
   }
+  return v;
+}
+
+/** Checks an optional boolean argument. */
+export function optBool(field: string, v: unknown): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "boolean") throw new InvalidArgumentError(field, v, "must be a boolean");
   return v;
 }
 

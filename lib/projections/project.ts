@@ -320,7 +320,8 @@ export class Projection {
 
   #setFields(m: ModelRow, fields: object, at: string): void {
     for (const [k, v] of Object.entries(fields)) {
-      const col = FIELD_MAP[k];
+      // Own keys only: a field named "constructor" or "toString" is not a column.
+      const col = Object.hasOwn(FIELD_MAP, k) ? FIELD_MAP[k] : undefined;
       if (!col || v === undefined) continue;
       if (!this.#win(m, col, at)) continue;
       if (col === "labels") m.labels = JSON.stringify(sortKeys(v as Record<string, number>));

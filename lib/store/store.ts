@@ -32,7 +32,12 @@ import {
   type StoredEvent,
   validateEvent,
 } from "../events.ts";
-import { InvalidArgumentError, ModelogError, StoreLockedError } from "../errors.ts";
+import {
+  InvalidArgumentError,
+  ModelNotFoundError,
+  ModelogError,
+  StoreLockedError,
+} from "../errors.ts";
 import { MIGRATIONS, PROJECTION_TABLES, SCHEMA_VERSION } from "../projections/schema.ts";
 import {
   type MetadataRow,
@@ -250,7 +255,7 @@ export class Store {
     };
     for (const k of Object.keys(opts) as (keyof typeof opts)[]) {
       const v = opts[k];
-      if (k !== "synchronous" && !(Number.isInteger(v) && (v as number) > 0)) {
+      if (k !== "synchronous" && !(Number.isSafeInteger(v) && (v as number) > 0)) {
         throw new InvalidArgumentError(k, v, "must be a positive integer");
       }
     }
@@ -369,10 +374,24 @@ export class Store {
 
   /**
    * Appends local events durably: resolves after the transaction (events and projections)
-   * has committed. Returns the stored events, stamped with ids and clock.
+   * has committed. Returns the stored events, stamped with ids and clock. With `requireModel`,
+   * nothing is written (`MODEL_NOT_FOUND`) unless that model exists and is not removed.
    */
-  append(events: NewEvent[]): Promise<StoredEvent[]> {
-    return this.#tx(() => this.#commitLocal(events));
+  append(
+    events: NewEvent[],
+    options: { requireModel?: string } = {},
+  ): Promise<StoredEvent[]> {
+    return this.#tx(async () => {
+      // Checked inside the transaction: a remove committed just before cannot slip between.
+      if (options.requireModel !== undefined) {
+        const live = await this.#x.execute({
+          sql: "SELECT 1 FROM models WHERE id = ? AND created = 1 AND removed = 0",
+          args: [options.requireModel],
+        });
+        if (live.rows.length === 0) throw new ModelNotFoundError(options.requireModel);
+      }
+      return await this.#commitLocal(events);
+    });
   }
 
   async #commitLocal(events: NewEvent[]): Promise<StoredEvent[]> {
@@ -388,6 +407,9 @@ export class Store {
       actor: this.actor,
       data: e.data,
     }));
+    // What a peer would refuse must not enter the log: it could never sync. Scalar batches
+    // are skipped: the report queue checks every point as it is queued (the hot path).
+    for (const e of stored) if (e.type !== "metric.scalars") validateEvent(e);
     await this.#write(stored, false);
     return stored;
   }
@@ -554,14 +576,18 @@ export class Store {
       if (this.#pendingCount + n >= this.#opts.reportHighWater) return f.then(nextTurn);
       return;
     }
-    if (this.#timer === null) {
-      const t = setTimeout(() => {
-        this.#timer = null;
-        this.#startFlush().catch(() => {});
-      }, this.#opts.reportFlushMs);
-      Deno.unrefTimer(t as unknown as number);
-      this.#timer = t;
-    }
+    this.#armTimer();
+  }
+
+  /** Makes sure a timer will flush the queue within `reportFlushMs`. */
+  #armTimer(): void {
+    if (this.#timer !== null || this.#closed) return;
+    const t = setTimeout(() => {
+      this.#timer = null;
+      this.#startFlush().catch(() => {});
+    }, this.#opts.reportFlushMs);
+    Deno.unrefTimer(t as unknown as number);
+    this.#timer = t;
   }
 
   #startFlush(): Promise<void> {
@@ -596,6 +622,9 @@ export class Store {
       },
     ).finally(() => {
       this.#flushing = null;
+      // Reports queued meanwhile found this flush running (a timer that fired then did
+      // nothing): bound their wait again.
+      if (this.#pendingCount > 0) this.#armTimer();
     });
     return this.#flushing;
   }
@@ -764,6 +793,7 @@ export class Store {
    * two stores or a store before and after `rebuild()`.
    */
   async dump(options: { tables?: string[] } = {}): Promise<Record<string, unknown[][]>> {
+    this.#assertOpen();
     const out: Record<string, unknown[][]> = {};
     for (const t of PROJECTION_TABLES) {
       if (options.tables && !options.tables.includes(t.name)) continue;
@@ -789,16 +819,25 @@ export class Store {
   /** Flushes queued reports and closes the database. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    let failure: { error: unknown } | undefined;
     try {
-      await this.flush();
-    } finally {
+      // Until nothing is left: reports may be queued while a flush or a write is awaited. The
+      // store is marked closed right after the last check, with no await in between.
+      do {
+        await this.flush();
+        await this.#exclusive(() => Promise.resolve());
+      } while (this.#pendingCount > 0 || this.#flushing);
+    } catch (e) {
+      failure = { error: e };
       await this.#exclusive(() => Promise.resolve());
-      this.#closed = true;
-      if (this.#timer !== null) clearTimeout(this.#timer);
-      (globalThis as unknown as EventTarget).removeEventListener("beforeunload", this.#onUnload);
-      this.#w.close();
-      if (this.#r !== this.#w) this.#r.close();
     }
+    if (this.#closed) return; // a concurrent close() finished first
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    (globalThis as unknown as EventTarget).removeEventListener("beforeunload", this.#onUnload);
+    this.#w.close();
+    if (this.#r !== this.#w) this.#r.close();
+    if (failure) throw failure.error;
   }
 }
 
