@@ -292,6 +292,9 @@ export function validateEvent(e: unknown): StoredEvent {
     case "model.weights_updated":
       if (typeof d.uri !== "string") fail("data.uri", d.uri, "must be a string");
       optStr("data.hash", d.hash);
+      if (typeof d.hash === "string" && d.hash !== "" && !/^[0-9a-f]{64}$/.test(d.hash)) {
+        fail("data.hash", d.hash, "must be a SHA-256 hex digest");
+      }
       optStr("data.framework", d.framework);
       optStr("data.filename", d.filename);
       optBool("data.isPackage", d.isPackage);

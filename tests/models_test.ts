@@ -657,7 +657,7 @@ Deno.test("Model.get() returns every property of a stored model", async () => {
   });
 });
 
-Deno.test("getLocalCopy() hard-links the blob, honours targetDir and forceDownload, and getWeights() never extracts", async () => {
+Deno.test("getLocalCopy() copies the blob, honours targetDir and forceDownload, and getWeights() never extracts", async () => {
   await withStore(async (store, home) => {
     const task = await newTask(store);
     const m = new OutputModel({ task });
@@ -669,7 +669,15 @@ Deno.test("getLocalCopy() hard-links the blob, honours targetDir and forceDownlo
     assert.ok(p.endsWith("w.pt"));
     assert.equal(await Deno.readTextFile(p), "blob-bytes");
     const blob = await Deno.stat(store.blobs.pathOf(got.hash));
-    assert.equal((await Deno.stat(p)).ino, blob.ino, "a hard link of the blob");
+    assert.notEqual((await Deno.stat(p)).ino, blob.ino, "a copy, not a link to the blob");
+    await Deno.writeTextFile(p, "scribbled", { append: true });
+    assert.equal(
+      await Deno.readTextFile(store.blobs.pathOf(got.hash)),
+      "blob-bytes",
+      "writing to the copy leaves the blob alone",
+    );
+    await Deno.remove(p);
+    assert.equal(await Deno.readTextFile((await got.getLocalCopy())!), "blob-bytes");
     assert.equal(await got.getWeights(), p);
     const target = join(home, "target");
     const t = (await got.getLocalCopy({ targetDir: target }))!;

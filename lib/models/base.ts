@@ -663,12 +663,9 @@ export abstract class BaseModel {
       }
       if (exists && options.forceDownload) await Deno.remove(dest);
       if (!exists || options.forceDownload) {
-        const src = store.blobs.pathOf(row.hash);
-        try {
-          await Deno.link(src, dest);
-        } catch {
-          await Deno.copyFile(src, dest);
-        }
+        // A copy, not a hard link: writing to the returned file must never change the
+        // content-addressed blob (copy_file_range makes this cheap on one filesystem).
+        await Deno.copyFile(store.blobs.pathOf(row.hash), dest);
       }
       return dest;
     }

@@ -95,7 +95,13 @@ export function designText(
 export function baseName(p: string): string {
   const clean = p.replace(/[?#].*$/, "").replace(/\/+$/, "");
   const i = Math.max(clean.lastIndexOf("/"), clean.lastIndexOf("\\"));
-  return decodeURIComponent(clean.slice(i + 1));
+  let name = clean.slice(i + 1);
+  try {
+    name = decodeURIComponent(name);
+  } catch { /* not %-encoded: keep as is */ }
+  // Decoding can bring back separators (`..%2F..%2Fx`): only the last segment is a file name.
+  name = name.slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1);
+  return name === "." || name === ".." || name.includes("\0") ? "" : name;
 }
 
 /** The stem of a file name (no folders, no last extension). */
