@@ -166,6 +166,11 @@ export interface NewEvent<T extends EventType = EventType> {
   type: T;
   /** The payload. */
   data: EventPayloads[T];
+  /**
+   * When it happened, if already known (the store's clock stamps it otherwise). Queued reports
+   * carry the time they were reported, not the time their batch was written.
+   */
+  at?: string;
 }
 
 /** Encodes a number for JSON storage, keeping NaN and infinities. */

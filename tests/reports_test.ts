@@ -1482,3 +1482,27 @@ Deno.test("Deno.exit() right after reporting loses only the reports of the last 
     }
   });
 });
+
+Deno.test("reports keep the time they were reported, so history() puts them before a later publish", async () => {
+  await withTask(async (_store, task) => {
+    const m = new OutputModel({ task, name: "timed" });
+    await m.setMetadata("k", 1);
+    m.reportScalar("loss", "train", 0.5, 1);
+    m.reportHistogram({ title: "h", series: "s", values: [1, 2] });
+    await m.publish();
+    await m.flush();
+    const types = (await m.history()).map((h) => h.type);
+    assert.deepEqual(
+      types,
+      [
+        "model.published",
+        "metric.plot",
+        "metric.scalars",
+        "model.metadata_changed",
+        "model.created",
+      ].filter((t) => types.includes(t)),
+    );
+    assert.ok(types.indexOf("model.published") < types.indexOf("metric.scalars"));
+    assert.ok(types.indexOf("metric.scalars") < types.indexOf("model.metadata_changed"));
+  });
+});

@@ -113,13 +113,20 @@ function currentActor(): string {
 const EVENT_COLUMNS = ["id", "stream", "type", "at", "origin", "v", "actor", "data", "remote"];
 
 /** A pending scalar series in the report queue. */
+/** A run of queued points, stamped when its first point was reported. */
+interface PendingChunk {
+  at: string;
+  iters: number[];
+  values: EventPayloads["metric.scalars"]["values"];
+}
+
 interface PendingSeries {
   title: string;
   series: string;
   /** Points in chunks of at most `pointsPerEvent` (one event each): no big array to grow. */
-  chunks: { iters: number[]; values: EventPayloads["metric.scalars"]["values"] }[];
+  chunks: PendingChunk[];
   /** The chunk being filled (the last of `chunks`). */
-  cur: { iters: number[]; values: EventPayloads["metric.scalars"]["values"] };
+  cur: PendingChunk;
 }
 
 /** A value bound to a SQL parameter. */
@@ -401,7 +408,7 @@ export class Store {
       id: uuidv7(),
       stream: e.stream,
       type: e.type,
-      at: this.#clock.now(),
+      at: e.at ?? this.#clock.now(),
       origin: this.origin,
       v: EVENT_VERSION,
       actor: this.actor,
@@ -546,11 +553,11 @@ export class Store {
     }
     let s = t.get(series);
     if (!s) {
-      const cur = { iters: [], values: [] };
+      const cur = { at: this.#clock.now(), iters: [], values: [] };
       s = { title, series, chunks: [cur], cur };
       t.set(series, s);
     } else if (s.cur.iters.length >= this.#opts.pointsPerEvent) {
-      s.cur = { iters: [], values: [] };
+      s.cur = { at: this.#clock.now(), iters: [], values: [] };
       s.chunks.push(s.cur);
     }
     s.cur.iters.push(iteration);
@@ -561,7 +568,12 @@ export class Store {
   /** Queues a plot event (a `metric.plot`). Same back-pressure contract as `queueScalar`. */
   queuePlot(modelId: string, data: EventPayloads["metric.plot"]): void | Promise<void> {
     this.#assertOpen();
-    this.#pendingPlots.push({ stream: `model:${modelId}`, type: "metric.plot", data });
+    this.#pendingPlots.push({
+      stream: `model:${modelId}`,
+      type: "metric.plot",
+      data,
+      at: this.#clock.now(),
+    });
     return this.#afterQueue(1 + Math.floor(JSON.stringify(data.figure.data).length / 64));
   }
 
@@ -609,6 +621,7 @@ export class Store {
             stream: `model:${modelId}`,
             type: "metric.scalars",
             data: { title: s.title, series: s.series, iters: c.iters, values: c.values },
+            at: c.at,
           });
         }
       }
