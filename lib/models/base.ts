@@ -220,6 +220,22 @@ function reportFilter(
   modelId: string,
   f: { title?: string; series?: string; iteration?: number },
 ): { where: string[]; args: (string | number)[] } {
+  if (f === null || typeof f !== "object") {
+    throw new InvalidArgumentError(
+      "filter",
+      f,
+      "must be an object { title?, series?, iteration? }",
+    );
+  }
+  if (f.title !== undefined && typeof f.title !== "string") {
+    throw new InvalidArgumentError("title", f.title, "must be a string");
+  }
+  if (f.series !== undefined && typeof f.series !== "string") {
+    throw new InvalidArgumentError("series", f.series, "must be a string");
+  }
+  if (f.iteration !== undefined && !Number.isSafeInteger(f.iteration)) {
+    throw new InvalidArgumentError("iteration", f.iteration, "must be an integer");
+  }
   const where = ["model_id = ?"];
   const args: (string | number)[] = [modelId];
   for (const k of ["title", "series", "iteration"] as const) {
@@ -228,6 +244,15 @@ function reportFilter(
     args.push(f[k]!);
   }
   return { where, args };
+}
+
+/** A report title or series: a string without NUL (projection keys join names with NUL). */
+function needName(field: string, v: unknown, allowEmpty = false): string {
+  needString(field, v, allowEmpty);
+  if ((v as string).includes("\0")) {
+    throw new InvalidArgumentError(field, v, "must not contain a NUL character");
+  }
+  return v as string;
 }
 
 function needNumber(field: string, v: unknown): number {
@@ -738,8 +763,8 @@ export abstract class BaseModel {
     value: number,
     iteration: number,
   ): void | Promise<void> {
-    needString("title", title);
-    needString("series", series, true);
+    needName("title", title);
+    needName("series", series, true);
     const v = needNumber("value", value);
     needIteration(iteration);
     return this._queueScalar(title, series, v, iteration);
@@ -747,7 +772,7 @@ export abstract class BaseModel {
 
   /** Reports a single value (title "Summary", iteration -2^31, as ClearML). */
   reportSingleValue(name: string, value: number): void | Promise<void> {
-    needString("name", name);
+    needName("name", name);
     const v = needNumber("value", value);
     return this._queueScalar("Summary", name, v, SINGLE_VALUE_ITERATION);
   }
@@ -759,13 +784,26 @@ export abstract class BaseModel {
     value: number,
     it: number,
   ): void | Promise<void> {
+    return this._whenCreated((s, id) => s.queueScalar(id, title, series, value, it));
+  }
+
+  /**
+   * @internal Queues a report now, or after the model's creation when it is still floating.
+   * A creation that fails rejects the returned promise and, as callers seldom await reports,
+   * is also recorded so the next `flush()` throws it (never an unhandled rejection).
+   */
+  protected _whenCreated(
+    write: (s: Store, id: string) => void | Promise<void>,
+  ): void | Promise<void> {
     if (this._removed) throw new ModelNotFoundError(this._id);
     const store = this._store;
-    if (store && this._created()) return store.queueScalar(this._id, title, series, value, it);
-    return this._ensureCreated().then(async (id) => {
-      const s = await this._getStore();
-      await s.queueScalar(id, title, series, value, it);
+    if (store && this._created()) return write(store, this._id);
+    const p = this._ensureCreated().then(async (id) => {
+      await write(await this._getStore(), id);
     });
+    if (this._store) this._store.trackReport(p);
+    else p.catch(() => {});
+    return p;
   }
 
   /** @internal Whether the model is known to exist in the store already. */
@@ -782,13 +820,7 @@ export abstract class BaseModel {
       iteration: p.iteration,
       figure: p.figure,
     };
-    if (this._removed) throw new ModelNotFoundError(this._id);
-    const store = this._store;
-    if (store && this._created()) return store.queuePlot(this._id, data);
-    return this._ensureCreated().then(async (id) => {
-      const s = await this._getStore();
-      await s.queuePlot(id, data);
-    });
+    return this._whenCreated((s, id) => s.queuePlot(id, data));
   }
 
   /** Reports a histogram (grouped bars by default). */
@@ -1019,7 +1051,11 @@ export abstract class BaseModel {
         }
       }
     }
-    await Deno.writeTextFile(path, scalarsToCsv(rows));
+    try {
+      await Deno.writeTextFile(path, scalarsToCsv(rows));
+    } catch (e) {
+      throw new InvalidArgumentError("path", path, `cannot be written: ${(e as Error).message}`);
+    }
     return rows.length;
   }
 

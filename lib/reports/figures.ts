@@ -270,6 +270,9 @@ function isPlainObject(v: unknown): v is Obj {
 }
 
 function checkName(field: string, v: unknown): string {
+  if (typeof v === "string" && v.includes("\0")) {
+    throw new InvalidArgumentError(field, v, "must not contain a NUL character");
+  }
   if (typeof v !== "string" || (field === "title" ? v.trim() : v).length === 0) {
     throw new InvalidArgumentError(field, v, "must be a non-empty string");
   }

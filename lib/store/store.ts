@@ -212,6 +212,7 @@ export class Store {
   #pendingCount = 0;
   #flushing: Promise<void> | null = null;
   #flushError: unknown = null;
+  #inflight = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   readonly #onUnload: EventListener;
 
@@ -642,8 +643,24 @@ export class Store {
     return this.#flushing;
   }
 
+  /**
+   * @internal Tracks a report that waits for its model's creation: `flush()` waits for it, and
+   * a failure nobody awaited is thrown by the next `flush()`.
+   */
+  trackReport(p: Promise<unknown>): void {
+    this.#inflight.add(p);
+    p.then(
+      () => this.#inflight.delete(p),
+      (e) => {
+        this.#inflight.delete(p);
+        this.#flushError ??= e;
+      },
+    );
+  }
+
   /** Writes every queued report; rejects with the first error a background flush met. */
   async flush(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     while (this.#flushing || this.#pendingCount > 0) {
       if (this.#flushing) await this.#flushing;
       if (this.#pendingCount > 0) await this.#startFlush();

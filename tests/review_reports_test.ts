@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { InvalidArgumentError, ModelNotFoundError, OutputModel, Task } from "../mod.ts";
+import { eventCount, withStore } from "./fixtures/helpers.ts";
+
+Deno.test("a floating model whose creation fails surfaces the error at flush(), not as an unhandled rejection", async () => {
+  await withStore(async (store) => {
+    const task = await Task.init({ projectName: "p", taskName: "t", store });
+    const m = new OutputModel({ task, baseModelId: "0123456789abcdef0123456789abcdef" });
+    const before = await eventCount(store);
+    m.reportScalar("loss", "train", 1, 0); // not awaited, as report calls usually are
+    await assert.rejects(() => store.flush(), ModelNotFoundError);
+    await store.flush(); // the error is reported once
+    assert.equal(await eventCount(store), before);
+    await task.close();
+  });
+});
+
+Deno.test("report names with NUL, bad read filters and an unwritable CSV path get typed errors", async () => {
+  await withStore(async (store, home) => {
+    const task = await Task.init({ projectName: "p", taskName: "t", store });
+    const m = new OutputModel({ task, name: "m" });
+    m.reportScalar("loss", "train", 1, 0);
+    await m.flush();
+    const before = await store.dump();
+    const cases: [string, () => unknown][] = [
+      ["title", () => m.reportScalar("a\0b", "c", 1, 0)],
+      ["series", () => m.reportScalar("a", "b\0c", 1, 0)],
+      ["name", () => m.reportSingleValue("x\0", 1)],
+      ["title", () => m.reportHistogram({ title: "h\0", series: "s", values: [1] })],
+    ];
+    for (const [field, call] of cases) {
+      assert.throws(call, (e) => e instanceof InvalidArgumentError && e.field === field);
+    }
+    await assert.rejects(
+      () => m.getReportedScalars({ title: 5 as unknown as string }),
+      (e) => e instanceof InvalidArgumentError && e.field === "title",
+    );
+    await assert.rejects(
+      () => m.getReportedPlots({ iteration: "x" as unknown as number }),
+      (e) => e instanceof InvalidArgumentError && e.field === "iteration",
+    );
+    await assert.rejects(
+      () => m.exportScalarsCsv(join(home, "missing", "dir", "s.csv")),
+      (e) => e instanceof InvalidArgumentError && e.field === "path",
+    );
+    await m.flush();
+    assert.deepEqual(await store.dump(), before);
+    await task.close();
+  });
+});
