@@ -482,12 +482,28 @@ export class Store {
     const taskIds = new Set<string>();
     const tagModels = new Set<string>();
     const metaModels = new Set<string>();
+    const linkKeys = new Map<string, [string, string, string]>();
+    const linkRows = async (): Promise<TaskModelRow[]> => {
+      const out: TaskModelRow[] = [];
+      for (const k of linkKeys.values()) {
+        const rs = await this.#x.execute({
+          sql: "SELECT * FROM task_models WHERE task_id = ? AND role = ? AND name = ?",
+          args: k,
+        });
+        out.push(...rowsOf<TaskModelRow>(rs));
+      }
+      return out;
+    };
     const seriesModels = new Set<string>();
     const seriesKeys = new Set<string>();
     for (const e of events) {
       const [kind, id] = splitStream(e.stream);
       if (kind === "task") {
         taskIds.add(id);
+        if (e.type === "task.model_connected") {
+          const d = e.data as EventPayloads["task.model_connected"];
+          linkKeys.set(`${id}\u0000${d.role}\u0000${d.name}`, [id, d.role, d.name]);
+        }
         continue;
       }
       modelIds.add(id);
@@ -518,7 +534,8 @@ export class Store {
       tags: await inList<TagRow>("model_tags", "model_id", tagModels),
       metadata: await inList<MetadataRow>("model_metadata", "model_id", metaModels),
       tasks: await inList<TaskRow>("tasks", "id", taskIds),
-      taskModels: await inList<TaskModelRow>("task_models", "task_id", taskIds),
+      // Only the links this batch writes (a task may hold many): one primary-key read each.
+      taskModels: await linkRows(),
       // A model has few series: load them by model (the primary key's prefix) and keep those
       // this batch touches.
       series: (await inList<SeriesRow>("scalar_series", "model_id", seriesModels)).filter((r) =>
