@@ -16,6 +16,9 @@ import { guessFramework } from "../weights/framework.ts";
 import { fileUriToPath, pathToFileUri } from "../weights/remote.ts";
 import { sha256File } from "../weights/blobs.ts";
 
+/** In-flight imports per store and URL (see `importModel`). */
+const importing = new WeakMap<Store, Map<string, Promise<void>>>();
+
 /** Lookup of {@link InputModel.get}: by id, or by name/project/tags. */
 export type InputModelLookup =
   | { modelId: string; store?: Store }
@@ -169,6 +172,30 @@ export class InputModel extends Model {
     optString("framework", options.framework, false);
     optBool("isPackage", options.isPackage);
     optBool("createAsPublished", options.createAsPublished);
+    // Imports of one URL in this process run one after another, so concurrent calls reuse the
+    // first one's model instead of each creating its own.
+    const store0 = options.store ?? await getDefaultStore();
+    let byUrl = importing.get(store0);
+    if (!byUrl) importing.set(store0, byUrl = new Map());
+    const prev = byUrl.get(url) ?? Promise.resolve();
+    const run = prev.then(() =>
+      InputModel.#importOnce(url, { ...options, store: store0 }, design, labels, tags)
+    );
+    const tail = run.then(() => {}, () => {});
+    byUrl.set(url, tail);
+    tail.then(() => {
+      if (byUrl.get(url) === tail) byUrl.delete(url);
+    });
+    return await run;
+  }
+
+  static async #importOnce(
+    url: string,
+    options: ImportModelOptions & { store: Store },
+    design: string | undefined,
+    labels: Record<string, number> | undefined,
+    tags: string[],
+  ): Promise<InputModel> {
     const existing = await InputModel.loadModel({
       weightsUrl: url,
       ...(options.store ? { store: options.store } : {}),

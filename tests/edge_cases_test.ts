@@ -49,3 +49,22 @@ Deno.test("report names with NUL, bad read filters and an unwritable CSV path ge
     await task.close();
   });
 });
+
+Deno.test("concurrent importModel() calls with one URL create one model; the others report reuse", async () => {
+  await withStore(async (store) => {
+    const { InputModel } = await import("../mod.ts");
+    const url = "https://models.example.com/zoo/resnet.pt";
+    const got = await Promise.all(
+      Array.from(
+        { length: 5 },
+        (_, i) => InputModel.importModel({ weightsUrl: url, name: `r${i}`, store }),
+      ),
+    );
+    assert.equal(new Set(got.map((m) => m.id)).size, 1);
+    assert.deepEqual(got.map((m) => m.reused), [false, true, true, true, true]);
+    const rows = await store.all<{ n: number }>("SELECT count(*) AS n FROM models WHERE uri = ?", [
+      url,
+    ]);
+    assert.equal(rows[0]!.n, 1);
+  });
+});
