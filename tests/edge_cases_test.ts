@@ -68,3 +68,33 @@ Deno.test("concurrent importModel() calls with one URL create one model; the oth
     assert.equal(rows[0]!.n, 1);
   });
 });
+
+Deno.test("GET /v1/models pages by default and refuses oversized pages", async () => {
+  const { startServer } = await import("../mod.ts");
+  const dir = await Deno.makeTempDir();
+  const server = await startServer({ port: 0, db: join(dir, "server.db"), log: () => {} });
+  try {
+    const task = await Task.init({ projectName: "p", taskName: "t", store: server.store });
+    for (let i = 0; i < 3; i++) await new OutputModel({ task, name: `m${i}` }).addTags("x");
+    const all = await (await fetch(`${server.url}/v1/models`)).json();
+    assert.equal(all.models.length, 3);
+    assert.equal(all.next, null);
+    const page = await (await fetch(`${server.url}/v1/models?limit=2`)).json();
+    assert.equal(page.models.length, 2);
+    assert.ok(page.next);
+    const rest =
+      await (await fetch(`${server.url}/v1/models?limit=2&after=${encodeURIComponent(page.next)}`))
+        .json();
+    assert.deepEqual(
+      [...page.models, ...rest.models].map((m: { id: string }) => m.id),
+      all.models.map((m: { id: string }) => m.id),
+    );
+    const big = await fetch(`${server.url}/v1/models?limit=10001`);
+    assert.equal(big.status, 400);
+    assert.equal((await big.json()).error.code, "INVALID_ARGUMENT");
+    await task.close();
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

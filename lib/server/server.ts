@@ -82,6 +82,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** `GET /v1/models` page size when `limit` is not given. */
+const DEFAULT_MODELS_PAGE = 500;
+/** Largest `GET /v1/models` page. */
+const MAX_MODELS_PAGE = 10_000;
+
 class HttpError extends ModelogError {
   constructor(readonly status: number, code: ModelogErrorCode, message: string) {
     super(code, message);
@@ -776,6 +781,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (path === "/v1/models" && req.method === "GET") {
       const who = principalOf(req, "read");
       const q = modelQueryFromParams(url.searchParams);
+      // Pages are bounded: 500 models unless `limit` asks for another size (at most 10,000).
+      q.maxResults ??= DEFAULT_MODELS_PAGE;
+      if (q.maxResults > MAX_MODELS_PAGE) {
+        throw new InvalidArgumentError("limit", q.maxResults, `must be at most ${MAX_MODELS_PAGE}`);
+      }
       if (who.projects?.size === 1 && !q.projectName) q.projectName = [...who.projects][0]!;
       const want = q.maxResults ?? 0;
       // A page holds only models the token may see, and its cursor names one of them: for a
