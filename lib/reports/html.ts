@@ -184,12 +184,16 @@ export const READ_FIGURES: string = `  function revive(_k, v) {
   var figures = JSON.parse(document.getElementById("modelog-figures").textContent, revive);
 `;
 
-const PAGE_SCRIPT = `(function () {
-  "use strict";
-${READ_FIGURES}  var jobs = figures.map(function (f) {
-    var div = document.getElementById(f.id);
+/**
+ * Page-script lines that draw every figure read by {@link READ_FIGURES} into the element of its
+ * id with `config` (a JS object literal), then set `window.modelogReady` (true, or "error").
+ * Shared with the web UI.
+ */
+export function drawFiguresScript(config: string, who: string): string {
+  return `  var config = ${config};
+  var jobs = figures.map(function (f) {
     try {
-      return Plotly.newPlot(div, f.data, f.layout, { staticPlot: false, displaylogo: false });
+      return Plotly.newPlot(f.id, f.data, f.layout, config);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -198,9 +202,16 @@ ${READ_FIGURES}  var jobs = figures.map(function (f) {
     window.modelogReady = true;
   }, function (e) {
     window.modelogReady = "error";
-    console.error("modelog report: a figure failed to render", e);
+    console.error("${who}: a figure failed to render", e);
   });
-})();`;
+`;
+}
+
+const PAGE_SCRIPT = `(function () {
+  "use strict";
+${READ_FIGURES}${
+  drawFiguresScript("{ staticPlot: false, displaylogo: false }", "modelog report")
+}})();`;
 
 const CSS = `
 :root { color-scheme: light; --fg: #1f2430; --muted: #667085; --line: #e4e7ec; --bg: #f6f7f9;

@@ -21,7 +21,7 @@ import { InvalidArgumentError, ModelogError } from "../errors.ts";
 import { decodeData } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { downsample, scalarsFigure } from "../reports/figures.ts";
-import { READ_FIGURES, toPlotly3 } from "../reports/html.ts";
+import { drawFiguresScript, READ_FIGURES, toPlotly3 } from "../reports/html.ts";
 import { loadPlotlyJs } from "../deps.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
 import {
@@ -305,21 +305,7 @@ ${READ_FIGURES}  if (typeof Plotly === "undefined") {
     console.error("modelog: plotly.js did not load");
     return;
   }
-  var config = { displaylogo: false, responsive: true };
-  var jobs = figures.map(function (f) {
-    try {
-      return Plotly.newPlot(f.id, f.data, f.layout, config);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  });
-  Promise.all(jobs).then(function () {
-    window.modelogReady = true;
-  }, function (e) {
-    window.modelogReady = "error";
-    console.error("modelog: a figure failed to render", e);
-  });
-})();`;
+${drawFiguresScript("{ displaylogo: false, responsive: true }", "modelog")}})();`;
 
 interface HistoryRow {
   id: string;
