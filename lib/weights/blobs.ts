@@ -67,7 +67,16 @@ async function writeHashed(
   file: Deno.FsFile,
   hash?: Hash,
 ): Promise<number> {
+  // Network streams arrive in small chunks: gathering them into one buffer makes one file
+  // write per megabyte instead of one per chunk (each async write is a thread-pool round trip).
+  const buf = new Uint8Array(WRITE_BUFFER_SIZE);
+  let fill = 0;
   let size = 0;
+  const flush = async () => {
+    let written = 0;
+    while (written < fill) written += await file.write(buf.subarray(written, fill));
+    fill = 0;
+  };
   const reader = stream.getReader();
   try {
     while (true) {
@@ -75,13 +84,20 @@ async function writeHashed(
       if (done) break;
       if (!value || value.byteLength === 0) continue;
       hash?.update(value);
-      let written = 0;
-      while (written < value.byteLength) {
-        written += await file.write(value.subarray(written));
-      }
       size += value.byteLength;
+      let off = 0;
+      while (off < value.byteLength) {
+        const n = Math.min(buf.length - fill, value.byteLength - off);
+        buf.set(value.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === buf.length) await flush();
+      }
     }
+    await flush();
   } catch (e) {
+    // What arrived before the failure is kept (a resumable upload continues from it).
+    await flush().catch(() => {});
     await reader.cancel(e).catch(() => {});
     throw e;
   } finally {
@@ -90,6 +106,8 @@ async function writeHashed(
   }
   return size;
 }
+
+const WRITE_BUFFER_SIZE = 1024 * 1024;
 
 const COPY_BUFFER_SIZE = 256 * 1024;
 
