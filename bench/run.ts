@@ -28,6 +28,7 @@ import { InputModel, Model, openStore, OutputModel, Task } from "../mod.ts";
 import type { Store } from "../mod.ts";
 import { createClient } from "../lib/deps.ts";
 import { compileModelQuery } from "../lib/query.ts";
+import { choosePlan } from "../lib/models/model.ts";
 import { DATASETS, Seeder } from "./seed.ts";
 import { fmt, percentile, table, tick } from "./stats.ts";
 
@@ -140,11 +141,11 @@ async function measureQuery(store: Store, models: number): Promise<QueryResult> 
       }
       rows += a === "" ? 0 : a.split(",").length;
     }
-    const own = (ds: string) => {
-      const q = compileModelQuery(
-        { tags: ["demo", "-TF"], metadata: { dataset: ds }, maxResults: PAGE },
-        { columns: HAND_COLUMNS },
-      );
+    const own = async (ds: string) => {
+      // The SQL queryModels runs, with the plan it picks, on the raw client.
+      const filter = { tags: ["demo", "-TF"], metadata: { dataset: ds }, maxResults: PAGE };
+      const plan = await choosePlan(store, filter);
+      const q = compileModelQuery(filter, { columns: HAND_COLUMNS, ...plan });
       return hand.execute({ sql: q.sql, args: q.args });
     };
     const times: number[][] = [[], [], [], []];

@@ -175,7 +175,7 @@ const PROBE_TTL_MS = 10_000;
  * costing about four walked rows (lookup and sort). The cheaper wins; without a LIMIT the
  * rarest condition drives.
  */
-async function choosePlan(
+export async function choosePlan(
   store: Store,
   filter: QueryFilter,
 ): Promise<{ strategy: QueryStrategy; driver?: Driver }> {
