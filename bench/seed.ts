@@ -17,17 +17,8 @@ import type { StoredEvent } from "../lib/events.ts";
 /** Number of distinct `dataset` metadata values. */
 export const DATASETS = 20;
 
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../tests/fixtures/helpers.ts";
+export { rng };
 
 const ARCHS = ["resnet", "bert", "yolo", "unet", "gpt", "vit"];
 
