@@ -24,23 +24,14 @@ import {
   EVENT_VERSION,
   type EventPayloads,
   type EventType,
+  isEventType,
   type NewEvent,
   type StoredEvent,
   validateEvent,
 } from "../events.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
-import {
-  type MetadataRow,
-  type ModelRow,
-  Projection,
-  type SeriesRow,
-  splitStream,
-  type TagRow,
-  type TaskModelRow,
-  type TaskRow,
-  upsertRows,
-} from "../projections/project.ts";
+import { type PendingPreload, Projection, upsertRows } from "../projections/project.ts";
 import { BlobStore } from "../weights/blobs.ts";
 import { migrate, projectionIndexes } from "./migrate.ts";
 import { type Executor, openConnections, Writer } from "./writer.ts";
@@ -258,16 +249,7 @@ export class Store {
   async #commitLocal(x: Executor, events: NewEvent[]): Promise<StoredEvent[]> {
     const maxAt = await x.execute("SELECT value FROM meta WHERE key = 'max_at'");
     if (maxAt.rows[0]) this.#clock.observe(String(maxAt.rows[0].value));
-    const stored: StoredEvent[] = events.map((e) => ({
-      id: uuidv7(),
-      stream: e.stream,
-      type: e.type,
-      at: e.at ?? this.#clock.now(),
-      origin: this.origin,
-      v: EVENT_VERSION,
-      actor: this.actor,
-      data: e.data,
-    }));
+    const stored = events.map((e) => stamp(e, e.at ?? this.#clock.now(), this.origin, this.actor));
     // What a peer would refuse must not enter the log: it could never sync. Scalar batches
     // are skipped: the report queue checks every point as it is queued (the hot path).
     for (const e of stored) if (e.type !== "metric.scalars") validateEvent(e);
@@ -304,7 +286,7 @@ export class Store {
   async #write(x: Executor, events: StoredEvent[], remote: boolean): Promise<void> {
     if (events.length === 0) return;
     const p = new Projection();
-    await this.#loadFor(x, p, events);
+    for (const pl of p.preloads(events)) p.load(pl, await preload(x, pl));
     for (const e of events) p.apply(e);
     const stmts: InStatement[] = [];
     const rows = events.map((e) => ({
@@ -328,73 +310,6 @@ export class Store {
       args: [maxAt],
     });
     for (const s of stmts) await x.execute(s);
-  }
-
-  async #loadFor(x: Executor, p: Projection, events: StoredEvent[]): Promise<void> {
-    const modelIds = new Set<string>();
-    const taskIds = new Set<string>();
-    const tagModels = new Set<string>();
-    const metaModels = new Set<string>();
-    const linkKeys = new Map<string, [string, string, string]>();
-    const linkRows = async (): Promise<TaskModelRow[]> => {
-      const out: TaskModelRow[] = [];
-      for (const k of linkKeys.values()) {
-        const rs = await x.execute({
-          sql: "SELECT * FROM task_models WHERE task_id = ? AND role = ? AND name = ?",
-          args: k,
-        });
-        out.push(...rowsOf<TaskModelRow>(rs));
-      }
-      return out;
-    };
-    const seriesModels = new Set<string>();
-    const seriesKeys = new Set<string>();
-    for (const e of events) {
-      const [kind, id] = splitStream(e.stream);
-      if (kind === "task") {
-        taskIds.add(id);
-        if (e.type === "task.model_connected") {
-          const d = e.data as EventPayloads["task.model_connected"];
-          linkKeys.set(`${id}\u0000${d.role}\u0000${d.name}`, [id, d.role, d.name]);
-        }
-        continue;
-      }
-      modelIds.add(id);
-      if (e.type === "model.tags_changed" || e.type === "model.created") tagModels.add(id);
-      else if (e.type === "model.metadata_changed") metaModels.add(id);
-      else if (e.type === "metric.scalars") {
-        const d = e.data as EventPayloads["metric.scalars"];
-        seriesModels.add(id);
-        seriesKeys.add(`${id}\u0000${d.title}\u0000${d.series}`);
-      }
-    }
-    const w = x;
-    const inList = async <T>(table: string, col: string, ids: Set<string>): Promise<T[]> => {
-      const out: T[] = [];
-      const all = [...ids];
-      for (let i = 0; i < all.length; i += 500) {
-        const part = all.slice(i, i + 500);
-        const rs = await w.execute({
-          sql: `SELECT * FROM ${table} WHERE ${col} IN (${part.map(() => "?").join(",")})`,
-          args: part,
-        });
-        out.push(...rowsOf<T>(rs));
-      }
-      return out;
-    };
-    p.load({
-      models: await inList<ModelRow>("models", "id", modelIds),
-      tags: await inList<TagRow>("model_tags", "model_id", tagModels),
-      metadata: await inList<MetadataRow>("model_metadata", "model_id", metaModels),
-      tasks: await inList<TaskRow>("tasks", "id", taskIds),
-      // Only the links this batch writes (a task may hold many): one primary-key read each.
-      taskModels: await linkRows(),
-      // A model has few series: load them by model (the primary key's prefix) and keep those
-      // this batch touches.
-      series: (await inList<SeriesRow>("scalar_series", "model_id", seriesModels)).filter((r) =>
-        seriesKeys.has(`${r.model_id}\u0000${r.title}\u0000${r.series}`)
-      ),
-    });
   }
 
   // ---------------------------------------------------------------- reports queue
@@ -556,29 +471,23 @@ export class Store {
         if (rows.length === 0) break;
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i]!;
-          p.apply({
-            id: r[1] as string,
-            stream: r[2] as string,
-            type: r[3] as EventType,
-            at: r[4] as string,
-            origin: "",
-            v: EVENT_VERSION,
-            actor: "",
-            data: decodeData(r[5] as string),
-          } as StoredEvent);
+          p.apply(
+            logEvent(
+              String(r[1]),
+              String(r[2]),
+              String(r[3]),
+              String(r[4]),
+              "",
+              EVENT_VERSION,
+              "",
+              String(r[5]),
+            ),
+          );
         }
         after = Number(rows[rows.length - 1]![0]);
         count += rows.length;
         // Chunk rows are insert-only: write them as we go to keep memory flat.
-        const chunkStmts: InStatement[] = [];
-        upsertRows(
-          chunkStmts,
-          "metric_chunks",
-          ["event_id", "model_id", "title", "series", "n", "min_iter", "max_iter", "at"],
-          p.chunks,
-        );
-        for (const s of chunkStmts) await x.execute(s);
-        p.chunks = [];
+        for (const st of p.spill()) await x.execute(st);
         options.onProgress?.(count);
         await new Promise((r) => setTimeout(r, 0));
       }
@@ -642,6 +551,32 @@ export class Store {
 }
 
 /**
+ * Reads the rows a fold asked for, inside the write transaction: `IN (…)` lists of up to 500
+ * keys for a one-column key, one primary-key read per key otherwise.
+ */
+async function preload(x: Executor, p: PendingPreload): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  if (p.columns.length === 1) {
+    const col = p.columns[0]!;
+    for (let i = 0; i < p.keys.length; i += 500) {
+      const part = p.keys.slice(i, i + 500).map((k) => k[0]!);
+      const rs = await x.execute({
+        sql: `SELECT * FROM ${p.table} WHERE ${col} IN (${part.map(() => "?").join(",")})`,
+        args: part,
+      });
+      out.push(...rowsOf<Record<string, unknown>>(rs));
+    }
+    return out;
+  }
+  const where = p.columns.map((c) => `${c} = ?`).join(" AND ");
+  for (const k of p.keys) {
+    const rs = await x.execute({ sql: `SELECT * FROM ${p.table} WHERE ${where}`, args: [...k] });
+    out.push(...rowsOf<Record<string, unknown>>(rs));
+  }
+  return out;
+}
+
+/**
  * `encodeData` for one event, with a fast path for scalar chunks: the report queue already
  * stores their non-finite values as the strings "NaN"/"Infinity"/"-Infinity", so when every
  * number is finite a plain `JSON.stringify` gives the same text as `encodeData` without calling
@@ -649,7 +584,7 @@ export class Store {
  */
 function encodeEventData(e: StoredEvent): string {
   if (e.type === "metric.scalars") {
-    const d = e.data as EventPayloads["metric.scalars"];
+    const d = e.data;
     let plain = true;
     for (const v of d.values) {
       if (typeof v === "number" && !Number.isFinite(v)) {
@@ -668,18 +603,81 @@ function encodeEventData(e: StoredEvent): string {
   return encodeData(e.data);
 }
 
-function toEvent(r: Record<string, unknown>): StoredEvent {
+/** Stamps a new event with its id, clock, origin and actor. */
+function stamp<K extends EventType>(
+  e: NewEvent<K>,
+  at: string,
+  origin: string,
+  actor: string,
+): StoredEvent<K> {
   return {
-    seq: Number(r.seq),
-    id: String(r.id),
-    stream: String(r.stream),
-    type: String(r.type) as EventType,
-    at: String(r.at),
-    origin: String(r.origin),
-    v: Number(r.v),
-    actor: String(r.actor),
-    data: decodeData(String(r.data)),
+    id: uuidv7(),
+    stream: e.stream,
+    type: e.type,
+    at,
+    origin,
+    v: EVENT_VERSION,
+    actor,
+    data: e.data,
   };
+}
+
+/** Makes an event of a given type from its parts (`data` already decoded). */
+function eventOf<K extends EventType>(
+  id: string,
+  stream: string,
+  type: K,
+  at: string,
+  origin: string,
+  v: number,
+  actor: string,
+  data: EventPayloads[K],
+): StoredEvent<K> {
+  return { id, stream, type, at, origin, v, actor, data };
+}
+
+/**
+ * An event read back from this store's log. Its payload was validated when it was written, so
+ * only the type is checked here (a log written by a newer modelog may hold unknown types).
+ */
+function logEvent(
+  id: string,
+  stream: string,
+  type: string,
+  at: string,
+  origin: string,
+  v: number,
+  actor: string,
+  data: string,
+): StoredEvent {
+  if (!isEventType(type)) {
+    throw new ModelogError("INVALID_EVENT", `Event ${id} has unknown type ${JSON.stringify(type)}`);
+  }
+  return eventOf(
+    id,
+    stream,
+    type,
+    at,
+    origin,
+    v,
+    actor,
+    decodeData<EventPayloads[typeof type]>(data),
+  );
+}
+
+function toEvent(r: Record<string, unknown>): StoredEvent {
+  const e = logEvent(
+    String(r.id),
+    String(r.stream),
+    String(r.type),
+    String(r.at),
+    String(r.origin),
+    Number(r.v),
+    String(r.actor),
+    String(r.data),
+  );
+  // Keys in the order the wire format lists them: seq first.
+  return { seq: Number(r.seq), ...e };
 }
 
 /**
