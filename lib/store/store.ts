@@ -5,7 +5,8 @@
  *
  * Its rooms: `migrate.ts` (schema versions), `writer.ts` (the one writer: a queue in this
  * process, `BEGIN IMMEDIATE` across processes), `report_queue.ts` (batched reports), `raw.ts`
- * (raw reads on the read connection), `default.ts` (the default store), `doctor.ts` (checks).
+ * (raw reads on the read connection), `log.ts` (event rows), `default.ts` (the default
+ * store), `doctor.ts` (checks).
  *
  * Reports are queued and written in batches: when {@link StoreOptions.reportBatchPoints}
  * points are pending, every {@link StoreOptions.reportFlushMs} milliseconds, on `flush()`,
@@ -17,14 +18,10 @@
  * @module
  */
 import type { Client, InStatement } from "../deps.ts";
-import { Hlc, newOrigin, uuidv7 } from "../clock.ts";
+import { Hlc, newOrigin } from "../clock.ts";
 import {
-  decodeData,
-  encodeData,
   EVENT_VERSION,
   type EventPayloads,
-  type EventType,
-  isEventType,
   type NewEvent,
   type StoredEvent,
   validateEvent,
@@ -38,6 +35,7 @@ import { type Executor, openConnections, Writer } from "./writer.ts";
 import { ReportQueue } from "./report_queue.ts";
 import { readAll, readOne, readValues, registerReader, rowsOf, type SqlArg } from "./raw.ts";
 import { defaultHome } from "./default.ts";
+import { encodeEventData, logEvent, stamp, toEvent } from "./log.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
@@ -574,110 +572,6 @@ async function preload(x: Executor, p: PendingPreload): Promise<Record<string, u
     out.push(...rowsOf<Record<string, unknown>>(rs));
   }
   return out;
-}
-
-/**
- * `encodeData` for one event, with a fast path for scalar chunks: the report queue already
- * stores their non-finite values as the strings "NaN"/"Infinity"/"-Infinity", so when every
- * number is finite a plain `JSON.stringify` gives the same text as `encodeData` without calling
- * a replacer per point (which allocates a key string and a boxed number for each of them).
- */
-function encodeEventData(e: StoredEvent): string {
-  if (e.type === "metric.scalars") {
-    const d = e.data;
-    let plain = true;
-    for (const v of d.values) {
-      if (typeof v === "number" && !Number.isFinite(v)) {
-        plain = false;
-        break;
-      }
-    }
-    for (const i of d.iters) {
-      if (!Number.isFinite(i)) {
-        plain = false;
-        break;
-      }
-    }
-    if (plain) return JSON.stringify(d);
-  }
-  return encodeData(e.data);
-}
-
-/** Stamps a new event with its id, clock, origin and actor. */
-function stamp<K extends EventType>(
-  e: NewEvent<K>,
-  at: string,
-  origin: string,
-  actor: string,
-): StoredEvent<K> {
-  return {
-    id: uuidv7(),
-    stream: e.stream,
-    type: e.type,
-    at,
-    origin,
-    v: EVENT_VERSION,
-    actor,
-    data: e.data,
-  };
-}
-
-/** Makes an event of a given type from its parts (`data` already decoded). */
-function eventOf<K extends EventType>(
-  id: string,
-  stream: string,
-  type: K,
-  at: string,
-  origin: string,
-  v: number,
-  actor: string,
-  data: EventPayloads[K],
-): StoredEvent<K> {
-  return { id, stream, type, at, origin, v, actor, data };
-}
-
-/**
- * An event read back from this store's log. Its payload was validated when it was written, so
- * only the type is checked here (a log written by a newer modelog may hold unknown types).
- */
-function logEvent(
-  id: string,
-  stream: string,
-  type: string,
-  at: string,
-  origin: string,
-  v: number,
-  actor: string,
-  data: string,
-): StoredEvent {
-  if (!isEventType(type)) {
-    throw new ModelogError("INVALID_EVENT", `Event ${id} has unknown type ${JSON.stringify(type)}`);
-  }
-  return eventOf(
-    id,
-    stream,
-    type,
-    at,
-    origin,
-    v,
-    actor,
-    decodeData<EventPayloads[typeof type]>(data),
-  );
-}
-
-function toEvent(r: Record<string, unknown>): StoredEvent {
-  const e = logEvent(
-    String(r.id),
-    String(r.stream),
-    String(r.type),
-    String(r.at),
-    String(r.origin),
-    Number(r.v),
-    String(r.actor),
-    String(r.data),
-  );
-  // Keys in the order the wire format lists them: seq first.
-  return { seq: Number(r.seq), ...e };
 }
 
 /**

@@ -32,10 +32,9 @@ export function isBusy(e: unknown): boolean {
   return code.startsWith("SQLITE_BUSY") || /database is locked/i.test(String(e));
 }
 
-/** Applies the connection pragmas of a local database. */
-async function applyPragmas(c: Client, s: WriterSettings, journal: boolean): Promise<void> {
+/** Applies the per-connection pragmas of a local database (WAL is kept by the file). */
+async function applyPragmas(c: Client, s: WriterSettings): Promise<void> {
   await c.execute(`PRAGMA busy_timeout = ${s.busyTimeoutMs}`);
-  if (journal) await c.execute("PRAGMA journal_mode = WAL");
   await c.execute(`PRAGMA synchronous = ${s.synchronous.toUpperCase()}`);
 }
 
@@ -184,7 +183,7 @@ export class Writer {
       this.#w.close();
     } catch { /* already closed */ }
     const w = createClient({ url: "file:" + this.#s.path });
-    await applyPragmas(w, this.#s, false);
+    await applyPragmas(w, this.#s);
     this.#w = w;
     this.#x = w;
   }
