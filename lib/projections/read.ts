@@ -9,7 +9,8 @@
  *
  * @module
  */
-import type { SqlArg, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
+import { readAll, readOne, type SqlArg } from "../store/raw.ts";
 import type { ModelRow, SeriesRow } from "./project.ts";
 import type { EventPayloads, MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
 import {
@@ -35,16 +36,19 @@ export interface ModelView {
 
 /** A live model's row, tags and metadata; undefined when absent or removed. */
 export async function loadModelView(store: Store, id: string): Promise<ModelView | undefined> {
-  const row = await store.one<ModelRow>(
+  const row = await readOne<ModelRow>(
+    store,
     "SELECT * FROM models WHERE id = ? AND created = 1 AND removed = 0",
     [id],
   );
   if (!row) return undefined;
-  const tags = await store.all<{ tag: string }>(
+  const tags = await readAll<{ tag: string }>(
+    store,
     "SELECT tag FROM model_tags WHERE model_id = ? AND present = 1 ORDER BY tag",
     [id],
   );
-  const meta = await store.all<{ key: string; type: string; value: string }>(
+  const meta = await readAll<{ key: string; type: string; value: string }>(
+    store,
     "SELECT key, type, value FROM model_metadata WHERE model_id = ? AND present = 1 ORDER BY key",
     [id],
   );
@@ -85,17 +89,17 @@ export async function queryModelViews(
   plan: { strategy: QueryStrategy; driver?: Driver },
 ): Promise<ModelView[]> {
   const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, ...plan });
-  return (await store.all<QueryRow>(sql, args)).map(viewFromRow);
+  return (await readAll<QueryRow>(store, sql, args)).map(viewFromRow);
 }
 
 /** How many rows the `models` projection holds (removed and uncreated ones included). */
 export async function countModelRows(store: Store): Promise<number> {
-  return (await store.one<{ n: number }>("SELECT count(*) AS n FROM models"))?.n ?? 0;
+  return (await readOne<{ n: number }>(store, "SELECT count(*) AS n FROM models"))?.n ?? 0;
 }
 
 /** Runs a count query the compiler built (a selectivity probe) and returns its count. */
 export async function runCount(store: Store, q: CompiledQuery): Promise<number> {
-  return (await store.one<{ n: number }>(q.sql, q.args))?.n ?? 0;
+  return (await readOne<{ n: number }>(store, q.sql, q.args))?.n ?? 0;
 }
 
 /** Whether a model other than `exceptId`, not removed, references the blob `hash`. */
@@ -104,7 +108,8 @@ export async function hashUsedElsewhere(
   hash: string,
   exceptId: string,
 ): Promise<boolean> {
-  const other = await store.one(
+  const other = await readOne(
+    store,
     "SELECT id FROM models WHERE hash = ? AND removed = 0 AND id != ? LIMIT 1",
     [hash, exceptId],
   );
@@ -117,7 +122,8 @@ export async function uriUsedElsewhere(
   uri: string,
   exceptId: string,
 ): Promise<boolean> {
-  const other = await store.one(
+  const other = await readOne(
+    store,
     "SELECT id FROM models WHERE uri = ? AND removed = 0 AND id != ? LIMIT 1",
     [uri, exceptId],
   );
@@ -133,7 +139,8 @@ export async function newestModelIdByUri(
   uri: string,
   options: { includeArchived?: boolean } = {},
 ): Promise<string | undefined> {
-  const row = await store.one<{ id: string }>(
+  const row = await readOne<{ id: string }>(
+    store,
     `SELECT id FROM models WHERE uri = ? AND created = 1 AND removed = 0
      ${options.includeArchived ? "" : "AND archived = 0"} ORDER BY last_update DESC, id LIMIT 1`,
     [uri],
@@ -146,7 +153,8 @@ export async function modelName(
   store: Store,
   id: string,
 ): Promise<{ id: string; name: string } | undefined> {
-  return await store.one<{ id: string; name: string }>(
+  return await readOne<{ id: string; name: string }>(
+    store,
     "SELECT id, name FROM models WHERE id = ? AND created = 1 AND removed = 0",
     [id],
   );
@@ -196,7 +204,8 @@ export async function scalarChunkRefs(
   f: Omit<ReportSelector, "iteration"> = {},
 ): Promise<ScalarChunkRef[]> {
   const { where, args } = reportWhere(modelId, f);
-  const rows = await store.all<{ event_id: string; title: string; series: string }>(
+  const rows = await readAll<{ event_id: string; title: string; series: string }>(
+    store,
     `SELECT event_id, title, series FROM metric_chunks WHERE ${where} ORDER BY at`,
     args,
   );
@@ -205,7 +214,8 @@ export async function scalarChunkRefs(
 
 /** The per-series scalar summaries of a model, by title then series. */
 export async function scalarSeriesOf(store: Store, modelId: string): Promise<SeriesRow[]> {
-  return await store.all<SeriesRow>(
+  return await readAll<SeriesRow>(
+    store,
     "SELECT * FROM scalar_series WHERE model_id = ? ORDER BY title, series",
     [modelId],
   );
@@ -218,7 +228,8 @@ export async function plotEventIds(
   f: ReportSelector = {},
 ): Promise<string[]> {
   const { where, args } = reportWhere(modelId, f);
-  const rows = await store.all<{ event_id: string }>(
+  const rows = await readAll<{ event_id: string }>(
+    store,
     `SELECT event_id FROM plots WHERE ${where} ORDER BY title, series, iteration`,
     args,
   );
@@ -240,7 +251,8 @@ export interface TaskModelLink {
 
 /** The models linked to a task, oldest link first. */
 export async function taskModelLinks(store: Store, taskId: string): Promise<TaskModelLink[]> {
-  const rows = await store.all<{ role: string; name: string; model_id: string }>(
+  const rows = await readAll<{ role: string; name: string; model_id: string }>(
+    store,
     "SELECT role, name, model_id FROM task_models WHERE task_id = ? ORDER BY at",
     [taskId],
   );
@@ -252,7 +264,8 @@ export async function taskSummary(
   store: Store,
   id: string,
 ): Promise<{ id: string; name: string; project: string; taskType: string } | undefined> {
-  const r = await store.one<{ id: string; name: string; project: string; task_type: string }>(
+  const r = await readOne<{ id: string; name: string; project: string; task_type: string }>(
+    store,
     "SELECT id, name, project, task_type FROM tasks WHERE id = ? AND created = 1",
     [id],
   );
@@ -273,7 +286,8 @@ export interface ModelUse {
 
 /** The tasks that use a model as an input, newest link first (the model's downstream lineage). */
 export async function lineageOf(store: Store, modelId: string): Promise<ModelUse[]> {
-  return await store.all<ModelUse>(
+  return await readAll<ModelUse>(
+    store,
     `SELECT tm.task_id AS taskId, tm.name AS slot, t.name AS taskName, t.project AS taskProject
      FROM task_models tm LEFT JOIN tasks t ON t.id = tm.task_id
      WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
@@ -283,7 +297,8 @@ export async function lineageOf(store: Store, modelId: string): Promise<ModelUse
 
 /** The ids of the tasks that use a model as an input (in no particular order). */
 export async function inputTaskIds(store: Store, modelId: string): Promise<string[]> {
-  const rows = await store.all<{ task_id: string }>(
+  const rows = await readAll<{ task_id: string }>(
+    store,
     "SELECT task_id FROM task_models WHERE model_id = ? AND role = 'input'",
     [modelId],
   );
@@ -295,7 +310,8 @@ export async function inputTaskIds(store: Store, modelId: string): Promise<strin
 
 /** The highest local sequence number of the log (0 when empty). */
 export async function headSeq(store: Store): Promise<number> {
-  return (await store.one<{ n: number }>("SELECT coalesce(max(seq), 0) AS n FROM events"))?.n ??
+  return (await readOne<{ n: number }>(store, "SELECT coalesce(max(seq), 0) AS n FROM events"))
+    ?.n ??
     0;
 }
 
@@ -353,13 +369,15 @@ export async function modelAuditTrail(
   limit: number,
 ): Promise<{ rows: AuditRow[]; scalarEvents: number; plotEvents: number }> {
   const stream = `model:${modelId}`;
-  const rows = await store.all<AuditRow>(
+  const rows = await readAll<AuditRow>(
+    store,
     `SELECT id, type, at, actor, origin, data FROM events
      WHERE stream = ? AND type NOT IN ('metric.scalars', 'metric.plot')
      ORDER BY at DESC LIMIT ?`,
     [stream, limit],
   );
-  const counts = await store.all<{ type: string; n: number }>(
+  const counts = await readAll<{ type: string; n: number }>(
+    store,
     `SELECT type, count(*) AS n FROM events
      WHERE stream = ? AND type IN ('metric.scalars', 'metric.plot') GROUP BY type`,
     [stream],
@@ -370,7 +388,8 @@ export async function modelAuditTrail(
 
 /** How many local (not pulled) events come after `afterSeq`: what a push still has to send. */
 export async function countLocalEventsAfter(store: Store, afterSeq: number): Promise<number> {
-  return (await store.one<{ n: number }>(
+  return (await readOne<{ n: number }>(
+    store,
     "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
     [afterSeq],
   ))?.n ?? 0;
@@ -381,7 +400,8 @@ export async function localWeightsUpdatesAfter(
   store: Store,
   afterSeq: number,
 ): Promise<EventPayloads["model.weights_updated"][]> {
-  const rows = await store.all<{ data: string }>(
+  const rows = await readAll<{ data: string }>(
+    store,
     `SELECT data FROM events WHERE seq > ? AND remote = 0 AND type = 'model.weights_updated'
      ORDER BY seq`,
     [afterSeq],
@@ -402,7 +422,8 @@ export async function projectOf(
   id: string,
   options: { createdOnly?: boolean } = {},
 ): Promise<string | undefined> {
-  const row = await store.one<{ project: string }>(
+  const row = await readOne<{ project: string }>(
+    store,
     `SELECT project FROM ${kind === "task" ? "tasks" : "models"} WHERE id = ?${
       options.createdOnly ? " AND created = 1" : ""
     }`,
@@ -413,7 +434,8 @@ export async function projectOf(
 
 /** The projects of every model (removed ones included) whose weights are the blob `hash`. */
 export async function projectsOfBlob(store: Store, hash: string): Promise<string[]> {
-  const rows = await store.all<{ project: string }>(
+  const rows = await readAll<{ project: string }>(
+    store,
     "SELECT project FROM models WHERE hash = ?",
     [hash],
   );

@@ -12,18 +12,6 @@ const LIB = new URL("../../lib/", import.meta.url).pathname;
 /** Where SQL may be written. */
 const ALLOWED = [/^store\//, /^projections\//, /^query\.ts$/];
 
-/**
- * SQL that is known to sit outside its room and is on its way out, by file and the literal's
- * start. `doctor()` in the CLI moves into `lib/store/`; delete these lines when it does (the
- * test fails on an allowance that no longer matches, so it cannot linger).
- */
-const PENDING: { file: string; starts: string }[] = [
-  { file: "cli/commands.ts", starts: "SELECT count(*) AS n FROM events" },
-  { file: "cli/commands.ts", starts: "SELECT count(*) AS n FROM models WHERE" },
-  { file: "cli/commands.ts", starts: "SELECT count(*) AS n FROM tasks WHERE" },
-  { file: "cli/commands.ts", starts: "SELECT hash, group_concat(id) AS ids" },
-];
-
 const SQL_PATTERNS: RegExp[] = [
   /\bSELECT\s[\s\S]*?\bFROM\b/i,
   /\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b/i,
@@ -201,16 +189,10 @@ Deno.test("SQL appears in lib/ only in store/, projections/ and query.ts", async
 
   await t.step("no file outside those rooms holds SQL", async () => {
     const found: string[] = [];
-    const used = new Set<number>();
     for await (const path of tsFiles(LIB)) {
       const rel = relative(LIB, path).replaceAll("\\", "/");
       if (ALLOWED.some((a) => a.test(rel))) continue;
       for (const l of sqlLiterals(await Deno.readTextFile(path))) {
-        const k = PENDING.findIndex((p) => p.file === rel && l.text.trim().startsWith(p.starts));
-        if (k >= 0) {
-          used.add(k);
-          continue;
-        }
         found.push(`lib/${rel}:${l.line}: ${l.text.trim().replace(/\s+/g, " ").slice(0, 80)}`);
       }
     }
@@ -219,7 +201,5 @@ Deno.test("SQL appears in lib/ only in store/, projections/ and query.ts", async
       [],
       "SQL belongs in lib/store/, lib/projections/read.ts or lib/query.ts",
     );
-    const stale = PENDING.filter((_, k) => !used.has(k));
-    assert.deepEqual(stale, [], "these allowances match nothing any more: delete them");
   });
 });
