@@ -14,20 +14,21 @@ import {
   SyncError,
   SyncWorker,
   Task,
-} from "../mod.ts";
-import { newId } from "../lib/clock.ts";
-import { sha256File } from "../lib/weights/blobs.ts";
-import { craft, hlc, withTempDir } from "./fixtures/helpers.ts";
+} from "../../mod.ts";
+import { newId } from "../../lib/clock.ts";
+import { sha256File } from "../../lib/weights/blobs.ts";
+import * as protocol from "../../lib/sync/protocol.ts";
+import { waitFor } from "../fixtures/wait.ts";
+import { craft, hlc, withTempDir } from "../fixtures/helpers.ts";
 import {
   resultOf,
   serverEvents,
   type ServerProc,
   spawnDeno,
   spawnServer,
-  waitFor,
   WORKER,
   writeBigFile,
-} from "./fixtures/sync_helpers.ts";
+} from "../fixtures/sync_helpers.ts";
 
 /** Local events of a store (ids in local order). */
 async function localIds(store: Store): Promise<string[]> {
@@ -293,7 +294,7 @@ Deno.test("SIGKILL of the server mid-push loses nothing acknowledged; the worker
       },
     });
     try {
-      await waitFor(() => killed !== undefined, 60_000, "the first ack");
+      await waitFor(() => killed !== undefined, { timeoutMs: 60_000, what: "the first ack" });
       await killed;
       // Every acknowledged event is in the dead server's database.
       const s = await openStore({ path: dbPath, home: join(dir, "server") });
@@ -353,11 +354,18 @@ Deno.test("a 200 MB upload killed midway resumes where the server stopped and ha
     } finally {
       first.kill();
     }
-    // The server keeps what arrived.
-    let kept = 0;
-    await waitFor(async () => (kept = await partialSize()) > 0, 10_000, "a partial blob");
-    await new Promise((r) => setTimeout(r, 200));
-    kept = await partialSize();
+    // The server keeps what arrived. It is done with the killed upload once a request for the
+    // same blob gets through its per-blob lock: a PUT at an offset it cannot hold is refused
+    // with 409 and the stored offset (no guessed settling time).
+    const probe = await fetch(`${server.url}${protocol.blobPath(hash)}`, {
+      method: "PUT",
+      headers: { [protocol.UPLOAD_OFFSET]: String(size), [protocol.UPLOAD_LENGTH]: String(size) },
+      body: new Uint8Array(0),
+    });
+    await probe.body?.cancel();
+    assert.equal(probe.status, 409, "the killed upload left a partial blob");
+    const kept = Number(probe.headers.get(protocol.UPLOAD_OFFSET));
+    assert.equal(await partialSize(), kept);
     assert.ok(kept > 0 && kept < size, `partial ${kept} of ${size}`);
 
     const again = await openStore({ home });
@@ -478,19 +486,17 @@ Deno.test("background loop: start() syncs until stop()", async () => {
       wa.start();
       wb.start();
       assert.equal((await wa.status()).running, true);
-      await waitFor(async () => (await wa.status()).pendingEvents === 0, 20_000, "a's push");
+      await waitFor(async () => (await wa.status()).pendingEvents === 0, { what: "a's push" });
       await waitFor(
         async () =>
           Number((await b.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n) === 51,
-        20_000,
-        "b's pull",
+        { what: "b's pull" },
       );
       await fillScalars(a, 10);
       await waitFor(
         async () =>
           Number((await b.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n) === 62,
-        20_000,
-        "b's second pull",
+        { what: "b's second pull" },
       );
       await wa.stop();
       await wb.stop();
@@ -527,15 +533,18 @@ Deno.test("background loop: a permanent rejection (403) stops the loop with last
       await fillScalars(a, 5);
       await assert.rejects(() => w.push(), (e) => e instanceof SyncError);
       w.start();
-      await waitFor(async () => !(await w.status()).running, 20_000, "the loop to stop");
+      await waitFor(async () => !(await w.status()).running, { what: "the loop to stop" });
       const st = await w.status();
       assert.match(st.lastError ?? "", /403/);
       assert.equal(st.pendingEvents, 6);
-      const posts = () => server.log().split("\n").filter((l) => l.startsWith("POST /v1/events"));
-      const before = posts().length;
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(posts().length, before, "no retries after a permanent rejection");
       await w.stop();
+      // The server logs each request as it answers it, in order: once a request sent after
+      // stop() is logged, every POST of the worker is too. One push, one loop attempt, and no
+      // retry (a retry timer left behind would also fail the ops sanitizer).
+      await (await fetch(`${server.url}/v1/health`)).body?.cancel();
+      await waitFor(() => server.log().includes("GET /v1/health"), { what: "the health log" });
+      const posts = server.log().split("\n").filter((l) => l.startsWith("POST /v1/events"));
+      assert.equal(posts.length, 2, "no retries after a permanent rejection");
     } finally {
       await w.stop();
       await a.close();

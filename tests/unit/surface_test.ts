@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as mod from "../mod.ts";
+import * as mod from "../../mod.ts";
 
 // The public surface of mod.ts, pinned. Changing it is an API change: update these lists (and
 // the README's ClearML name table) on purpose, never by accident.
@@ -90,7 +90,7 @@ const TYPES = [
 
 /** The names in mod.ts's `export { … } from` and `export type { … } from` lists. */
 async function declaredExports(): Promise<{ values: string[]; types: string[] }> {
-  const text = await Deno.readTextFile(new URL("../mod.ts", import.meta.url));
+  const text = await Deno.readTextFile(new URL("../../mod.ts", import.meta.url));
   const values: string[] = [];
   const types: string[] = [];
   for (const m of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}\s*from/g)) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { Model, openStore, type Store, type StoredEvent } from "../mod.ts";
-import { newId } from "../lib/clock.ts";
-import { buildVariedStore, craft, hlc, rng, shuffle, withStore } from "./fixtures/helpers.ts";
+import { Model, openStore, type Store, type StoredEvent } from "../../mod.ts";
+import { newId } from "../../lib/clock.ts";
+import { buildVariedStore, craft, hlc, rng, shuffle, withStore } from "../fixtures/helpers.ts";
 
 const SEED = 20250611;
 

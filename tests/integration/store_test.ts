@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Model, ModelogError, openStore } from "../mod.ts";
-import { buildVariedStore, eventCount, withStore } from "./fixtures/helpers.ts";
+import { Model, ModelogError, openStore } from "../../mod.ts";
+import { buildVariedStore, eventCount, withStore } from "../fixtures/helpers.ts";
 
 Deno.test("rebuild() of a varied store gives exactly the incremental projections", async () => {
   await withStore(async (store, home) => {

@@ -14,12 +14,13 @@ import {
   type StoredEvent,
   SyncWorker,
   Task,
-} from "../mod.ts";
-import { newId } from "../lib/clock.ts";
-import { type RunningServer, startServer } from "../lib/server/server.ts";
-import type { TokenEntry } from "../lib/server/auth.ts";
-import { craft, hlc, serve, sha256Hex, withTempDir } from "./fixtures/helpers.ts";
-import { uiPages } from "../lib/server/ui.ts";
+} from "../../mod.ts";
+import { newId } from "../../lib/clock.ts";
+import { type RunningServer, startServer } from "../../lib/server/server.ts";
+import type { TokenEntry } from "../../lib/server/auth.ts";
+import { craft, hlc, serve, sha256Hex, withTempDir } from "../fixtures/helpers.ts";
+import { uiPages } from "../../lib/server/ui.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const VISION = "vision-token-a1b2c3d4e5";
 const ADMIN = "admin-token-5c1e0f3d9a";
@@ -371,11 +372,9 @@ Deno.test("stop() then start() without waiting leaves the loop running", async (
       await stopping;
       assert.equal((await w.status()).running, true, "the second start() holds");
       await fill(a, 3);
-      const deadline = Date.now() + 10_000;
-      while ((await w.status()).pendingEvents > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.equal((await w.status()).pendingEvents, 0, "the restarted loop pushes");
+      await waitFor(async () => (await w.status()).pendingEvents === 0, {
+        what: "the restarted loop to push",
+      });
     } finally {
       await w.stop();
       await a.close();

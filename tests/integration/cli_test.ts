@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Model, openStore } from "../mod.ts";
-import { buildVariedStore } from "./fixtures/helpers.ts";
+import { Model, openStore } from "../../mod.ts";
+import { buildVariedStore } from "../fixtures/helpers.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
 interface Run {
   code: number;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { serveDir, withTempDir } from "./fixtures/helpers.ts";
+import { serveDir, withTempDir } from "../fixtures/helpers.ts";
 import { fileURLToPath } from "node:url";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 Deno.test("a script importing mod.ts by http URL creates a task and a model and queries it", async () => {
   const server = serveDir(REPO);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { InvalidArgumentError } from "../lib/errors.ts";
-import { decodeData, encodeData } from "../lib/events.ts";
+import { InvalidArgumentError } from "../../lib/errors.ts";
+import { decodeData, encodeData } from "../../lib/events.ts";
 import {
   confusionMatrixFigure,
   deepMerge,
@@ -13,8 +13,8 @@ import {
   surfaceFigure,
   tableFigure,
   vectorFigure,
-} from "../lib/reports/figures.ts";
-import { parseCsvTable, scalarsToCsv } from "../lib/reports/csv.ts";
+} from "../../lib/reports/figures.ts";
+import { parseCsvTable, scalarsToCsv } from "../../lib/reports/csv.ts";
 
 /** Asserts that `fn` throws an InvalidArgumentError naming `field`. */
 function assertInvalid(fn: () => unknown, field: string): void {

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputModel, openStore, OutputModel, Task } from "../mod.ts";
+import { InputModel, openStore, OutputModel, Task } from "../../mod.ts";
 import { isLocalUrl, launchBrowser, openAndCheck } from "./browser.ts";
 
 Deno.test({
@@ -142,8 +142,8 @@ Deno.test({
       assert.ok(html.includes("resnet &lt;50&gt; &amp; friends"));
       assert.ok(!html.includes("<b>not bold</b>"), "metadata is escaped");
       assert.ok(html.includes("downsampled from 20000 points"));
-      await Deno.mkdir(new URL("./out/", import.meta.url), { recursive: true });
-      await Deno.writeTextFile(new URL("./out/model_report.html", import.meta.url), html);
+      await Deno.mkdir(new URL("../out/", import.meta.url), { recursive: true });
+      await Deno.writeTextFile(new URL("../out/model_report.html", import.meta.url), html);
 
       launched = await launchBrowser();
       const page = await launched.browser.newPage();
@@ -197,7 +197,7 @@ Deno.test({
       assert.deepEqual(check.requests.filter((u) => !isLocalUrl(u)), []);
       assert.ok(check.requests.every((u) => u.startsWith("file://") || u.startsWith("data:")));
       await page.screenshot({
-        path: new URL("./out/model_report.png", import.meta.url).pathname as `${string}.png`,
+        path: new URL("../out/model_report.png", import.meta.url).pathname as `${string}.png`,
         fullPage: true,
       });
       await page.close();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Model, openStore, OutputModel, startServer, SyncWorker, Task } from "../mod.ts";
+import { Model, openStore, OutputModel, startServer, SyncWorker, Task } from "../../mod.ts";
 
 Deno.test("an empty weights file syncs and downloads on another device", async () => {
   const dir = await Deno.makeTempDir();

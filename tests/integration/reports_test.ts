@@ -23,7 +23,7 @@ import {
   SINGLE_VALUE_ITERATION,
   type Store,
   Task,
-} from "../mod.ts";
+} from "../../mod.ts";
 import {
   confusionMatrixFigure,
   histogramFigure,
@@ -33,11 +33,11 @@ import {
   surfaceFigure,
   tableFigure,
   vectorFigure,
-} from "../lib/reports/figures.ts";
-import { csvParse } from "../lib/deps.ts";
-import { eventCount, serve, withStore, withTempDir, writeFile } from "./fixtures/helpers.ts";
+} from "../../lib/reports/figures.ts";
+import { csvParse } from "../../lib/deps.ts";
+import { eventCount, serve, withStore, withTempDir, writeFile } from "../fixtures/helpers.ts";
 
-const CHILD = fileURLToPath(new URL("./fixtures/report_child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../fixtures/report_child.ts", import.meta.url));
 
 type Kind = "Model" | "InputModel" | "OutputModel";
 const KINDS: Kind[] = ["Model", "InputModel", "OutputModel"];

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { zipjs } from "../lib/deps.ts";
+import { zipjs } from "../../lib/deps.ts";
 import {
   HashMismatchError,
   InvalidArgumentError,
   ModelogError,
   WeightsNotFoundError,
-} from "../lib/errors.ts";
+} from "../../lib/errors.ts";
 import {
   BlobStore,
   commonBase,
@@ -21,7 +21,7 @@ import {
   pathToFileUri,
   sha256File,
   zipFiles,
-} from "../lib/weights/mod.ts";
+} from "../../lib/weights/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

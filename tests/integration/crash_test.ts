@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { Model, openStore, type Store } from "../mod.ts";
-import { eventCount, withTempDir } from "./fixtures/helpers.ts";
+import { Model, openStore, type Store } from "../../mod.ts";
+import { eventCount, withTempDir } from "../fixtures/helpers.ts";
 import { fileURLToPath } from "node:url";
 
-const WRITER = fileURLToPath(new URL("./fixtures/writer.ts", import.meta.url));
+const WRITER = fileURLToPath(new URL("../fixtures/writer.ts", import.meta.url));
 
 interface Ack {
   id: string;

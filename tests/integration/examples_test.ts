@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
+const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 
 /** A line each example must print (a regular expression over stdout). */
 const EXPECTED: Record<string, RegExp> = {

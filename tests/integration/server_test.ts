@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Model, openStore, OutputModel, type StoredEvent, Task } from "../mod.ts";
-import { newId } from "../lib/clock.ts";
-import { craft, hlc, withTempDir } from "./fixtures/helpers.ts";
-import { CLI, serverEvents, spawnDeno, spawnServer } from "./fixtures/sync_helpers.ts";
-import { SyncWorker } from "../mod.ts";
+import { Model, openStore, OutputModel, type StoredEvent, Task } from "../../mod.ts";
+import { newId } from "../../lib/clock.ts";
+import { craft, hlc, withTempDir } from "../fixtures/helpers.ts";
+import { CLI, serverEvents, spawnDeno, spawnServer } from "../fixtures/sync_helpers.ts";
+import { SyncWorker } from "../../mod.ts";
 
 const TOKENS = {
   admin: "admin-token-5c1e0f3d9a",

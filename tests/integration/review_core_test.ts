@@ -12,9 +12,10 @@ import {
   openStore,
   OutputModel,
   Task,
-} from "../mod.ts";
-import { MAX_HLC_WALL } from "../lib/clock.ts";
-import { craft, eventCount, hlc, withStore, writeFile } from "./fixtures/helpers.ts";
+} from "../../mod.ts";
+import { MAX_HLC_WALL } from "../../lib/clock.ts";
+import { craft, eventCount, hlc, withStore, writeFile } from "../fixtures/helpers.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const ID = "0123456789abcdef0123456789abcdef";
 
@@ -172,15 +173,35 @@ Deno.test("reports queued while a flush waits for the writer are written within 
       data: {},
     }));
     await store.append(filler);
-    const rebuilt = store.rebuild();
-    await new Promise((r) => setTimeout(r, 0)); // the rebuild now holds the writer
+    let pages = 0;
+    let rebuildDone = false;
+    const rebuilt = store.rebuild({ onProgress: () => pages++ }).finally(() => {
+      rebuildDone = true;
+    });
+    // A page is folded inside the rebuild's transaction: from then on it holds the writer.
+    await waitFor(() => pages > 0, { what: "the rebuild's first page" });
     for (let i = 0; i < 10; i++) m.reportScalar("loss", "train", i, i); // a flush waits for it
-    for (let i = 10; i < 13; i++) m.reportScalar("loss", "train", i, i); // its timer fires meanwhile
-    await rebuilt;
-    const deadline = Date.now() + 3000;
-    while (store.pendingReports > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    for (let i = 10; i < 13; i++) m.reportScalar("loss", "train", i, i); // queued behind it
+    // The race as named: the batch of 10 left the queue for a flush, 3 reports wait behind it,
+    // and the rebuild still holds the writer.
+    assert.equal(store.pendingReports, 3);
+    assert.equal(rebuildDone, false, "the reports were queued while the rebuild held the writer");
+    // Timers of equal delay fire in the order they were set: once this one has fired, the
+    // store's timer for the 3 reports (set just before) has fired too.
+    let timerTurn = false;
+    const mine = setTimeout(() => (timerTurn = true), 1);
+    let stillQueuedAtEnd = -1;
+    let timerFiredDuringRebuild = false;
+    await rebuilt.then(() => {
+      stillQueuedAtEnd = store.pendingReports;
+      timerFiredDuringRebuild = timerTurn;
+    }).finally(() => clearTimeout(mine));
+    assert.equal(timerFiredDuringRebuild, true, "the flush timer fired while the writer was busy");
+    assert.equal(stillQueuedAtEnd, 3, "that timer could not write the 3 reports");
+    await waitFor(() => store.pendingReports === 0, { what: "the timer flush of the 3 reports" });
+    await store.flush();
+    const points = (await m.getReportedScalars()).loss!.train!.x;
+    assert.deepEqual(points, Array.from({ length: 13 }, (_, i) => i));
     assert.equal(store.pendingReports, 0, "the reports left behind were flushed by a timer");
   } finally {
     await store.close();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InvalidArgumentError, ModelNotFoundError, OutputModel, Task } from "../mod.ts";
-import { eventCount, withStore } from "./fixtures/helpers.ts";
+import { InvalidArgumentError, ModelNotFoundError, OutputModel, Task } from "../../mod.ts";
+import { eventCount, withStore } from "../fixtures/helpers.ts";
 
 Deno.test("a floating model whose creation fails surfaces the error at flush(), not as an unhandled rejection", async () => {
   await withStore(async (store) => {
@@ -52,7 +52,7 @@ Deno.test("report names with NUL, bad read filters and an unwritable CSV path ge
 
 Deno.test("concurrent importModel() calls with one URL create one model; the others report reuse", async () => {
   await withStore(async (store) => {
-    const { InputModel } = await import("../mod.ts");
+    const { InputModel } = await import("../../mod.ts");
     const url = "https://models.example.com/zoo/resnet.pt";
     const got = await Promise.all(
       Array.from(
@@ -70,7 +70,7 @@ Deno.test("concurrent importModel() calls with one URL create one model; the oth
 });
 
 Deno.test("GET /v1/models pages by default and refuses oversized pages", async () => {
-  const { startServer } = await import("../mod.ts");
+  const { startServer } = await import("../../mod.ts");
   const dir = await Deno.makeTempDir();
   const server = await startServer({ port: 0, db: join(dir, "server.db"), log: () => {} });
   try {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startServer } from "../lib/server/server.ts";
-import { uiPages } from "../lib/server/ui.ts";
+import { startServer } from "../../lib/server/server.ts";
+import { uiPages } from "../../lib/server/ui.ts";
 
 const TOKENS = [
   { token: "read-token-123456", role: "read" as const },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createClient } from "../lib/deps.ts";
+import { createClient } from "../../lib/deps.ts";
 import {
   configure,
   defaultHome,
@@ -8,7 +8,7 @@ import {
   ModelogError,
   openStore,
   StoreLockedError,
-} from "../mod.ts";
+} from "../../mod.ts";
 
 Deno.test("openStore() refuses a database written by a newer schema", async () => {
   const home = await Deno.makeTempDir();

@@ -11,12 +11,17 @@ import {
   type Store,
   Task,
   WeightsNotFoundError,
-} from "../mod.ts";
-import { pathToFileUri } from "../lib/weights/remote.ts";
-import { eventCount, serve, sha256Hex, withStore, writeFile } from "./fixtures/helpers.ts";
+} from "../../mod.ts";
+import { pathToFileUri } from "../../lib/weights/remote.ts";
+import { eventCount, serve, sha256Hex, withStore, writeFile } from "../fixtures/helpers.ts";
 import { join } from "node:path";
+import { waitFor } from "../fixtures/wait.ts";
 
-const tick = () => new Promise((r) => setTimeout(r, 2));
+/** Waits until the wall clock has moved on, so the next edit gets a later last update. */
+async function tick(): Promise<void> {
+  const now = Date.now();
+  await waitFor(() => Date.now() > now + 1, { intervalMs: 1, what: "the clock to move on" });
+}
 
 async function newTask(store: Store, projectName = "vision", taskName = "train"): Promise<Task> {
   return await Task.init({ projectName, taskName, store });
@@ -987,7 +992,7 @@ Deno.test("queryModels() with maxResults > 500 returns every model once, and cur
   await withStore(async (store) => {
     const n = 620;
     const events = [];
-    const { newId } = await import("../lib/clock.ts");
+    const { newId } = await import("../../lib/clock.ts");
     for (let i = 0; i < n; i++) {
       events.push({
         stream: `model:${newId()}`,

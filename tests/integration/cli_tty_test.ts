@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openStore, OutputModel, startServer, Task } from "../mod.ts";
+import { openStore, OutputModel, startServer, Task } from "../../mod.ts";
 
-const CLI = join(import.meta.dirname!, "..", "cli.ts");
+const CLI = join(import.meta.dirname!, "..", "..", "cli.ts");
 
 /** Runs a command under a pseudo-terminal (util-linux `script`), returning what it printed. */
 async function onTty(args: string[]): Promise<{ code: number; out: string }> {

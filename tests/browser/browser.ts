@@ -4,9 +4,9 @@
  *
  * @module
  */
-// Tests pin their npm dependencies inline (deno.json has no import map for them).
-// deno-lint-ignore no-import-prefix
-import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@24.8.2";
+// The browser driver is pinned in tests/browser/deno.json (with its own lock), so the library's
+// deno.lock never holds it and a fresh checkout of the library does not download it.
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
 
 export type { Browser, Page };
 
