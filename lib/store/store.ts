@@ -354,24 +354,6 @@ export class Store {
 
   // ---------------------------------------------------------------- reads
 
-  /**
-   * Runs a read query on the reader connection.
-   *
-   * @deprecated internal: use `readAll` from `lib/store/raw.ts` (this wrapper goes away).
-   */
-  all<T>(sql: string, args: SqlArg[] = []): Promise<T[]> {
-    return readAll<T>(this, sql, args);
-  }
-
-  /**
-   * The first row of a read query, or undefined.
-   *
-   * @deprecated internal: use `readOne` from `lib/store/raw.ts` (this wrapper goes away).
-   */
-  one<T>(sql: string, args: SqlArg[] = []): Promise<T | undefined> {
-    return readOne<T>(this, sql, args);
-  }
-
   /** Reads events in local order after `afterSeq`. */
   async readEvents(
     options: { afterSeq?: number; limit?: number; stream?: string; localOnly?: boolean } = {},

@@ -1,3 +1,4 @@
+import { readAll, readOne } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Model, openStore } from "../../mod.ts";
@@ -218,7 +219,8 @@ Deno.test("cli.ts: every command as a subprocess over a seeded store", async (t)
       async () => {
         const before = await openStore({ home });
         const dump = JSON.stringify(await before.dump());
-        const events = (await before.one<{ n: number }>("SELECT count(*) AS n FROM events"))!.n;
+        const events =
+          (await readOne<{ n: number }>(before, "SELECT count(*) AS n FROM events"))!.n;
         const blobPath = before.blobs.pathOf(withWeights.hash);
         await before.close();
 
@@ -236,11 +238,11 @@ Deno.test("cli.ts: every command as a subprocess over a seeded store", async (t)
         const after = await openStore({ home });
         assert.equal(JSON.stringify(await after.dump()), dump, "doctor changed nothing");
         assert.equal(
-          (await after.one<{ n: number }>("SELECT count(*) AS n FROM events"))!.n,
+          (await readOne<{ n: number }>(after, "SELECT count(*) AS n FROM events"))!.n,
           events,
         );
         // A projection that drifted from the log is found (and `rebuild` repairs it).
-        await after.all("UPDATE models SET name = 'tampered' WHERE id = ?", [scalarModel]);
+        await readAll(after, "UPDATE models SET name = 'tampered' WHERE id = ?", [scalarModel]);
         await after.close();
         const drift = await cli(["doctor", ...H]);
         assert.equal(drift.code, 1);

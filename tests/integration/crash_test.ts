@@ -1,3 +1,4 @@
+import { readAll } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { Model, openStore, type Store } from "../../mod.ts";
 import { eventCount, withTempDir } from "../fixtures/helpers.ts";
@@ -108,7 +109,7 @@ Deno.test("two processes writing to one store concurrently lose nothing", async 
       assert.equal(new Set(models.map((m) => m.name)).size, 2 * n);
       // Per model: created, metadata, and the task link; per task: created and closed.
       assert.equal(await eventCount(store), 2 * n * 3 + 2 * 2);
-      const ats = await store.all<{ at: string }>("SELECT DISTINCT at FROM events");
+      const ats = await readAll<{ at: string }>(store, "SELECT DISTINCT at FROM events");
       assert.equal(ats.length, 2 * n * 3 + 4, "every event has its own clock stamp");
       const before = await store.dump();
       await store.rebuild();

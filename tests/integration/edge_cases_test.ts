@@ -1,3 +1,4 @@
+import { readAll } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InvalidArgumentError, ModelNotFoundError, OutputModel, Task } from "../../mod.ts";
@@ -62,9 +63,13 @@ Deno.test("concurrent importModel() calls with one URL create one model; the oth
     );
     assert.equal(new Set(got.map((m) => m.id)).size, 1);
     assert.deepEqual(got.map((m) => m.reused), [false, true, true, true, true]);
-    const rows = await store.all<{ n: number }>("SELECT count(*) AS n FROM models WHERE uri = ?", [
-      url,
-    ]);
+    const rows = await readAll<{ n: number }>(
+      store,
+      "SELECT count(*) AS n FROM models WHERE uri = ?",
+      [
+        url,
+      ],
+    );
     assert.equal(rows[0]!.n, 1);
   });
 });

@@ -1,3 +1,4 @@
+import { readAll, readOne } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import {
   HashMismatchError,
@@ -72,7 +73,8 @@ Deno.test("Task.init() stores a task, makes it current, and close() ends it", as
     assert.deepEqual(task.tags, ["x"]);
     assert.match(task.id, /^[0-9a-f]{32}$/);
     assert.equal(await eventCount(store), before + 1);
-    const row = await store.one<{ name: string; closed: number; task_type: string }>(
+    const row = await readOne<{ name: string; closed: number; task_type: string }>(
+      store,
       "SELECT name, closed, task_type FROM tasks WHERE id = ?",
       [task.id],
     );
@@ -81,9 +83,13 @@ Deno.test("Task.init() stores a task, makes it current, and close() ends it", as
     assert.equal(task.closed, true);
     assert.equal(Task.current(), undefined);
     await task.close(); // idempotent
-    const closed = await store.one<{ closed: number }>("SELECT closed FROM tasks WHERE id = ?", [
-      task.id,
-    ]);
+    const closed = await readOne<{ closed: number }>(
+      store,
+      "SELECT closed FROM tasks WHERE id = ?",
+      [
+        task.id,
+      ],
+    );
     assert.equal(closed?.closed, 1);
   });
 });
@@ -415,7 +421,8 @@ Deno.test("OutputModel.connect() names the task entry; another task is refused",
     await m.connect(task, "checkpoint");
     await m.publish();
     assert.deepEqual(task.models.output.names(), ["checkpoint"]);
-    const rows = await store.all<{ name: string; role: string }>(
+    const rows = await readAll<{ name: string; role: string }>(
+      store,
       "SELECT name, role FROM task_models WHERE model_id = ?",
       [m.id],
     );

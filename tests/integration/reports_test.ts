@@ -8,6 +8,7 @@
  * the builder makes from the same options (so storage round-trips it exactly), plus a spot check
  * that each option reached the stored figure.
  */
+import { readAll } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -899,7 +900,8 @@ Deno.test("reporting on a floating OutputModel creates it and links it to its ta
     await Promise.all(pending);
     const got = await Model.get(m.id, { store });
     assert.deepEqual((await got.getReportedScalars()).loss!.train!.x.length, 50);
-    const created = await store.all(
+    const created = await readAll(
+      store,
       "SELECT id FROM events WHERE stream = ? AND type = 'model.created'",
       [
         `model:${m.id}`,

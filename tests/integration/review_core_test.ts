@@ -2,6 +2,7 @@
  * Regression tests from a review of the core (store, fold, models, events): each pins a bug that
  * was found by trying to break the public API.
  */
+import { readOne } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -270,7 +271,8 @@ Deno.test("the fold ignores model.updated fields named like Object.prototype mem
         fields: JSON.parse('{"constructor": "x", "toString": "y", "__proto__": "z", "name": "n"}'),
       }, hlc(t + 1, 0, "peer")),
     ]);
-    const row = await store.one<{ clock: string; name: string }>(
+    const row = await readOne<{ clock: string; name: string }>(
+      store,
       "SELECT clock, name FROM models WHERE id = ?",
       [ID],
     );

@@ -4,6 +4,7 @@
  * cross-site requests to a server without tokens, a server whose database was reset, garbage
  * pull answers, and start()/stop() races. Every server is a real one on 127.0.0.1.
  */
+import { readOne } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -215,7 +216,7 @@ Deno.test("without tokens: a cross-site form post and a foreign Host header are 
     });
     assert.equal(plain.status, 415);
     assert.equal((await plain.json()).error.code, "INVALID_ARGUMENT");
-    const n = await server.store.one<{ n: number }>("SELECT count(*) AS n FROM events");
+    const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
     assert.equal(n?.n, 0);
     // DNS rebinding: a page of evil.example whose name now points at 127.0.0.1.
     const text = await rawHttp(
@@ -303,7 +304,9 @@ Deno.test("after the server's database is reset, devices push again and pull eve
       await fill(a, 30);
       const wa = new SyncWorker({ server: server.url, store: a, batchSize: 7 });
       await wa.sync();
-      const aCount = Number((await a.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n);
+      const aCount = Number(
+        (await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n,
+      );
       assert.ok(aCount > 5);
       await server.close();
       // A new, empty database behind the same URL.
@@ -313,11 +316,13 @@ Deno.test("after the server's database is reset, devices push again and pull eve
       await wb.sync();
       await wa.sync();
       const total = Number(
-        (await server.store.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n,
+        (await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events"))?.n,
       );
-      const bCount = Number((await b.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n);
+      const bCount = Number(
+        (await readOne<{ n: number }>(b, "SELECT count(*) AS n FROM events"))?.n,
+      );
       assert.equal(total, aCount + bCount, "a pushed its events again");
-      const aNow = Number((await a.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n);
+      const aNow = Number((await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n);
       assert.equal(aNow, aCount + bCount, "a pulled b's events despite its old cursor");
       await wb.sync();
       assert.deepEqual(await b.dump(), await a.dump());
@@ -398,7 +403,7 @@ Deno.test("a push nested deeper than any payload needs is refused with 400, and 
     const body = await res.json();
     assert.equal(body.error.code, "INVALID_ARGUMENT");
     assert.match(body.error.message, /nests 50\d\d levels/);
-    const n = await server.store.one<{ n: number }>("SELECT count(*) AS n FROM events");
+    const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
     assert.equal(n?.n, 0);
     // Brackets inside strings do not count.
     const ok = await pushEvents(server.url, [
@@ -507,13 +512,17 @@ Deno.test("a server restored from an older backup (its log behind the cursor) is
         // Another device pushes one event: its server seq (1) is below a's pull cursor.
         const r = await pushEvents(server.url, [created("q")]);
         await r.body?.cancel();
-        const before = Number((await a.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n);
+        const before = Number(
+          (await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n,
+        );
         await new SyncWorker({ server: server.url, store: a }).sync();
-        const after = Number((await a.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n);
+        const after = Number(
+          (await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n,
+        );
         assert.equal(after, before + 1, "a pulled the new event though its seq is old");
         // b, whose events the restored server lost, pushes them again.
         await new SyncWorker({ server: server.url, store: b }).sync();
-        const n = await server.store.one<{ n: number }>("SELECT count(*) AS n FROM events");
+        const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
         assert.equal(n?.n, before + 1, "b pushed what the restored server lost");
       } finally {
         await restored.close();
@@ -534,7 +543,7 @@ Deno.test("an event stamped far in the future is refused, so it cannot drag ever
     const body = await res.json();
     assert.equal(body.error.code, "INVALID_EVENT");
     assert.match(body.error.message, /events\[1\]: .*ahead of the server's clock/);
-    const n = await server.store.one<{ n: number }>("SELECT count(*) AS n FROM events");
+    const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
     assert.equal(n?.n, 0);
     const soon = await pushEvents(server.url, [
       created("p", newId(), hlc(Date.now() + 60_000, 0, "d")),

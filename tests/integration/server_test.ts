@@ -3,6 +3,7 @@
  * validation that applies nothing, blob names, binding without tokens, secrets kept out of the
  * log, the query API, Range reads, and `cli.ts sync` as a subprocess.
  */
+import { readOne } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Model, openStore, OutputModel, type StoredEvent, Task } from "../../mod.ts";
@@ -354,7 +355,7 @@ Deno.test("cli.ts sync push|pull|status print JSON and exit 0; bad flags exit no
       await m.flush();
       await task.close();
       const localEvents = Number(
-        (await a.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n,
+        (await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n,
       );
       await a.close();
 

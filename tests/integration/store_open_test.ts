@@ -1,3 +1,4 @@
+import { readOne } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createClient } from "../../lib/deps.ts";
@@ -47,7 +48,7 @@ Deno.test("a write blocked by another writer fails with STORE_LOCKED and changes
       type: "model.updated",
       data: { fields: { name: "after" } },
     }]);
-    const row = await s.one<{ name: string }>("SELECT name FROM models WHERE id = 'a1'");
+    const row = await readOne<{ name: string }>(s, "SELECT name FROM models WHERE id = 'a1'");
     assert.equal(row?.name, "after");
   } finally {
     raw.close();

@@ -3,6 +3,7 @@
  * both orders, idempotent pushes, SIGKILL of the worker and of the server mid-push, a resumed
  * 200 MB upload, hash-checked blobs, remote local copies and the background loop.
  */
+import { readAll, readOne } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -32,7 +33,8 @@ import {
 
 /** Local events of a store (ids in local order). */
 async function localIds(store: Store): Promise<string[]> {
-  const rows = await store.all<{ id: string }>(
+  const rows = await readAll<{ id: string }>(
+    store,
     "SELECT id FROM events WHERE remote = 0 ORDER BY seq",
   );
   return rows.map((r) => r.id);
@@ -160,7 +162,7 @@ async function twoDevices(order: "ABA" | "BAB"): Promise<void> {
       const s = await openStore({ path: dbPath, home: join(dir, "server") });
       try {
         assert.deepEqual(await s.dump(), dumpA, `the server converges (${order})`);
-        const n = await s.one<{ n: number }>("SELECT count(*) AS n FROM events");
+        const n = await readOne<{ n: number }>(s, "SELECT count(*) AS n FROM events");
         const ids = new Set([...(await localIds(a)), ...(await localIds(b))]);
         assert.equal(Number(n?.n), ids.size, "every device event once on the server");
       } finally {
@@ -299,7 +301,7 @@ Deno.test("SIGKILL of the server mid-push loses nothing acknowledged; the worker
       // Every acknowledged event is in the dead server's database.
       const s = await openStore({ path: dbPath, home: join(dir, "server") });
       try {
-        const rows = await s.all<{ id: string }>("SELECT id FROM events");
+        const rows = await readAll<{ id: string }>(s, "SELECT id FROM events");
         const onServer = new Set(rows.map((r) => r.id));
         for (const id of local.slice(0, acked)) assert.ok(onServer.has(id), `acked ${id} kept`);
         assert.ok(onServer.size < local.length, "the server died mid-push");
@@ -489,13 +491,13 @@ Deno.test("background loop: start() syncs until stop()", async () => {
       await waitFor(async () => (await wa.status()).pendingEvents === 0, { what: "a's push" });
       await waitFor(
         async () =>
-          Number((await b.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n) === 51,
+          Number((await readOne<{ n: number }>(b, "SELECT count(*) AS n FROM events"))?.n) === 51,
         { what: "b's pull" },
       );
       await fillScalars(a, 10);
       await waitFor(
         async () =>
-          Number((await b.one<{ n: number }>("SELECT count(*) AS n FROM events"))?.n) === 62,
+          Number((await readOne<{ n: number }>(b, "SELECT count(*) AS n FROM events"))?.n) === 62,
         { what: "b's second pull" },
       );
       await wa.stop();
