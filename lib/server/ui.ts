@@ -13,7 +13,6 @@
  *
  * @module
  */
-import type { PageHandler } from "./server.ts";
 import type { Store } from "../store/store.ts";
 import { Model, type QueryModelsOptions } from "../models/model.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
@@ -21,22 +20,31 @@ import { InvalidArgumentError, ModelogError } from "../errors.ts";
 import { decodeData } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { downsample, scalarsFigure } from "../reports/figures.ts";
-import { drawFiguresScript, READ_FIGURES, toPlotly3 } from "../reports/html.ts";
-import { loadPlotlyJs } from "../deps.ts";
-import { isSha256Hex } from "../weights/blobs.ts";
+import { toPlotly3 } from "../reports/html.ts";
 import {
   bytes,
+  cardGrid,
+  chartClass,
   chips,
+  figureCard,
+  figureScripts,
   h,
-  htmlResponse,
   kvTable,
   listTable,
+  modelBadges,
+  none,
   num,
   page,
-  scriptJson,
+  type PageFigure,
+  pageHeader,
+  section,
   textOrNone,
   when,
-} from "./ui_layout.ts";
+} from "../reports/layout.ts";
+import { type Context, Hono, loadPlotlyJs } from "../deps.ts";
+import { isSha256Hex } from "../weights/blobs.ts";
+import type { AppEnv } from "./http.ts";
+import { inputUsers, liveModelName, modelHistoryRows, taskSummary } from "./reads.ts";
 
 /** Most points drawn per scalar series; longer series are down-sampled (min/max per bucket). */
 export const MAX_POINTS_PER_SERIES = 2000;
@@ -86,16 +94,72 @@ async function servePlotly(req: Request): Promise<Response> {
   return new Response(req.method === "HEAD" ? null : body, { headers });
 }
 
-/** The UI's page handler: `/`, `/models/<id>`, `/static/plotly.min.js`. */
-export const uiPages: PageHandler = async (req, url, store) => {
-  const path = url.pathname;
-  const known = path === "/" || path === PLOTLY_PATH || path.startsWith("/models/");
-  if (!known) return undefined;
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    return new Response("Method not allowed", { status: 405, headers: { allow: "GET, HEAD" } });
+/**
+ * The CSP of every UI page: scripts and styles only from this origin (and inline), no requests
+ * anywhere else.
+ */
+export const PAGE_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; " +
+  "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; " +
+  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/** The HTML response of a UI page. */
+function htmlResponse(body: string, status = 200): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": PAGE_CSP,
+      "cache-control": "no-cache",
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+    },
+  });
+}
+
+/** The UI's paths; other methods than GET and HEAD get 405 on them. */
+const UI_PATHS = ["/", PLOTLY_PATH, "/models/*"];
+
+/**
+ * The web UI's routes over a store: `/`, `/models/<id>`, `/static/plotly.min.js`. The server
+ * mounts them (behind its page auth when it has tokens).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { uiRoutes } from "./ui.ts";
+ * import { openStore } from "../store/store.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await openStore({ home: dir });
+ * const ui = uiRoutes(store);
+ * const res = await ui.request("/");
+ * assert.equal(res.status, 200);
+ * assert.match(await res.text(), /No models match/);
+ * assert.equal((await ui.request("/", { method: "POST" })).status, 405);
+ * await store.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function uiRoutes(store: Store): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get(PLOTLY_PATH, (c) => servePlotly(c.req.raw));
+  app.get("/", (c) => modelsPage(new URL(c.req.url), store));
+  app.get("/models/*", async (c, next) => {
+    const path = new URL(c.req.url).pathname;
+    if (!path.startsWith("/models/")) return await next(); // `/models` itself: no page
+    return await modelPathPage(path, store);
+  });
+  for (const p of UI_PATHS) {
+    app.all(p, async (c: Context, next) => {
+      if (p.endsWith("*") && !new URL(c.req.url).pathname.startsWith("/models/")) {
+        return await next();
+      }
+      return new Response("Method not allowed", { status: 405, headers: { allow: "GET, HEAD" } });
+    });
   }
-  if (path === PLOTLY_PATH) return await servePlotly(req);
-  if (path === "/") return await modelsPage(url, store);
+  return app;
+}
+
+async function modelPathPage(path: string, store: Store): Promise<Response> {
   const m = /^\/models\/([^/]+)$/.exec(path);
   if (!m) return notFound(`No page ${path}`);
   let id: string;
@@ -105,12 +169,35 @@ export const uiPages: PageHandler = async (req, url, store) => {
     return notFound(`No page ${path}`);
   }
   return await modelPage(id, store);
+}
+
+/** A function serving a page, or undefined for a path it does not serve. */
+type PageHandler = (req: Request, url: URL, store: Store) => Promise<Response | undefined>;
+
+const routesByStore = new WeakMap<Store, Hono<AppEnv>>();
+
+/**
+ * The web UI as one function over a store (for benchmarks and the `pages` option of
+ * `startServer`, which takes only this value and means "serve the UI"): the response of
+ * {@link uiRoutes}, or undefined for a path the UI does not serve.
+ */
+export const uiPages: PageHandler = async (req, _url, store) => {
+  let app = routesByStore.get(store);
+  if (!app) {
+    app = uiRoutes(store);
+    app.notFound(() => new Response(null, { status: 404, headers: { [UNROUTED]: "1" } }));
+    routesByStore.set(store, app);
+  }
+  const res = await app.fetch(req);
+  return res.headers.has(UNROUTED) ? undefined : res;
 };
+const UNROUTED = "x-modelog-unrouted";
 
 function notFound(message: string): Response {
   return htmlResponse(
     page({
       title: "Not found",
+      crumbs: [],
       body: `<div class="error">${h(message)}</div><p><a href="/">All models</a></p>`,
     }),
     404,
@@ -287,6 +374,7 @@ ${error ? `<div class="error" id="error">${h(error)}</div>` : ""}
   return htmlResponse(
     page({
       title: "Models",
+      crumbs: [],
       header: `<header class="page"><h1>Models</h1></header>`,
       body,
     }),
@@ -296,25 +384,6 @@ ${error ? `<div class="error" id="error">${h(error)}</div>` : ""}
 
 // ---------------------------------------------------------------------------------------------
 // The model page
-
-/** The page script: draws every figure of the page, then sets `window.modelogReady`. */
-const FIGURES_SCRIPT = `(function () {
-  "use strict";
-${READ_FIGURES}  if (typeof Plotly === "undefined") {
-    window.modelogReady = "error";
-    console.error("modelog: plotly.js did not load");
-    return;
-  }
-${drawFiguresScript("{ displaylogo: false, responsive: true }", "modelog")}})();`;
-
-interface HistoryRow {
-  id: string;
-  type: string;
-  at: string;
-  actor: string;
-  origin: string;
-  data: string;
-}
 
 function short(s: string, n = 240): string {
   return s.length > n ? s.slice(0, n - 1) + "…" : s;
@@ -329,7 +398,7 @@ function changesHtml(type: string, data: unknown): string {
       const add = (d.add as string[] | undefined) ?? [];
       const rm = (d.remove as string[] | undefined) ?? [];
       return [...add.map((t) => `+${h(t)}`), ...rm.map((t) => `−${h(t)}`)].join(" ") ||
-        `<span class="none">no change</span>`;
+        none("no change");
     }
     case "model.metadata_changed": {
       const set = (d.set as Record<string, { value: string; type: string }> | undefined) ?? {};
@@ -339,7 +408,7 @@ function changesHtml(type: string, data: unknown): string {
           `<code>${h(k)}</code> = <code>${h(short(String(e?.value), 80))}</code>`
         ),
         ...rm.map((k) => `removed <code>${h(k)}</code>`),
-      ].join(", ") || `<span class="none">no change</span>`;
+      ].join(", ") || none("no change");
     }
     case "model.updated":
       return Object.entries((d.fields as Record<string, unknown>) ?? {}).map(([k, v]) =>
@@ -350,34 +419,10 @@ function changesHtml(type: string, data: unknown): string {
     case "model.removed":
       return Object.entries(d).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) =>
         `${h(k)} = ${json(v)}`
-      ).join(", ") || `<span class="none">—</span>`;
+      ).join(", ") || none("—");
     default:
-      return Object.keys(d).length ? json(d) : `<span class="none">—</span>`;
+      return Object.keys(d).length ? json(d) : none("—");
   }
-}
-
-/**
- * The model's audit trail, newest first: every event but reported metrics (their payloads are
- * large; they are counted instead). Reads only the model's own events.
- */
-async function modelHistory(
-  store: Store,
-  id: string,
-): Promise<{ rows: HistoryRow[]; scalarEvents: number; plotEvents: number }> {
-  const stream = `model:${id}`;
-  const rows = await store.all<HistoryRow>(
-    `SELECT id, type, at, actor, origin, data FROM events
-     WHERE stream = ? AND type NOT IN ('metric.scalars', 'metric.plot')
-     ORDER BY at DESC LIMIT ?`,
-    [stream, HISTORY_LIMIT],
-  );
-  const counts = await store.all<{ type: string; n: number }>(
-    `SELECT type, count(*) AS n FROM events
-     WHERE stream = ? AND type IN ('metric.scalars', 'metric.plot') GROUP BY type`,
-    [stream],
-  );
-  const n = (t: string) => Number(counts.find((c) => c.type === t)?.n ?? 0);
-  return { rows, scalarEvents: n("metric.scalars"), plotEvents: n("metric.plot") };
 }
 
 function modelLink(id: string, name?: string | null): string {
@@ -387,15 +432,9 @@ function modelLink(id: string, name?: string | null): string {
 }
 
 async function lineage(store: Store, m: Model): Promise<string> {
-  const taskRow = async (id: string) =>
-    id
-      ? await store.one<{ id: string; name: string; project: string; task_type: string }>(
-        "SELECT id, name, project, task_type FROM tasks WHERE id = ? AND created = 1",
-        [id],
-      )
-      : undefined;
+  const taskRow = async (id: string) => id ? await taskSummary(store, id) : undefined;
   const taskHtml = async (id: string) => {
-    if (!id) return `<span class="none">none</span>`;
+    if (!id) return none();
     const t = await taskRow(id);
     return t
       ? `${h(t.name)} <span class="muted">(${h(t.project)}${
@@ -403,24 +442,14 @@ async function lineage(store: Store, m: Model): Promise<string> {
       })</span> <span class="id">${h(t.id)}</span>`
       : `<code>${h(id)}</code> <span class="muted">(not in this store)</span>`;
   };
-  let parent = `<span class="none">none</span>`;
+  let parent = none();
   if (m.parent) {
-    const p = await store.one<{ id: string; name: string }>(
-      "SELECT id, name FROM models WHERE id = ? AND created = 1 AND removed = 0",
-      [m.parent],
-    );
+    const p = await liveModelName(store, m.parent);
     parent = p
       ? modelLink(p.id, p.name)
       : `<code>${h(m.parent)}</code> <span class="muted">(not in this store)</span>`;
   }
-  const users = await store.all<
-    { task_id: string; slot: string; name: string | null; project: string | null }
-  >(
-    `SELECT tm.task_id, tm.name AS slot, t.name, t.project FROM task_models tm
-     LEFT JOIN tasks t ON t.id = tm.task_id
-     WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
-    [m.id],
-  );
+  const users = await inputUsers(store, m.id);
   const rows: [string, string][] = [
     ["Created by task", await taskHtml(m.task)],
   ];
@@ -436,7 +465,7 @@ async function lineage(store: Store, m: Model): Promise<string> {
           u.project ? ` <span class="muted">(${h(u.project)})</span>` : ""
         } as <code>${h(u.slot)}</code> <span class="id">${h(u.task_id)}</span></div>`
       ).join("")
-      : `<span class="none">none</span>`,
+      : none(),
   ]);
   return kvTable(rows);
 }
@@ -453,7 +482,7 @@ async function modelPage(id: string, store: Store): Promise<Response> {
     }
     throw e;
   }
-  const figures: { id: string; data: unknown[]; layout: Record<string, unknown> }[] = [];
+  const figures: PageFigure[] = [];
 
   // Fields
   const fields: [string, string][] = [
@@ -461,17 +490,17 @@ async function modelPage(id: string, store: Store): Promise<Response> {
     ["Name", textOrNone(m.name)],
     ["Project", textOrNone(m.project)],
     ["Framework", textOrNone(m.framework)],
-    ["Comment", m.comment ? `<pre>${h(m.comment)}</pre>` : `<span class="none">none</span>`],
-    ["Tags", m.tags.length ? chips(m.tags) : `<span class="none">none</span>`],
+    ["Comment", m.comment ? `<pre>${h(m.comment)}</pre>` : none()],
+    ["Tags", m.tags.length ? chips(m.tags) : none()],
     [
       "System tags",
-      m.systemTags.length ? chips(m.systemTags, "chip sys") : `<span class="none">none</span>`,
+      m.systemTags.length ? chips(m.systemTags, "chip sys") : none(),
     ],
     ["Published", m.published ? `<span class="yes">yes</span>` : "no"],
     ["Archived", m.archived ? "yes" : "no"],
     ["Created", when(m.createdAt)],
     ["Last update", when(m.lastUpdate)],
-    ["Iteration", m.iteration === undefined ? `<span class="none">none</span>` : num(m.iteration)],
+    ["Iteration", m.iteration === undefined ? none() : num(m.iteration)],
   ];
 
   // Weights
@@ -479,9 +508,9 @@ async function modelPage(id: string, store: Store): Promise<Response> {
   const hasBlob = isSha256Hex(m.hash) ? await store.blobs.has(m.hash) : false;
   const fileName = (m.url.split(/[/\\]/).pop() || m.hash || "weights").replace(/[?#].*$/, "");
   const weights: [string, string][] = [
-    ["URL", m.url ? `<code>${h(m.url)}</code>` : `<span class="none">none</span>`],
-    ["Size", m.size ? h(bytes(m.size)) : `<span class="none">unknown</span>`],
-    ["SHA-256", m.hash ? `<code>${h(m.hash)}</code>` : `<span class="none">unknown</span>`],
+    ["URL", m.url ? `<code>${h(m.url)}</code>` : none()],
+    ["Size", m.size ? h(bytes(m.size)) : none("unknown")],
+    ["SHA-256", m.hash ? `<code>${h(m.hash)}</code>` : none("unknown")],
     [
       "Download",
       hasBlob
@@ -527,13 +556,12 @@ async function modelPage(id: string, store: Store): Promise<Response> {
     fig.layout.autosize = true;
     const fid = `scalar-${figures.length}`;
     figures.push({ id: fid, data: fig.data, layout: fig.layout });
-    scalarCards.push(
-      `<div class="card scalar-card"><div class="plot-head"><h3>${
-        h(title)
-      }</h3><span class="meta">${series.length} series${
-        from ? " · downsampled" : ""
-      }</span></div><div id="${fid}" class="chart"></div></div>`,
-    );
+    scalarCards.push(figureCard({
+      id: fid,
+      heading: title,
+      meta: `${series.length} series${from ? " · downsampled" : ""}`,
+      cls: "scalar-card",
+    }));
   }
   const plots = await m.getReportedPlots();
   const plotCards = plots.map((p) => {
@@ -542,16 +570,16 @@ async function modelPage(id: string, store: Store): Promise<Response> {
     fig.layout.autosize = true;
     delete fig.layout.width;
     figures.push({ id: fid, data: fig.data, layout: fig.layout });
-    const heading = p.series ? `${p.title} / ${p.series}` : p.title;
-    const cls = p.kind === "scatter3d" || p.kind === "surface" ? "chart tall" : "chart";
-    return `<div class="card plot-card"><div class="plot-head"><h3>${
-      h(heading)
-    }</h3><span class="meta">${h(p.kind)} · iteration ${
-      num(p.iteration)
-    }</span></div><div id="${fid}" class="${cls}"></div></div>`;
+    return figureCard({
+      id: fid,
+      heading: p.series ? `${p.title} / ${p.series}` : p.title,
+      meta: `${h(p.kind)} · iteration ${num(p.iteration)}`,
+      cls: "plot-card",
+      chartCls: chartClass(p.kind),
+    });
   });
 
-  const hist = await modelHistory(store, m.id);
+  const hist = await modelHistoryRows(store, m.id, HISTORY_LIMIT);
   const histRows = hist.rows.map((r) => {
     let data: unknown;
     try {
@@ -587,8 +615,6 @@ async function modelPage(id: string, store: Store): Promise<Response> {
   const singleRows = Object.entries(singles).sort((a, b) => a[0].localeCompare(b[0]))
     .map(([k, v]) => [h(k), num(v)]);
 
-  const badges = (m.published ? `<span class="badge">published</span>` : "") +
-    (m.archived ? `<span class="badge archived">archived</span>` : "");
   const sub = [m.project, m.framework].filter((x) => x).map((x) => h(x)).join(" · ");
   const body = `
 <section id="fields"><h2>Model</h2><div class="two">
@@ -602,16 +628,12 @@ async function modelPage(id: string, store: Store): Promise<Response> {
     listTable(["label", "id"], labelRows, { cls: { 1: "num" } })
   }</div>
 </div></section>
+${m.configText ? section("Configuration", `<pre>${h(m.configText)}</pre>`, { id: "config" }) : ""}
 ${
-    m.configText
-      ? `<section id="config"><h2>Configuration</h2><div class="card"><pre>${
-        h(m.configText)
-      }</pre></div></section>`
-      : ""
+    section("Single values", listTable(["name", "value"], singleRows, { cls: { 1: "num" } }), {
+      id: "single-values",
+    })
   }
-<section id="single-values"><h2>Single values</h2><div class="card">${
-    listTable(["name", "value"], singleRows, { cls: { 1: "num" } })
-  }</div></section>
 <section id="scalars"><h2>Scalars</h2>${
     summaryRows.length
       ? `<div class="card">${
@@ -624,23 +646,23 @@ ${
         )
       }</div>`
       : ""
-  }${
-    scalarCards.length
-      ? `<div class="grid">${scalarCards.join("\n")}</div>`
-      : `<p class="empty">None.</p>`
-  }</section>
-<section id="plots"><h2>Plots</h2>${
-    plotCards.length
-      ? `<div class="grid">${plotCards.join("\n")}</div>`
-      : `<p class="empty">None.</p>`
-  }</section>
-<section id="history"><h2>History</h2><div class="card">${
-    listTable(["when", "who", "what", "changes"], histRows, { cls: { 0: "when" } })
-  }${histNote}${reportsNote}</div></section>`;
+  }${cardGrid(scalarCards)}</section>
+${section("Plots", cardGrid(plotCards), { id: "plots", card: false })}
+${
+    section(
+      "History",
+      listTable(["when", "who", "what", "changes"], histRows, { cls: { 0: "when" } }) +
+        histNote + reportsNote,
+      { id: "history" },
+    )
+  }`;
   const scripts = figures.length
-    ? `<script src="${PLOTLY_PATH}"></script>
-<script type="application/json" id="modelog-figures">${scriptJson(figures)}</script>
-<script>${FIGURES_SCRIPT}</script>`
+    ? figureScripts(
+      figures,
+      `<script src="${PLOTLY_PATH}"></script>`,
+      "{ displaylogo: false, responsive: true }",
+      "modelog",
+    )
     : `<script>window.modelogReady = true;</script>`;
   return htmlResponse(page({
     title: m.name || m.id,
@@ -650,11 +672,11 @@ ${
     }, {
       text: m.name || m.id,
     }],
-    header: `<header class="page"><h1>${
-      h(m.name || "(unnamed)")
-    }${badges}</h1><div class="sub">${sub}${sub ? " · " : ""}<code>${
-      h(m.id)
-    }</code></div></header>`,
+    header: pageHeader(
+      m.name || "(unnamed)",
+      modelBadges(m),
+      `${sub}${sub ? " · " : ""}<code>${h(m.id)}</code>`,
+    ),
     body,
     scripts,
   }));
