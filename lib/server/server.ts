@@ -44,7 +44,7 @@ export interface ServerOptions {
    * The web UI, as `uiPages` from `server/ui.ts`: the same as `ui: true` (kept for callers that
    * pass it; any other value is refused).
    */
-  pages?: typeof uiPages;
+  pages?: (req: Request, url: URL, store: Store) => Promise<Response | undefined>;
   /** Use this store instead of opening one (tests, the local UI). */
   store?: Store;
   /** Read-only: refuse every write (the local UI over a laptop's store). */
