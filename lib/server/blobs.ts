@@ -12,7 +12,7 @@ import { UPLOAD_LENGTH, UPLOAD_OFFSET } from "../sync/protocol.ts";
 import { type Context, Hono, type MiddlewareHandler } from "../deps.ts";
 import { type AppEnv, dropBody, HttpError, json, type ServerContext } from "./http.ts";
 import { hasRole, mayTouch, requireRole } from "./auth.ts";
-import { blobProjects } from "./reads.ts";
+import { projectsOfBlob } from "../projections/read.ts";
 
 /**
  * Reads a request body ahead of its consumer (the disk), buffering up to `limit` bytes and
@@ -174,7 +174,7 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     // A HEAD tells a writer whether to upload (and from where); PUT tells it as much, so a
     // project-limited writer may ask about any blob. Reading bytes needs a model it may see.
     if (who.projects && !(isHead && hasRole(who, "write"))) {
-      if (!(await blobProjects(s, hash)).some((p) => mayTouch(who, p))) {
+      if (!(await projectsOfBlob(s, hash)).some((p) => mayTouch(who, p))) {
         throw new HttpError(403, "FORBIDDEN", "This token may not read that blob");
       }
     }

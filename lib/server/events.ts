@@ -21,7 +21,8 @@ import {
   type ServerContext,
 } from "./http.ts";
 import { mayTouch, requireRole } from "./auth.ts";
-import { streamProject } from "./reads.ts";
+import { splitStream } from "../projections/project.ts";
+import { eventsAfter, projectOf } from "../projections/read.ts";
 
 /** Deepest JSON nesting a push may hold (event payloads need a few levels; a bomb needs many). */
 const MAX_JSON_DEPTH = 64;
@@ -68,23 +69,21 @@ async function touchedProjects(
   const out = new Set<string | undefined>();
   const inBatch = new Map<string, string>();
   for (const e of events) {
-    const d = e.data as Record<string, unknown>;
     if (e.type === "model.created" || e.type === "task.created") {
-      if (typeof d.project === "string") inBatch.set(e.stream, d.project);
+      if (typeof e.data.project === "string") inBatch.set(e.stream, e.data.project);
     }
   }
   const known = new Map<string, string | undefined>();
   for (const e of events) {
     if (!known.has(e.stream)) {
-      const project = await streamProject(ctx.store, e.stream, true);
+      const [kind, id] = splitStream(e.stream);
+      const project = await projectOf(ctx.store, kind, id, { createdOnly: true });
       known.set(e.stream, project ?? inBatch.get(e.stream));
     }
     out.add(known.get(e.stream));
-    const d = e.data as Record<string, unknown>;
-    if (e.type === "model.created" || e.type === "task.created") out.add(d.project as string);
-    if (e.type === "model.updated") {
-      const p = (d.fields as Record<string, unknown>)?.project;
-      if (typeof p === "string") out.add(p);
+    if (e.type === "model.created" || e.type === "task.created") out.add(e.data.project);
+    if (e.type === "model.updated" && typeof e.data.fields?.project === "string") {
+      out.add(e.data.fields.project);
     }
   }
   return out;
@@ -123,9 +122,8 @@ function parsePush(ctx: ServerContext, text: string): StoredEvent[] {
             "clock: check this device's clock",
         );
       }
-      const hash = (ev.data as { hash?: unknown }).hash;
-      if (ev.type === "model.weights_updated" && hash && !isSha256Hex(hash as string)) {
-        throw new Error(`data.hash ${JSON.stringify(hash)} is not a sha256 digest`);
+      if (ev.type === "model.weights_updated" && ev.data.hash && !isSha256Hex(ev.data.hash)) {
+        throw new Error(`data.hash ${JSON.stringify(ev.data.hash)} is not a sha256 digest`);
       }
       return ev;
     } catch (err) {
@@ -204,7 +202,7 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
         `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
       );
     }
-    const page = await s.readEvents({ afterSeq: after, limit });
+    const page = await eventsAfter(s, after, limit);
     let events = page;
     if (who.projects) {
       const mayRead = new Map<string, boolean>();
@@ -212,7 +210,8 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
       for (const e of page) {
         let ok = mayRead.get(e.stream);
         if (ok === undefined) {
-          ok = mayTouch(who, await streamProject(s, e.stream, false));
+          const [kind, id] = splitStream(e.stream);
+          ok = mayTouch(who, await projectOf(s, kind, id));
           mayRead.set(e.stream, ok);
         }
         if (ok) events.push(e);

@@ -10,7 +10,7 @@ import { encodeData } from "../events.ts";
 import { ModelogError, type ModelogErrorCode } from "../errors.ts";
 import { bodyLimit, type Context, HTTPException, type MiddlewareHandler } from "../deps.ts";
 import type { Principal, TokenAuth } from "./auth.ts";
-import { headSeq } from "./reads.ts";
+import { headSeq } from "../projections/read.ts";
 
 /** The hono environment of every route: the principal the auth middleware found. */
 export type AppEnv = { Variables: { principal: Principal } };

@@ -5,8 +5,9 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.ts";
+import { parseModelQuery } from "../query_text.ts";
 import type { Store } from "../store/store.ts";
-import { Model, type QueryModelsOptions } from "../models/model.ts";
+import { Model } from "../models/model.ts";
 import { Hono } from "../deps.ts";
 import { type AppEnv, HttpError, json, type ServerContext } from "./http.ts";
 import { mayTouch, requireRole } from "./auth.ts";
@@ -16,66 +17,12 @@ const DEFAULT_MODELS_PAGE = 500;
 /** Largest `GET /v1/models` page. */
 const MAX_MODELS_PAGE = 10_000;
 
-/**
- * Parses `GET /v1/models` parameters into `queryModels` options.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { modelQueryFromParams } from "./models_api.ts";
- * const q = modelQueryFromParams(new URLSearchParams("project=vision&tags=a,b&published=yes"));
- * assert.deepEqual(q, { projectName: "vision", tags: ["a", "b"], onlyPublished: true });
- * assert.throws(() => modelQueryFromParams(new URLSearchParams("limit=-1")), /limit/);
- * ```
- */
-export function modelQueryFromParams(p: URLSearchParams): QueryModelsOptions {
-  const o: QueryModelsOptions = {};
-  const project = p.get("project") ?? p.get("projectName");
-  if (project) o.projectName = project;
-  const name = p.get("name") ?? p.get("modelName");
-  if (name) o.modelName = name;
-  const tags = [...p.getAll("tags").flatMap((t) => t.split(",")), ...p.getAll("tag")]
-    .map((t) => t.trim()).filter((t) => t.length > 0);
-  if (tags.length) o.tags = tags;
-  const bool = (k: string) => {
-    const v = p.get(k);
-    if (v === null) return undefined;
-    if (["1", "true", "yes"].includes(v)) return true;
-    if (["0", "false", "no"].includes(v)) return false;
-    throw new InvalidArgumentError(k, v, "must be true or false");
-  };
-  const pub = bool("published") ?? bool("onlyPublished");
-  if (pub !== undefined) o.onlyPublished = pub;
-  const arch = bool("archived") ?? bool("includeArchived");
-  if (arch !== undefined) o.includeArchived = arch;
-  const limit = p.get("limit") ?? p.get("maxResults");
-  if (limit !== null) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new InvalidArgumentError("limit", limit, "must be a non-negative integer");
-    }
-    o.maxResults = n;
-  }
-  const md: Record<string, string> = {};
-  for (const m of p.getAll("metadata")) {
-    const i = m.indexOf("=");
-    if (i <= 0) throw new InvalidArgumentError("metadata", m, "must be key=value");
-    md[m.slice(0, i)] = m.slice(i + 1);
-  }
-  for (const [k, v] of p) if (k.startsWith("metadata.") && k.length > 9) md[k.slice(9)] = v;
-  if (Object.keys(md).length) o.metadata = md;
-  const after = p.get("after");
-  if (after) {
-    const i = after.lastIndexOf(",");
-    if (i <= 0) throw new InvalidArgumentError("after", after, "must be <lastUpdate>,<id>");
-    o.after = { lastUpdate: after.slice(0, i), id: after.slice(i + 1) };
-  }
-  return o;
-}
-
 /** A model's full record for the API: fields, metadata and reports. */
 export async function modelRecord(store: Store, id: string): Promise<Record<string, unknown>> {
-  const m = await Model.get(id, { store });
+  return await recordOf(await Model.get(id, { store }));
+}
+
+async function recordOf(m: Model): Promise<Record<string, unknown>> {
   return {
     model: m.toJSON(),
     metadata: m.getAllMetadata(),
@@ -108,7 +55,7 @@ export function modelsRoutes(ctx: ServerContext): Hono<AppEnv> {
   const s = ctx.store;
   app.get("/v1/models", requireRole(ctx, "read"), async (c) => {
     const who = c.get("principal");
-    const q = modelQueryFromParams(new URL(c.req.url).searchParams);
+    const q = parseModelQuery(new URL(c.req.url).searchParams);
     // Pages are bounded: 500 models unless `limit` asks for another size (at most 10,000).
     q.maxResults ??= DEFAULT_MODELS_PAGE;
     if (q.maxResults > MAX_MODELS_PAGE) {
@@ -138,11 +85,11 @@ export function modelsRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
   app.get("/v1/models/:id{[0-9a-z_-]{1,64}}", requireRole(ctx, "read"), async (c) => {
     const who = c.get("principal");
-    const rec = await modelRecord(s, c.req.param("id"));
-    if (!mayTouch(who, (rec.model as { project: string }).project)) {
+    const m = await Model.get(c.req.param("id"), { store: s });
+    if (!mayTouch(who, m.project)) {
       throw new HttpError(403, "FORBIDDEN", "This token may not read that project");
     }
-    return json(rec);
+    return json(await recordOf(m));
   });
   return app;
 }

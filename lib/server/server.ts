@@ -15,7 +15,7 @@ import type { ServerContext } from "./http.ts";
 import { uiPages } from "./ui.ts";
 import { dirname, join, resolve } from "node:path";
 
-export { modelQueryFromParams, modelRecord } from "./models_api.ts";
+export { modelRecord } from "./models_api.ts";
 export { readAhead } from "./blobs.ts";
 
 /** Options of {@link startServer}. */

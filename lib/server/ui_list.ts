@@ -7,6 +7,7 @@
 import type { Store } from "../store/store.ts";
 import { Model, type QueryModelsOptions } from "../models/model.ts";
 import { InvalidArgumentError, ModelogError } from "../errors.ts";
+import { isTrue, parseModelQuery, splitMetadataList } from "../query_text.ts";
 import { chips, h, listTable, page, textOrNone, when } from "../reports/layout.ts";
 import { htmlResponse } from "./ui_response.ts";
 
@@ -39,30 +40,6 @@ function readForm(p: URLSearchParams): ListForm {
   };
 }
 
-/** Splits `a=1, b=2` into pairs; a part without `=` belongs to the previous value. */
-function metadataPairs(texts: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const text of texts) {
-    const parts: string[] = [];
-    for (const piece of text.split(/,|\n/)) {
-      if (piece.includes("=") || parts.length === 0) parts.push(piece);
-      else parts[parts.length - 1] += "," + piece;
-    }
-    for (const part of parts) {
-      const s = part.trim();
-      if (!s) continue;
-      const i = s.indexOf("=");
-      if (i <= 0) throw new InvalidArgumentError("metadata", s, "must be key=value");
-      out[s.slice(0, i).trim()] = s.slice(i + 1).trim();
-    }
-  }
-  return out;
-}
-
-function truthy(v: string): boolean {
-  return ["1", "true", "yes", "on", "only", "include"].includes(v.toLowerCase());
-}
-
 function pageSize(v: string): number {
   if (!v) return DEFAULT_PAGE_SIZE;
   const n = Number(v);
@@ -72,24 +49,11 @@ function pageSize(v: string): number {
   return n;
 }
 
+/** The form's filter through the shared filter language (the metadata box split into pairs). */
 function toQuery(f: ListForm, after: string | null): QueryModelsOptions {
-  const q: QueryModelsOptions = {};
-  if (f.project) q.projectName = f.project;
-  if (f.name) q.modelName = f.name;
-  const tags = f.tags.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
-  if (tags.length) q.tags = tags;
-  if (truthy(f.published)) q.onlyPublished = true;
-  if (truthy(f.archived)) q.includeArchived = true;
-  const md = metadataPairs(f.metadata);
-  if (Object.keys(md).length) q.metadata = md;
-  if (after) {
-    const i = after.lastIndexOf(",");
-    if (i <= 0 || i === after.length - 1) {
-      throw new InvalidArgumentError("after", after, "must be <lastUpdate>,<id>");
-    }
-    q.after = { lastUpdate: after.slice(0, i), id: after.slice(i + 1) };
-  }
-  return q;
+  const p = formParams({ ...f, metadata: f.metadata.flatMap(splitMetadataList), limit: "" });
+  if (after) p.set("after", after);
+  return parseModelQuery(p);
 }
 
 function formParams(f: ListForm): URLSearchParams {
@@ -112,7 +76,7 @@ function filterForm(f: ListForm): string {
   const select = (name: "published" | "archived", label: string, opts: [string, string][]) =>
     `<label>${h(label)}<select name="${name}">${
       opts.map(([v, t]) =>
-        `<option value="${h(v)}"${(truthy(f[name]) ? opts[1]![0] : "") === v ? " selected" : ""}>${
+        `<option value="${h(v)}"${(isTrue(f[name]) ? opts[1]![0] : "") === v ? " selected" : ""}>${
           h(t)
         }</option>`
       ).join("")

@@ -9,7 +9,7 @@ import type { Store } from "../store/store.ts";
 import { Model } from "../models/model.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
 import { ModelogError } from "../errors.ts";
-import { decodeData } from "../events.ts";
+import { decodeData, type EventPayloads, type EventType } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { downsample, scalarsFigure } from "../reports/figures.ts";
 import { toPlotly3 } from "../reports/html.ts";
@@ -35,7 +35,7 @@ import {
 } from "../reports/layout.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
 import { htmlResponse, notFound } from "./ui_response.ts";
-import { inputUsers, liveModelName, modelHistoryRows, taskSummary } from "./reads.ts";
+import { lineageOf, modelAuditTrail, modelName, taskSummary } from "../projections/read.ts";
 
 /** Most points drawn per scalar series; longer series are down-sampled (min/max per bucket). */
 export const MAX_POINTS_PER_SERIES = 2000;
@@ -48,20 +48,26 @@ function short(s: string, n = 240): string {
   return s.length > n ? s.slice(0, n - 1) + "…" : s;
 }
 
+/** An event's type and payload, `type` narrowing `data`. */
+type Change = { [K in EventType]: { type: K; data: EventPayloads[K] } }[EventType];
+
 /** What a history event changed, as short escaped HTML. */
-function changesHtml(type: string, data: unknown): string {
-  const d = (data ?? {}) as Record<string, unknown>;
+function changesHtml(e: Change): string {
   const json = (v: unknown) => h(short(JSON.stringify(v) ?? ""));
-  switch (type) {
+  const fields = (o: object) =>
+    Object.entries(o).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) =>
+      `${h(k)} = ${json(v)}`
+    ).join(", ") || none("—");
+  switch (e.type) {
     case "model.tags_changed": {
-      const add = (d.add as string[] | undefined) ?? [];
-      const rm = (d.remove as string[] | undefined) ?? [];
+      const add = e.data.add ?? [];
+      const rm = e.data.remove ?? [];
       return [...add.map((t) => `+${h(t)}`), ...rm.map((t) => `−${h(t)}`)].join(" ") ||
         none("no change");
     }
     case "model.metadata_changed": {
-      const set = (d.set as Record<string, { value: string; type: string }> | undefined) ?? {};
-      const rm = (d.remove as string[] | undefined) ?? [];
+      const set = e.data.set ?? {};
+      const rm = e.data.remove ?? [];
       return [
         ...Object.entries(set).map(([k, e]) =>
           `<code>${h(k)}</code> = <code>${h(short(String(e?.value), 80))}</code>`
@@ -70,17 +76,14 @@ function changesHtml(type: string, data: unknown): string {
       ].join(", ") || none("no change");
     }
     case "model.updated":
-      return Object.entries((d.fields as Record<string, unknown>) ?? {}).map(([k, v]) =>
-        `${h(k)} = ${json(v)}`
-      ).join(", ");
+      return Object.entries(e.data.fields ?? {}).map(([k, v]) => `${h(k)} = ${json(v)}`)
+        .join(", ");
     case "model.weights_updated":
     case "model.created":
     case "model.removed":
-      return Object.entries(d).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) =>
-        `${h(k)} = ${json(v)}`
-      ).join(", ") || none("—");
+      return fields(e.data);
     default:
-      return Object.keys(d).length ? json(d) : none("—");
+      return Object.keys(e.data).length ? json(e.data) : none("—");
   }
 }
 
@@ -97,18 +100,18 @@ async function lineage(store: Store, m: Model): Promise<string> {
     const t = await taskRow(id);
     return t
       ? `${h(t.name)} <span class="muted">(${h(t.project)}${
-        t.task_type ? `, ${h(t.task_type)}` : ""
+        t.taskType ? `, ${h(t.taskType)}` : ""
       })</span> <span class="id">${h(t.id)}</span>`
       : `<code>${h(id)}</code> <span class="muted">(not in this store)</span>`;
   };
   let parent = none();
   if (m.parent) {
-    const p = await liveModelName(store, m.parent);
+    const p = await modelName(store, m.parent);
     parent = p
       ? modelLink(p.id, p.name)
       : `<code>${h(m.parent)}</code> <span class="muted">(not in this store)</span>`;
   }
-  const users = await inputUsers(store, m.id);
+  const users = await lineageOf(store, m.id);
   const rows: [string, string][] = [
     ["Created by task", await taskHtml(m.task)],
   ];
@@ -120,9 +123,9 @@ async function lineage(store: Store, m: Model): Promise<string> {
     "Input of tasks",
     users.length
       ? users.map((u) =>
-        `<div>${u.name ? h(u.name) : `<code>${h(u.task_id)}</code>`}${
-          u.project ? ` <span class="muted">(${h(u.project)})</span>` : ""
-        } as <code>${h(u.slot)}</code> <span class="id">${h(u.task_id)}</span></div>`
+        `<div>${u.taskName ? h(u.taskName) : `<code>${h(u.taskId)}</code>`}${
+          u.taskProject ? ` <span class="muted">(${h(u.taskProject)})</span>` : ""
+        } as <code>${h(u.slot)}</code> <span class="id">${h(u.taskId)}</span></div>`
       ).join("")
       : none(),
   ]);
@@ -238,7 +241,7 @@ export async function modelPage(id: string, store: Store): Promise<Response> {
     });
   });
 
-  const hist = await modelHistoryRows(store, m.id, HISTORY_LIMIT);
+  const hist = await modelAuditTrail(store, m.id, HISTORY_LIMIT);
   const histRows = hist.rows.map((r) => {
     let data: unknown;
     try {
@@ -250,7 +253,8 @@ export async function modelPage(id: string, store: Store): Promise<Response> {
       when(new Date(hlcWall(r.at))),
       h(r.actor),
       `<code>${h(r.type.replace(/^model\./, ""))}</code>`,
-      changesHtml(r.type, data),
+      // The log's JSON text has the shape its type names (checked when it was appended).
+      changesHtml({ type: r.type, data: data ?? {} } as Change),
     ];
   });
   const reportsNote = hist.scalarEvents || hist.plotEvents
