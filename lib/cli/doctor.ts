@@ -64,7 +64,29 @@ function compareDumps(
   return out;
 }
 
-/** Checks a store without changing it: schema, projections against a replay of a copy, blobs. */
+/**
+ * Checks a store without changing it: schema, projections against a replay of a copy, blobs.
+ *
+ * @param store the store to check
+ * @param progress makes a progress bar per phase (default: none)
+ * @returns what was found; `ok` is false on a failed check
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openStore } from "../store/store.ts";
+ * import { doctor } from "./doctor.ts";
+ *
+ * const home = await Deno.makeTempDir();
+ * const store = await openStore({ home });
+ * const report = await doctor(store);
+ * assert.equal(report.ok, true);
+ * assert.equal(report.projections.checked, true);
+ * assert.deepEqual(report.counts, { events: 0, models: 0, tasks: 0 });
+ * await store.close();
+ * await Deno.remove(home, { recursive: true });
+ * ```
+ */
 export async function doctor(
   store: Store,
   progress: ProgressFactory = () => ({ update() {}, end() {} }),

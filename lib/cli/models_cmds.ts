@@ -18,6 +18,7 @@
  */
 import { resolve } from "node:path";
 import { Model, type QueryModelsOptions } from "../models/model.ts";
+import type { Store } from "../store/store.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
 import { type Command, define, UsageError, type Values } from "./registry.ts";
 import { isoShort, jsonOut, numText, out, textTable, working } from "./output.ts";
@@ -57,6 +58,26 @@ function listQuery(values: Values): QueryModelsOptions {
     q.after = { lastUpdate: a.slice(0, i), id: a.slice(i + 1) };
   }
   return q;
+}
+
+/** A task that took a model as an input, under a slot name. */
+interface InputUse {
+  taskId: string;
+  slot: string;
+  taskName: string | null;
+}
+
+/**
+ * The tasks that took model `id` as an input, newest first.
+ * A read of the projections: it belongs in the read module and moves there.
+ */
+function inputUses(store: Store, id: string): Promise<InputUse[]> {
+  return store.all<InputUse>(
+    `SELECT tm.task_id AS taskId, tm.name AS slot, t.name AS taskName FROM task_models tm
+     LEFT JOIN tasks t ON t.id = tm.task_id
+     WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
+    [id],
+  );
 }
 
 const list: Command = define("models list", {
@@ -140,12 +161,7 @@ ${STORE_HELP}`,
     return await withStore(values, async (store) => {
       const m = await Model.get(id, { store });
       const blobStored = m.hash ? await store.blobs.has(m.hash) : false;
-      const inputOf = await store.all<{ taskId: string; slot: string; taskName: string | null }>(
-        `SELECT tm.task_id AS taskId, tm.name AS slot, t.name AS taskName FROM task_models tm
-           LEFT JOIN tasks t ON t.id = tm.task_id
-           WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
-        [m.id],
-      );
+      const inputOf = await inputUses(store, m.id);
       const singleValues = await m.getReportedSingleValues();
       const scalarSummary = (await m.getScalarSummary())
         .filter((s) => s.maxIteration !== SINGLE_VALUE_ITERATION);

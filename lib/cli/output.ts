@@ -22,8 +22,19 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { out } from "./output.ts";
- * out("pulled 3 events (1 new)");
+ *
+ * const printed: unknown[] = [];
+ * const log = console.log;
+ * console.log = (line: unknown) => printed.push(line);
+ * try {
+ *   out("pulled 3 events (1 new)");
+ *   out();
+ * } finally {
+ *   console.log = log;
+ * }
+ * assert.deepEqual(printed, ["pulled 3 events (1 new)", ""]);
  * ```
  */
 export function out(line = ""): void {
@@ -275,8 +286,18 @@ export function jsonText(v: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jsonOut } from "./output.ts";
- * jsonOut({ id: "3b5a0d65cab6", tags: ["best"] });
+ *
+ * const printed: unknown[] = [];
+ * const log = console.log;
+ * console.log = (line: unknown) => printed.push(line);
+ * try {
+ *   jsonOut({ id: "3b5a0d65cab6", tags: ["best"] });
+ * } finally {
+ *   console.log = log;
+ * }
+ * assert.deepEqual(JSON.parse(printed[0] as string), { id: "3b5a0d65cab6", tags: ["best"] });
  * ```
  */
 export function jsonOut(v: unknown): void {
