@@ -18,7 +18,7 @@
 import { type Command, define } from "./registry.ts";
 import { jsonOut, out, progressBar } from "./output.ts";
 import { noExtra, STORE_HELP, STORE_OPTS, withStore } from "./options.ts";
-import { doctor } from "./doctor.ts";
+import { doctor } from "../store/doctor.ts";
 
 const rebuild: Command = define("rebuild", {
   summary: "Replay the event log into fresh projections",

@@ -18,7 +18,9 @@
  */
 import { resolve } from "node:path";
 import { Model, type QueryModelsOptions } from "../models/model.ts";
-import type { Store } from "../store/store.ts";
+import { lineageOf } from "../projections/read.ts";
+import { type ModelQueryFlags, modelQueryFromFlags } from "../query_text.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
 import { type Command, define, UsageError, type Values } from "./registry.ts";
 import { isoShort, jsonOut, numText, out, textTable, working } from "./output.ts";
@@ -32,52 +34,14 @@ import {
   withStore,
 } from "./options.ts";
 
-/** The `models list` filters from its flags. */
+/** The filter flags through the shared filter language; a bad one is a usage error. */
 function listQuery(values: Values): QueryModelsOptions {
-  const q: QueryModelsOptions = {};
-  if (values.project !== undefined) q.projectName = values.project as string;
-  if (values.name !== undefined) q.modelName = values.name as string;
-  if (values.tags !== undefined) {
-    q.tags = (values.tags as string).split(",").map((t) => t.trim()).filter((t) => t.length > 0);
+  try {
+    return modelQueryFromFlags(values as ModelQueryFlags);
+  } catch (e) {
+    if (!(e instanceof InvalidArgumentError)) throw e;
+    throw new UsageError(`--${e.field} ${e.reason}, got ${JSON.stringify(e.value)}`);
   }
-  if (values.published) q.onlyPublished = true;
-  if (values.archived) q.includeArchived = true;
-  const md: Record<string, string> = {};
-  for (const kv of (values.metadata as string[] | undefined) ?? []) {
-    const i = kv.indexOf("=");
-    if (i <= 0) throw new UsageError(`--metadata must be key=value, got ${JSON.stringify(kv)}`);
-    md[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  if (Object.keys(md).length) q.metadata = md;
-  if (values.after !== undefined) {
-    const a = values.after as string;
-    const i = a.lastIndexOf(",");
-    if (i <= 0 || i === a.length - 1) {
-      throw new UsageError(`--after must be <lastUpdate>,<id>, got ${JSON.stringify(a)}`);
-    }
-    q.after = { lastUpdate: a.slice(0, i), id: a.slice(i + 1) };
-  }
-  return q;
-}
-
-/** A task that took a model as an input, under a slot name. */
-interface InputUse {
-  taskId: string;
-  slot: string;
-  taskName: string | null;
-}
-
-/**
- * The tasks that took model `id` as an input, newest first.
- * A read of the projections: it belongs in the read module and moves there.
- */
-function inputUses(store: Store, id: string): Promise<InputUse[]> {
-  return store.all<InputUse>(
-    `SELECT tm.task_id AS taskId, tm.name AS slot, t.name AS taskName FROM task_models tm
-     LEFT JOIN tasks t ON t.id = tm.task_id
-     WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
-    [id],
-  );
 }
 
 const list: Command = define("models list", {
@@ -161,7 +125,8 @@ ${STORE_HELP}`,
     return await withStore(values, async (store) => {
       const m = await Model.get(id, { store });
       const blobStored = m.hash ? await store.blobs.has(m.hash) : false;
-      const inputOf = await inputUses(store, m.id);
+      const inputOf = (await lineageOf(store, m.id))
+        .map(({ taskId, slot, taskName }) => ({ taskId, slot, taskName }));
       const singleValues = await m.getReportedSingleValues();
       const scalarSummary = (await m.getScalarSummary())
         .filter((s) => s.maxIteration !== SINGLE_VALUE_ITERATION);

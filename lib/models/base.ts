@@ -6,7 +6,16 @@
  */
 import type { Store } from "../store/store.ts";
 import { getDefaultStore } from "../store/store.ts";
-import type { ModelRow, SeriesRow } from "../projections/project.ts";
+import type { ModelRow } from "../projections/project.ts";
+import {
+  eventsById,
+  loadModelView,
+  modelEvents,
+  plotEventIds,
+  type ReportSelector,
+  scalarChunkRefs,
+  scalarSeriesOf,
+} from "../projections/read.ts";
 import {
   decodeNumber,
   type EncodedNumber,
@@ -128,22 +137,7 @@ export interface LocalCopyOptions {
 
 /** Reads a model's snapshot from the projections (undefined when absent or removed). */
 export async function loadSnapshot(store: Store, id: string): Promise<ModelSnapshot | undefined> {
-  const row = await store.one<ModelRow>(
-    "SELECT * FROM models WHERE id = ? AND created = 1 AND removed = 0",
-    [id],
-  );
-  if (!row) return undefined;
-  const tags = await store.all<{ tag: string }>(
-    "SELECT tag FROM model_tags WHERE model_id = ? AND present = 1 ORDER BY tag",
-    [id],
-  );
-  const meta = await store.all<{ key: string; type: string; value: string }>(
-    "SELECT key, type, value FROM model_metadata WHERE model_id = ? AND present = 1 ORDER BY key",
-    [id],
-  );
-  const metadata: Record<string, MetadataEntry> = {};
-  for (const m of meta) metadata[m.key] = { value: m.value, type: m.type as MetadataType };
-  return { row, tags: tags.map((t) => t.tag), metadata };
+  return await loadModelView(store, id);
 }
 
 /** Converts a JS value to its stored metadata string and type name. */
@@ -217,9 +211,8 @@ function checkKey(key: unknown): string {
 
 /** The WHERE clause of a read of one model's reports, by title, series and iteration. */
 function reportFilter(
-  modelId: string,
   f: { title?: string; series?: string; iteration?: number },
-): { where: string[]; args: (string | number)[] } {
+): ReportSelector {
   if (f === null || typeof f !== "object") {
     throw new InvalidArgumentError(
       "filter",
@@ -236,14 +229,11 @@ function reportFilter(
   if (f.iteration !== undefined && !Number.isSafeInteger(f.iteration)) {
     throw new InvalidArgumentError("iteration", f.iteration, "must be an integer");
   }
-  const where = ["model_id = ?"];
-  const args: (string | number)[] = [modelId];
+  const out: ReportSelector = {};
   for (const k of ["title", "series", "iteration"] as const) {
-    if (f[k] === undefined) continue;
-    where.push(`${k} = ?`);
-    args.push(f[k]!);
+    if (f[k] !== undefined) (out as Record<string, unknown>)[k] = f[k];
   }
-  return { where, args };
+  return out;
 }
 
 /** A report title or series: a string without NUL (projection keys join names with NUL). */
@@ -729,7 +719,7 @@ export abstract class BaseModel {
     }
     const store = await this._getStore();
     await store.flush();
-    const events = await store.streamEvents(`model:${this._id}`, limit);
+    const events = await modelEvents(store, this._id, limit);
     return events.map((e: StoredEvent) => {
       let changes = e.data as Record<string, unknown>;
       if (e.type === "metric.scalars") {
@@ -930,17 +920,13 @@ export abstract class BaseModel {
   ): Promise<Map<string, Map<string, Map<number, number>>>> {
     const store = await this._getStore();
     await store.flush();
-    const { where, args } = reportFilter(this._id, filter);
-    const chunks = await store.all<{ event_id: string; title: string; series: string }>(
-      `SELECT event_id, title, series FROM metric_chunks WHERE ${where.join(" AND ")} ORDER BY at`,
-      args,
-    );
+    const chunks = await scalarChunkRefs(store, this._id, reportFilter(filter));
     const out = new Map<string, Map<string, Map<number, number>>>();
     for (let i = 0; i < chunks.length; i += 200) {
       const part = chunks.slice(i, i + 200);
-      const events = await store.eventsById(part.map((c) => c.event_id));
+      const events = await eventsById(store, part.map((c) => c.eventId));
       for (const c of part) {
-        const e = events.get(c.event_id);
+        const e = events.get(c.eventId);
         if (!e) continue;
         const d = e.data as EventPayloads["metric.scalars"];
         let t = out.get(d.title);
@@ -1001,10 +987,7 @@ export abstract class BaseModel {
   async getScalarSummary(): Promise<ScalarSummary[]> {
     const store = await this._getStore();
     await store.flush();
-    const rows = await store.all<SeriesRow>(
-      "SELECT * FROM scalar_series WHERE model_id = ? ORDER BY title, series",
-      [this._id],
-    );
+    const rows = await scalarSeriesOf(store, this._id);
     return rows.map((r) => ({
       title: r.title,
       series: r.series,
@@ -1023,15 +1006,11 @@ export abstract class BaseModel {
   ): Promise<ReportedPlot[]> {
     const store = await this._getStore();
     await store.flush();
-    const { where, args } = reportFilter(this._id, filter);
-    const rows = await store.all<{ event_id: string }>(
-      `SELECT event_id FROM plots WHERE ${where.join(" AND ")} ORDER BY title, series, iteration`,
-      args,
-    );
-    const events = await store.eventsById(rows.map((r) => r.event_id));
+    const ids = await plotEventIds(store, this._id, reportFilter(filter));
+    const events = await eventsById(store, ids);
     const out: ReportedPlot[] = [];
-    for (const r of rows) {
-      const e = events.get(r.event_id);
+    for (const id of ids) {
+      const e = events.get(id);
       if (!e) continue;
       const d = e.data as EventPayloads["metric.plot"];
       out.push({ ...d, reportedAt: new Date(hlcWall(e.at)) });
