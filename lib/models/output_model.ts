@@ -12,9 +12,10 @@ import {
   ModelPublishedError,
   WeightsNotFoundError,
 } from "../errors.ts";
-import { loadSnapshot } from "./base.ts";
 import { BaseModel } from "./base.ts";
-import { Task } from "../task.ts";
+import { loadSnapshot } from "./read_back.ts";
+import type { Task } from "../task.ts";
+import { currentTask, isTask, linksOf } from "./task_link.ts";
 import { emptyModel } from "../projections/project.ts";
 import type { ModelFields, NewEvent } from "../events.ts";
 import {
@@ -107,6 +108,7 @@ function safeSegment(s: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openStore, OutputModel, Task } from "../../mod.ts";
  * const home = await Deno.makeTempDir();
  * const store = await openStore({ home });
@@ -116,7 +118,10 @@ function safeSegment(s: string): string {
  * const file = `${home}/model.pth`;
  * await Deno.writeFile(file, new Uint8Array([1, 2, 3]));
  * await model.updateWeights({ weightsFilename: file, iteration: 10 });
- * console.log(model.size, model.labels); // 3 { background: 0, label: 255 }
+ * assert.equal(model.size, 3);
+ * assert.equal(model.iteration, 10);
+ * assert.deepEqual(model.labels, { background: 0, label: 255 });
+ * assert.equal(task.models.output.get("model"), model);
  * await task.close();
  * await store.close();
  * await Deno.remove(home, { recursive: true });
@@ -136,8 +141,8 @@ export class OutputModel extends BaseModel {
     if (options === null || typeof options !== "object") {
       throw new InvalidArgumentError("options", options, "must be an object");
     }
-    const task = options.task ?? Task.current();
-    if (!(task instanceof Task)) {
+    const task = options.task ?? currentTask();
+    if (!isTask(task)) {
       throw new InvalidArgumentError(
         "task",
         options.task,
@@ -287,7 +292,8 @@ export class OutputModel extends BaseModel {
         data: { ...fields, tags, originalTask: this.#task.id },
       });
     }
-    const name = this.#connectName ?? this.#task._nextOutputName();
+    const links = linksOf(this.#task);
+    const name = this.#connectName ?? links.nextOutputName();
     await store.append([
       ...events,
       ...extra.map((e) => ({ ...e, stream })),
@@ -298,7 +304,7 @@ export class OutputModel extends BaseModel {
       },
     ]);
     this.#exists = true;
-    this.#task._remember("output", name, this);
+    links.remember("output", name, this);
     const snap = await loadSnapshot(store, this._id);
     if (!snap) throw new ModelNotFoundError(this._id);
     this._snap = snap;
@@ -317,7 +323,8 @@ export class OutputModel extends BaseModel {
     optString("name", name, false);
     if (name) this.#connectName = name;
     if (this.#exists) {
-      await this.#task._link("output", this.#connectName ?? this.#task._nextOutputName(), this);
+      const links = linksOf(this.#task);
+      await links.link("output", this.#connectName ?? links.nextOutputName(), this);
     }
   }
 
