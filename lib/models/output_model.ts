@@ -21,12 +21,15 @@ import type { ModelFields, NewEvent } from "../events.ts";
 import {
   baseName,
   designText,
+  isRemote,
   needInt,
   needLabels,
+  needObject,
   needString,
   needTags,
   optBool,
   optString,
+  safeSegment,
   stem,
 } from "./util.ts";
 import { guessFramework } from "../weights/framework.ts";
@@ -93,16 +96,6 @@ export interface UpdateWeightsPackageOptions {
   iteration?: number;
 }
 
-function isRemote(uri: string): boolean {
-  return /^https?:\/\//i.test(uri);
-}
-
-function safeSegment(s: string): string {
-  let out = "";
-  for (const ch of s) out += ch.charCodeAt(0) < 0x20 || '/\\:*?"<>|'.includes(ch) ? "_" : ch;
-  return out.replace(/^\.+/, "_") || "_";
-}
-
 /**
  * A task's output model.
  *
@@ -138,9 +131,7 @@ export class OutputModel extends BaseModel {
 
   /** Creates a floating output model of a task. Nothing is stored until the first write. */
   constructor(options: OutputModelOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
-    }
+    needObject("options", options);
     const task = options.task ?? currentTask();
     if (!isTask(task)) {
       throw new InvalidArgumentError(
@@ -384,13 +375,7 @@ export class OutputModel extends BaseModel {
   async updateDesign(
     options: { configText?: string; configDict?: Record<string, unknown> },
   ): Promise<void> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError(
-        "options",
-        options,
-        "must be { configText } or { configDict }",
-      );
-    }
+    needObject("options", options, "must be { configText } or { configDict }");
     const text = designText(options.configText, options.configDict) ?? "";
     await this.#assertUnlockedNow("update the design");
     if (!this.#exists) {
@@ -411,9 +396,7 @@ export class OutputModel extends BaseModel {
    * URI. Returns the weights URI. Refused when published.
    */
   async updateWeights(options: UpdateWeightsOptions): Promise<string> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
-    }
+    needObject("options", options);
     const { weightsFilename, registerUri } = options;
     if ((weightsFilename === undefined) === (registerUri === undefined)) {
       throw new InvalidArgumentError(
@@ -520,9 +503,7 @@ export class OutputModel extends BaseModel {
    * marking the model a package.
    */
   async updateWeightsPackage(options: UpdateWeightsPackageOptions): Promise<string> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
-    }
+    needObject("options", options);
     const { weightsFilenames, weightsPath } = options;
     if ((weightsFilenames === undefined) === (weightsPath === undefined)) {
       throw new InvalidArgumentError(

@@ -114,3 +114,21 @@ export function parseDesign(text: string): Record<string, unknown> {
     );
   }
 }
+
+/** Whether a URI is http(s). */
+export function isRemote(uri: string): boolean {
+  return /^https?:\/\//i.test(uri);
+}
+
+/** A file name made safe as one path segment (no separators, controls or leading dots). */
+export function safeSegment(s: string): string {
+  let out = "";
+  for (const ch of s) out += ch.charCodeAt(0) < 0x20 || '/\\:*?"<>|'.includes(ch) ? "_" : ch;
+  return out.replace(/^\.+/, "_") || "_";
+}
+
+/** Checks an options argument: an object (not null). */
+export function needObject(field: string, v: unknown, what = "must be an object"): object {
+  if (v === null || typeof v !== "object") throw new InvalidArgumentError(field, v, what);
+  return v;
+}
