@@ -36,15 +36,8 @@ export {
   SyncError,
   WeightsNotFoundError,
 } from "./lib/errors.ts";
-export {
-  configure,
-  defaultHome,
-  getDefaultStore,
-  openStore,
-  type RebuildResult,
-  Store,
-  type StoreOptions,
-} from "./lib/store/store.ts";
+export { openStore, type RebuildResult, Store, type StoreOptions } from "./lib/store/store.ts";
+export { configure, defaultHome, getDefaultStore } from "./lib/store/default.ts";
 export {
   BaseModel,
   type HistoryEntry,
@@ -109,5 +102,5 @@ export type { ModelRow } from "./lib/projections/project.ts";
 export type { Numeric2D, PlotFigure } from "./lib/reports/figures.ts";
 export type { PageHandler } from "./lib/server/server.ts";
 export { type BlobInfo, BlobStore } from "./lib/weights/blobs.ts";
-export type { SqlArg } from "./lib/store/store.ts";
+export type { SqlArg } from "./lib/store/raw.ts";
 export type { EncodedNumber } from "./lib/events.ts";

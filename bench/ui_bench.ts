@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { readOne } from "../lib/store/raw.ts";
 import { parseArgs } from "node:util";
 import { openStore } from "../lib/store/store.ts";
 import { Model } from "../lib/models/model.ts";
@@ -54,7 +55,7 @@ const home = values.home ?? await Deno.makeTempDir({ prefix: "modelog-ui-bench-"
 const store = await openStore({ home });
 const big = "f".repeat(32);
 try {
-  const have = await store.one<{ n: number }>("SELECT count(*) AS n FROM models");
+  const have = await readOne<{ n: number }>(store, "SELECT count(*) AS n FROM models");
   if (Number(have?.n ?? 0) >= MODELS + 1) {
     log(`reusing the store in ${home}`);
   } else {

@@ -87,6 +87,8 @@ export class InvalidArgumentError extends ModelogError {
   readonly field: string;
   /** The value that was given. */
   readonly value: unknown;
+  /** What is wrong with it, e.g. `must be key=value`. */
+  readonly reason: string;
   /**
    * Creates the error.
    *
@@ -99,6 +101,7 @@ export class InvalidArgumentError extends ModelogError {
     this.name = "InvalidArgumentError";
     this.field = field;
     this.value = value;
+    this.reason = why;
   }
 }
 

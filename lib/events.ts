@@ -136,42 +136,53 @@ export const EVENT_TYPES: readonly EventType[] = [
   "metric.plot",
 ];
 
-/** An event as stored in the log and sent over the wire. */
-export interface StoredEvent<T extends EventType = EventType> {
-  /** UUIDv7, the global identity. */
-  id: string;
-  /** `model:<id>` or `task:<id>`. */
-  stream: string;
-  /** The event type. */
-  type: T;
-  /** Hybrid logical clock timestamp. */
-  at: string;
-  /** The device that wrote it. */
-  origin: string;
-  /** Schema version. */
-  v: number;
-  /** Who made the change (user name), for the audit trail. */
-  actor: string;
-  /** The payload. */
-  data: EventPayloads[T];
-  /** Local append order (not part of the identity). */
-  seq?: number;
-}
+/**
+ * An event as stored in the log and sent over the wire. A union over the event types: testing
+ * `type` narrows `data` (`if (e.type === "model.created") e.data.project`). `StoredEvent<T>`
+ * is the event of type `T` (or of the types in `T`).
+ */
+export type StoredEvent<T extends EventType = EventType> = {
+  [K in T]: {
+    /** UUIDv7, the global identity. */
+    id: string;
+    /** `model:<id>` or `task:<id>`. */
+    stream: string;
+    /** The event type. */
+    type: K;
+    /** Hybrid logical clock timestamp. */
+    at: string;
+    /** The device that wrote it. */
+    origin: string;
+    /** Schema version. */
+    v: number;
+    /** Who made the change (user name), for the audit trail. */
+    actor: string;
+    /** The payload. */
+    data: EventPayloads[K];
+    /** Local append order (not part of the identity). */
+    seq?: number;
+  };
+}[T];
 
-/** An event before the store stamps it with id, clock and origin. */
-export interface NewEvent<T extends EventType = EventType> {
-  /** `model:<id>` or `task:<id>`. */
-  stream: string;
-  /** The event type. */
-  type: T;
-  /** The payload. */
-  data: EventPayloads[T];
-  /**
-   * When it happened, if already known (the store's clock stamps it otherwise). Queued reports
-   * carry the time they were reported, not the time their batch was written.
-   */
-  at?: string;
-}
+/**
+ * An event before the store stamps it with id, clock and origin. A union over the event types
+ * like {@link StoredEvent}: `type` narrows `data`.
+ */
+export type NewEvent<T extends EventType = EventType> = {
+  [K in T]: {
+    /** `model:<id>` or `task:<id>`. */
+    stream: string;
+    /** The event type. */
+    type: K;
+    /** The payload. */
+    data: EventPayloads[K];
+    /**
+     * When it happened, if already known (the store's clock stamps it otherwise). Queued
+     * reports carry the time they were reported, not the time their batch was written.
+     */
+    at?: string;
+  };
+}[T];
 
 /** Encodes a number for JSON storage, keeping NaN and infinities. */
 export function encodeNumber(n: number): EncodedNumber {
@@ -208,6 +219,13 @@ export function decodeData<T = unknown>(text: string): T {
     }
     return v;
   });
+}
+
+const TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/** Whether `t` names a known event type. */
+export function isEventType(t: unknown): t is EventType {
+  return typeof t === "string" && TYPE_SET.has(t);
 }
 
 const STREAM_RE = /^(model|task):[0-9a-z_-]{1,64}$/;
@@ -253,14 +271,19 @@ function checkFields(prefix: string, f: Record<string, unknown>): void {
  * that names the bad field. Returns the event typed.
  */
 export function validateEvent(e: unknown): StoredEvent {
+  assertEvent(e);
+  return e;
+}
+
+/** Asserts that `e` is a valid event (see {@link validateEvent}). */
+function assertEvent(e: unknown): asserts e is StoredEvent {
   if (!isObj(e)) fail("event", e, "must be an object");
   if (typeof e.id !== "string" || !UUID_RE.test(e.id)) fail("event.id", e.id, "must be a UUID");
   if (typeof e.stream !== "string" || !STREAM_RE.test(e.stream)) {
     fail("event.stream", e.stream, "must be model:<id> or task:<id>");
   }
-  if (typeof e.type !== "string" || !(EVENT_TYPES as readonly string[]).includes(e.type)) {
-    fail("event.type", e.type, "is not a known event type");
-  }
+  const type = e.type;
+  if (!isEventType(type)) fail("event.type", type, "is not a known event type");
   if (typeof e.at !== "string" || !parseHlc(e.at)) {
     fail("event.at", e.at, "must be an HLC timestamp");
   }
@@ -270,14 +293,13 @@ export function validateEvent(e: unknown): StoredEvent {
   if (typeof e.origin !== "string" || e.origin.length === 0 || e.origin.length > 64) {
     fail("event.origin", e.origin, "must be a non-empty string");
   }
-  if (!Number.isInteger(e.v) || (e.v as number) < 1 || (e.v as number) > EVENT_VERSION) {
+  if (typeof e.v !== "number" || !Number.isInteger(e.v) || e.v < 1 || e.v > EVENT_VERSION) {
     fail("event.v", e.v, `must be an integer from 1 to ${EVENT_VERSION}`);
   }
   if (typeof e.actor !== "string") fail("event.actor", e.actor, "must be a string");
   const d = e.data;
   if (!isObj(d)) fail("event.data", d, "must be an object");
-  const type = e.type as EventType;
-  const kind = (e.stream as string).split(":")[0];
+  const kind = e.stream.split(":")[0];
   if ((type.startsWith("task.") ? "task" : "model") !== kind) {
     fail("event.stream", e.stream, `does not fit event type ${type}`);
   }
@@ -303,7 +325,10 @@ export function validateEvent(e: unknown): StoredEvent {
       optStr("data.framework", d.framework);
       optStr("data.filename", d.filename);
       optBool("data.isPackage", d.isPackage);
-      if (d.size !== undefined && !(Number.isSafeInteger(d.size) && (d.size as number) >= 0)) {
+      if (
+        d.size !== undefined &&
+        !(typeof d.size === "number" && Number.isSafeInteger(d.size) && d.size >= 0)
+      ) {
         fail("data.size", d.size, "must be a non-negative integer");
       }
       if (d.iteration !== undefined && !Number.isSafeInteger(d.iteration)) {
@@ -347,10 +372,10 @@ export function validateEvent(e: unknown): StoredEvent {
       if (!Array.isArray(it) || !Array.isArray(va) || it.length !== va.length || it.length === 0) {
         fail("data.iters", it, "must be a non-empty array as long as data.values");
       }
-      for (const x of it as unknown[]) {
+      for (const x of it) {
         if (!Number.isSafeInteger(x)) fail("data.iters", x, "must hold integers");
       }
-      for (const x of va as unknown[]) {
+      for (const x of va) {
         if (typeof x !== "number" && x !== "NaN" && x !== "Infinity" && x !== "-Infinity") {
           fail("data.values", x, "must hold numbers");
         }
@@ -371,5 +396,4 @@ export function validateEvent(e: unknown): StoredEvent {
     default:
       break;
   }
-  return e as unknown as StoredEvent;
 }

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "./errors.ts";
 import { BaseModel } from "./models/base.ts";
 import { Model } from "./models/model.ts";
 import { needString, needTags, optString } from "./models/util.ts";
+import { taskModelLinks } from "./projections/read.ts";
 import { InputModel } from "./models/input_model.ts";
 import { OutputModel } from "./models/output_model.ts";
 import {
@@ -252,14 +253,11 @@ export class Task {
   /** All models linked to this task in the store, as `Model` handles (input and output). */
   async getModels(): Promise<{ input: ModelsList<Model>; output: ModelsList<Model> }> {
     await this.store.flush();
-    const rows = await this.store.all<{ role: string; name: string; model_id: string }>(
-      "SELECT role, name, model_id FROM task_models WHERE task_id = ? ORDER BY at",
-      [this.id],
-    );
+    const rows = await taskModelLinks(this.store, this.id);
     const input = new ModelsList<Model>();
     const output = new ModelsList<Model>();
     for (const r of rows) {
-      const m = await Model.get(r.model_id, { store: this.store }).catch(() => undefined);
+      const m = await Model.get(r.modelId, { store: this.store }).catch(() => undefined);
       if (m) (r.role === "input" ? input : output)._put(r.name, m);
     }
     return { input, output };

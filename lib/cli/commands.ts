@@ -12,13 +12,17 @@
 import type * as Cli from "../../cli.ts";
 import type { Command } from "../../cli.ts";
 import type { Store } from "../store/store.ts";
-import { openStore } from "../store/store.ts";
+import { doctor } from "../store/doctor.ts";
 import { Model, type QueryModelsOptions } from "../models/model.ts";
-import { SCHEMA_VERSION } from "../projections/schema.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
-import { sha256File } from "../weights/blobs.ts";
 import { startServer } from "../server/server.ts";
-import { join, resolve } from "node:path";
+import { lineageOf } from "../projections/read.ts";
+import { type ModelQueryFlags, modelQueryFromFlags } from "../query_text.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { resolve } from "node:path";
+
+/** Moved to the store; re-exported for existing importers. */
+export { doctor, type DoctorReport } from "../store/doctor.ts";
 
 /** What `cli.ts` hands over: its registry and helpers. */
 export type CliApi = Pick<typeof Cli, "COMMANDS" | "out" | "isTty" | "progressBar" | "storeFrom">;
@@ -150,31 +154,14 @@ function define(
 // ---------------------------------------------------------------------------------------------
 // models list
 
+/** The filter flags through the shared filter language; a bad one is a usage error. */
 function listQuery(values: Values): QueryModelsOptions {
-  const q: QueryModelsOptions = {};
-  if (values.project !== undefined) q.projectName = values.project as string;
-  if (values.name !== undefined) q.modelName = values.name as string;
-  if (values.tags !== undefined) {
-    q.tags = (values.tags as string).split(",").map((t) => t.trim()).filter((t) => t.length > 0);
+  try {
+    return modelQueryFromFlags(values as ModelQueryFlags);
+  } catch (e) {
+    if (!(e instanceof InvalidArgumentError)) throw e;
+    throw new UsageError(`--${e.field} ${e.reason}, got ${JSON.stringify(e.value)}`);
   }
-  if (values.published) q.onlyPublished = true;
-  if (values.archived) q.includeArchived = true;
-  const md: Record<string, string> = {};
-  for (const kv of (values.metadata as string[] | undefined) ?? []) {
-    const i = kv.indexOf("=");
-    if (i <= 0) throw new UsageError(`--metadata must be key=value, got ${JSON.stringify(kv)}`);
-    md[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  if (Object.keys(md).length) q.metadata = md;
-  if (values.after !== undefined) {
-    const a = values.after as string;
-    const i = a.lastIndexOf(",");
-    if (i <= 0 || i === a.length - 1) {
-      throw new UsageError(`--after must be <lastUpdate>,<id>, got ${JSON.stringify(a)}`);
-    }
-    q.after = { lastUpdate: a.slice(0, i), id: a.slice(i + 1) };
-  }
-  return q;
 }
 
 function registerModels(api: CliApi): void {
@@ -261,12 +248,8 @@ ${STORE_HELP}`,
       return await withStore(api, values, async (store) => {
         const m = await Model.get(id, { store });
         const blobStored = m.hash ? await store.blobs.has(m.hash) : false;
-        const inputOf = await store.all<{ taskId: string; slot: string; taskName: string | null }>(
-          `SELECT tm.task_id AS taskId, tm.name AS slot, t.name AS taskName FROM task_models tm
-           LEFT JOIN tasks t ON t.id = tm.task_id
-           WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
-          [m.id],
-        );
+        const inputOf = (await lineageOf(store, m.id))
+          .map(({ taskId, slot, taskName }) => ({ taskId, slot, taskName }));
         const singleValues = await m.getReportedSingleValues();
         const scalarSummary = (await m.getScalarSummary())
           .filter((s) => s.maxIteration !== SINGLE_VALUE_ITERATION);
@@ -629,136 +612,6 @@ ${STORE_HELP}`,
 
 // ---------------------------------------------------------------------------------------------
 // doctor
-
-/** What `doctor` found. */
-export interface DoctorReport {
-  ok: boolean;
-  schema: { version: number; expected: number; ok: boolean };
-  counts: { events: number; models: number; tasks: number };
-  projections: {
-    checked: boolean;
-    ok: boolean;
-    events?: number;
-    note?: string;
-    tables: { table: string; rows: number; stale: number; missing: number; examples: string[] }[];
-  };
-  blobs: {
-    referenced: number;
-    ok: number;
-    mismatched: { hash: string; actual: string; models: string[] }[];
-    missing: { hash: string; models: string[]; uri: string }[];
-  };
-}
-
-/** Compares two dumps table by table. */
-function compareDumps(
-  before: Record<string, unknown[][]>,
-  after: Record<string, unknown[][]>,
-): DoctorReport["projections"]["tables"] {
-  const out: DoctorReport["projections"]["tables"] = [];
-  for (const table of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    const a = (before[table] ?? []).map((r) => JSON.stringify(r));
-    const b = (after[table] ?? []).map((r) => JSON.stringify(r));
-    const inB = new Map<string, number>();
-    for (const r of b) inB.set(r, (inB.get(r) ?? 0) + 1);
-    const stale: string[] = [];
-    for (const r of a) {
-      const n = inB.get(r) ?? 0;
-      if (n > 0) inB.set(r, n - 1);
-      else stale.push(r);
-    }
-    const missing: string[] = [];
-    for (const [r, n] of inB) for (let i = 0; i < n; i++) missing.push(r);
-    out.push({
-      table,
-      rows: a.length,
-      stale: stale.length,
-      missing: missing.length,
-      examples: [
-        ...stale.slice(0, 3).map((r) => `projection has ${cut(r, 200)}`),
-        ...missing.slice(0, 3).map((r) => `replay has ${cut(r, 200)}`),
-      ],
-    });
-  }
-  return out;
-}
-
-/** Checks a store without changing it: schema, projections against a replay of a copy, blobs. */
-export async function doctor(
-  store: Store,
-  progress: CliApi["progressBar"] = () => ({ update() {}, end() {} }),
-): Promise<DoctorReport> {
-  const version = await store.schemaVersion();
-  const count = async (sql: string) => Number((await store.one<{ n: number }>(sql))?.n ?? 0);
-  const counts = {
-    events: await count("SELECT count(*) AS n FROM events"),
-    models: await count("SELECT count(*) AS n FROM models WHERE created = 1 AND removed = 0"),
-    tasks: await count("SELECT count(*) AS n FROM tasks WHERE created = 1"),
-  };
-
-  // Projections: copy the database (a consistent snapshot), replay the copy, compare.
-  const projections: DoctorReport["projections"] = { checked: false, ok: true, tables: [] };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store.path)) {
-    projections.note = "skipped: the database is remote";
-  } else {
-    const tmp = await Deno.makeTempDir({ prefix: "modelog-doctor-" });
-    try {
-      const copyPath = join(tmp, "modelog.db");
-      await store.all("VACUUM INTO ?", [copyPath]);
-      const copy = await openStore({ home: tmp, path: copyPath, blobsDir: join(tmp, "blobs") });
-      try {
-        const before = await copy.dump();
-        const bar = progress("replaying events");
-        const r = await copy.rebuild({ onProgress: (n) => bar.update(n, counts.events) });
-        bar.end();
-        const after = await copy.dump();
-        projections.checked = true;
-        projections.events = r.events;
-        projections.tables = compareDumps(before, after);
-        projections.ok = projections.tables.every((t) => t.stale === 0 && t.missing === 0);
-      } finally {
-        await copy.close();
-      }
-    } finally {
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    }
-  }
-
-  // Blobs referenced by live models: present, and hashing to their name.
-  const refs = await store.all<{ hash: string; ids: string; uri: string }>(
-    `SELECT hash, group_concat(id) AS ids, max(uri) AS uri FROM models
-     WHERE hash != '' AND created = 1 AND removed = 0 GROUP BY hash ORDER BY hash`,
-  );
-  const blobs: DoctorReport["blobs"] = {
-    referenced: refs.length,
-    ok: 0,
-    mismatched: [],
-    missing: [],
-  };
-  const bar = progress("checking blobs");
-  let done = 0;
-  for (const r of refs) {
-    const models = r.ids.split(",");
-    if (!(await store.blobs.has(r.hash))) {
-      blobs.missing.push({ hash: r.hash, models, uri: r.uri });
-    } else {
-      const { hash } = await sha256File(store.blobs.pathOf(r.hash));
-      if (hash === r.hash) blobs.ok++;
-      else blobs.mismatched.push({ hash: r.hash, actual: hash, models });
-    }
-    bar.update(++done, refs.length);
-  }
-  bar.end();
-
-  const schemaOk = version === SCHEMA_VERSION;
-  return {
-    ok: schemaOk && projections.ok && blobs.mismatched.length === 0,
-    schema: { version, expected: SCHEMA_VERSION, ok: schemaOk },
-    counts,
-    projections,
-    blobs,
-  };
-}
 
 function registerDoctor(api: CliApi): void {
   const { out } = api;

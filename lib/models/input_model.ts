@@ -9,6 +9,7 @@ import { newId } from "../clock.ts";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import { snapshotOf } from "./base.ts";
 import { loadSnapshot, type ModelSnapshot } from "./read_back.ts";
+import { newestModelIdByUri } from "../projections/read.ts";
 import { Model } from "./model.ts";
 import type { Task } from "../task.ts";
 import { currentTask, isTask, linksOf } from "./task_link.ts";
@@ -264,13 +265,9 @@ export class InputModel extends Model {
     const url = normalizeUrl(options.weightsUrl);
     const store = options.store ?? await getDefaultStore();
     await store.flush();
-    const row = await store.one<{ id: string }>(
-      `SELECT id FROM models WHERE uri = ? AND created = 1 AND removed = 0
-       ${options.loadArchived ? "" : "AND archived = 0"} ORDER BY last_update DESC, id LIMIT 1`,
-      [url],
-    );
-    if (!row) return undefined;
-    return new InputModel(row.id, store, await loadSnapshot(store, row.id));
+    const id = await newestModelIdByUri(store, url, { includeArchived: options.loadArchived });
+    if (!id) return undefined;
+    return new InputModel(id, store, await loadSnapshot(store, id));
   }
 
   /** A local-only model with id `"empty"` carrying a design and labels; never stored. */

@@ -7,16 +7,17 @@
 import { getDefaultStore, type Store } from "../store/store.ts";
 import { BaseModel, markRemoved, storeOf } from "./base.ts";
 import { loadSnapshot, type ModelSnapshot } from "./read_back.ts";
+import { type Driver, type QueryFilter, type QueryStrategy, selectivityProbes } from "../query.ts";
 import {
-  compileModelQuery,
-  type Driver,
-  type QueryFilter,
-  type QueryStrategy,
-  selectivityProbes,
-} from "../query.ts";
+  countModelRows,
+  hashUsedElsewhere,
+  inputTaskIds,
+  queryModelViews,
+  runCount,
+  uriUsedElsewhere,
+} from "../projections/read.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import type { ModelRow } from "../projections/project.ts";
-import type { MetadataEntry, MetadataType } from "../events.ts";
 import { fileUriToPath } from "../weights/remote.ts";
 import { needString } from "./util.ts";
 
@@ -38,26 +39,6 @@ export interface RemoveModelOptions {
   raiseOnErrors?: boolean;
   /** The store, when `model` is an id (default: the default store). */
   store?: Store;
-}
-
-const QUERY_COLUMNS = `m.*,
-  (SELECT json_group_array(tag) FROM (SELECT tag FROM model_tags t
-     WHERE t.model_id = m.id AND t.present = 1 ORDER BY tag)) AS tags_json,
-  (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata d
-     WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
-
-/** Builds a snapshot from a query row carrying `tags_json` and `metadata_json`. */
-function snapFromRow(r: ModelRow & { tags_json: string; metadata_json: string }): ModelSnapshot {
-  const { tags_json, metadata_json, ...row } = r;
-  const metadata: Record<string, MetadataEntry> = {};
-  for (
-    const [k, [type, value]] of Object.entries(
-      JSON.parse(metadata_json) as Record<string, [string, string]>,
-    )
-  ) {
-    metadata[k] = { type: type as MetadataType, value };
-  }
-  return { row: row as ModelRow, tags: JSON.parse(tags_json), metadata };
 }
 
 /**
@@ -106,12 +87,8 @@ export class Model extends BaseModel {
     const store = given ?? await getDefaultStore();
     await store.flush();
     const plan = await choosePlan(store, filter);
-    const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, ...plan });
-    const rows = await store.all<ModelRow & { tags_json: string; metadata_json: string }>(
-      sql,
-      args,
-    );
-    return rows.map((r) => new Model(r.id, store, snapFromRow(r)));
+    const views = await queryModelViews(store, filter, plan);
+    return views.map((v) => new Model(v.row.id, store, v));
   }
 
   /** The cursor of this model for paging (`after` in `queryModels`). */
@@ -137,15 +114,12 @@ export class Model extends BaseModel {
       const snap = await loadSnapshot(store, id);
       if (!snap) throw new ModelNotFoundError(id);
       if (!options.force) {
-        const users = await store.all<{ task_id: string }>(
-          "SELECT task_id FROM task_models WHERE model_id = ? AND role = 'input'",
-          [id],
-        );
+        const users = await inputTaskIds(store, id);
         if (users.length) {
           throw new ModelogError(
             "MODEL_IN_USE",
             `Model ${JSON.stringify(id)} is an input of task(s) ${
-              users.map((u) => u.task_id).join(", ")
+              users.join(", ")
             }: pass force: true to remove it`,
           );
         }
@@ -189,7 +163,7 @@ export async function choosePlan(
   let total = cache.get("models");
   if (!total || now - total.t > PROBE_TTL_MS) {
     total = {
-      n: (await store.one<{ n: number }>("SELECT count(*) AS n FROM models"))?.n ?? 0,
+      n: await countModelRows(store),
       t: now,
     };
     cache.set("models", total);
@@ -204,7 +178,7 @@ export async function choosePlan(
     const key = JSON.stringify([p.sql, p.args.slice(0, -1)]);
     let hit = cache.get(key);
     if (!hit || now - hit.t > PROBE_TTL_MS) {
-      hit = { n: (await store.one<{ n: number }>(p.sql, p.args))?.n ?? 0, t: now };
+      hit = { n: await runCount(store, p), t: now };
       cache.set(key, hit);
     }
     if (!best || hit.n < best.count) best = { count: hit.n, driver: p.driver };
@@ -219,18 +193,12 @@ export async function choosePlan(
 /** Deletes a removed model's blob and local weights file when no live model references them. */
 async function deleteUnreferenced(store: Store, row: ModelRow): Promise<void> {
   if (row.hash) {
-    const other = await store.one(
-      "SELECT id FROM models WHERE hash = ? AND removed = 0 AND id != ? LIMIT 1",
-      [row.hash, row.id],
-    );
-    if (!other) await store.blobs.delete(row.hash);
+    if (!(await hashUsedElsewhere(store, row.hash, row.id))) await store.blobs.delete(row.hash);
   }
   if (row.uri.startsWith("file://")) {
-    const other = await store.one(
-      "SELECT id FROM models WHERE uri = ? AND removed = 0 AND id != ? LIMIT 1",
-      [row.uri, row.id],
-    );
-    if (!other) await Deno.remove(fileUriToPath(row.uri)).catch(() => {});
+    if (!(await uriUsedElsewhere(store, row.uri, row.id))) {
+      await Deno.remove(fileUriToPath(row.uri)).catch(() => {});
+    }
   }
 }
 

@@ -5,16 +5,18 @@
  *
  * @module
  */
-import type { SqlArg, Store } from "../store/store.ts";
-import type { ModelRow, SeriesRow } from "../projections/project.ts";
+import type { Store } from "../store/store.ts";
+import type { ModelRow } from "../projections/project.ts";
 import {
-  decodeNumber,
-  type EncodedNumber,
-  type EventPayloads,
-  type MetadataEntry,
-  type MetadataType,
-  type StoredEvent,
-} from "../events.ts";
+  eventsById,
+  loadModelView,
+  modelEvents,
+  plotEventIds,
+  type ReportSelector,
+  scalarChunkRefs,
+  scalarSeriesOf,
+} from "../projections/read.ts";
+import { decodeNumber, type MetadataEntry } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { PlotResult } from "../reports/figures.ts";
@@ -79,83 +81,14 @@ export interface ReportedPlot extends PlotResult {
   reportedAt: Date;
 }
 
-/** Which reports of a model to read: each given field must match exactly. */
-export interface ReportSelector {
-  /** The report title. */
-  title?: string;
-  /** The report series. */
-  series?: string;
-  /** The iteration (plots only). */
-  iteration?: number;
-}
+export type { ReportSelector } from "../projections/read.ts";
 
 /** Points per title, then series, then iteration (the last report of an iteration wins). */
 export type ScalarPoints = Map<string, Map<string, Map<number, number>>>;
 
-// ---------------------------------------------------------------------------------------------
-// Projection reads. They move into lib/projections/read.ts, which owns every SELECT.
-
 /** Reads a model's snapshot from the projections (undefined when absent or removed). */
 export async function loadSnapshot(store: Store, id: string): Promise<ModelSnapshot | undefined> {
-  const row = await store.one<ModelRow>(
-    "SELECT * FROM models WHERE id = ? AND created = 1 AND removed = 0",
-    [id],
-  );
-  if (!row) return undefined;
-  const tags = await store.all<{ tag: string }>(
-    "SELECT tag FROM model_tags WHERE model_id = ? AND present = 1 ORDER BY tag",
-    [id],
-  );
-  const meta = await store.all<{ key: string; type: string; value: string }>(
-    "SELECT key, type, value FROM model_metadata WHERE model_id = ? AND present = 1 ORDER BY key",
-    [id],
-  );
-  const metadata: Record<string, MetadataEntry> = {};
-  for (const m of meta) metadata[m.key] = { value: m.value, type: m.type as MetadataType };
-  return { row, tags: tags.map((t) => t.tag), metadata };
-}
-
-function reportWhere(modelId: string, f: ReportSelector): { where: string; args: SqlArg[] } {
-  const where = ["model_id = ?"];
-  const args: SqlArg[] = [modelId];
-  for (const k of ["title", "series", "iteration"] as const) {
-    if (f[k] === undefined) continue;
-    where.push(`${k} = ?`);
-    args.push(f[k]!);
-  }
-  return { where: where.join(" AND "), args };
-}
-
-/** The scalar batches of a model matching `f`, oldest first. */
-async function scalarChunkRefs(
-  store: Store,
-  modelId: string,
-  f: Omit<ReportSelector, "iteration">,
-): Promise<{ eventId: string; title: string; series: string }[]> {
-  const { where, args } = reportWhere(modelId, f);
-  const rows = await store.all<{ event_id: string; title: string; series: string }>(
-    `SELECT event_id, title, series FROM metric_chunks WHERE ${where} ORDER BY at`,
-    args,
-  );
-  return rows.map((r) => ({ eventId: r.event_id, title: r.title, series: r.series }));
-}
-
-/** The per-series scalar summaries of a model, by title then series. */
-async function scalarSeriesOf(store: Store, modelId: string): Promise<SeriesRow[]> {
-  return await store.all<SeriesRow>(
-    "SELECT * FROM scalar_series WHERE model_id = ? ORDER BY title, series",
-    [modelId],
-  );
-}
-
-/** The ids of the `metric.plot` events of a model matching `f`, by title, series, iteration. */
-async function plotEventIds(store: Store, modelId: string, f: ReportSelector): Promise<string[]> {
-  const { where, args } = reportWhere(modelId, f);
-  const rows = await store.all<{ event_id: string }>(
-    `SELECT event_id FROM plots WHERE ${where} ORDER BY title, series, iteration`,
-    args,
-  );
-  return rows.map((r) => r.event_id);
+  return await loadModelView(store, id);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,14 +132,14 @@ export async function modelHistory(
 ): Promise<HistoryEntry[]> {
   checkLimit(limit);
   await store.flush();
-  const events = await store.streamEvents(`model:${modelId}`, limit);
-  return events.map((e: StoredEvent) => {
-    let changes = e.data as Record<string, unknown>;
+  const events = await modelEvents(store, modelId, limit);
+  return events.map((e) => {
+    let changes: Record<string, unknown> = { ...e.data };
     if (e.type === "metric.scalars") {
-      const d = e.data as EventPayloads["metric.scalars"];
+      const d = e.data;
       changes = { title: d.title, series: d.series, points: d.iters.length };
     } else if (e.type === "metric.plot") {
-      const d = e.data as EventPayloads["metric.plot"];
+      const d = e.data;
       changes = { kind: d.kind, title: d.title, series: d.series, iteration: d.iteration };
     }
     return {
@@ -232,11 +165,11 @@ export async function readScalarPoints(
   const out: ScalarPoints = new Map();
   for (let i = 0; i < chunks.length; i += 200) {
     const part = chunks.slice(i, i + 200);
-    const events = await store.eventsById(part.map((c) => c.eventId));
+    const events = await eventsById(store, part.map((c) => c.eventId));
     for (const c of part) {
       const e = events.get(c.eventId);
-      if (!e) continue;
-      const d = e.data as EventPayloads["metric.scalars"];
+      if (e?.type !== "metric.scalars") continue;
+      const d = e.data;
       let t = out.get(d.title);
       if (!t) out.set(d.title, t = new Map());
       let s = t.get(d.series);
@@ -244,7 +177,7 @@ export async function readScalarPoints(
       const n = d.iters.length;
       for (let j = 0; j < n; j++) {
         const v = d.values[j]!;
-        s.set(d.iters[j]!, typeof v === "number" ? v : decodeNumber(v as EncodedNumber));
+        s.set(d.iters[j]!, typeof v === "number" ? v : decodeNumber(v));
       }
     }
   }
@@ -317,13 +250,12 @@ export async function reportedPlots(
 ): Promise<ReportedPlot[]> {
   await store.flush();
   const ids = await plotEventIds(store, modelId, checkSelector(filter));
-  const events = await store.eventsById(ids);
+  const events = await eventsById(store, ids);
   const out: ReportedPlot[] = [];
   for (const id of ids) {
     const e = events.get(id);
-    if (!e) continue;
-    const d = e.data as EventPayloads["metric.plot"];
-    out.push({ ...d, reportedAt: new Date(hlcWall(e.at)) });
+    if (e?.type !== "metric.plot") continue;
+    out.push({ ...e.data, reportedAt: new Date(hlcWall(e.at)) });
   }
   return out;
 }

@@ -27,8 +27,9 @@ import {
   UPLOAD_OFFSET,
 } from "../sync/protocol.ts";
 import { Model } from "../models/model.ts";
-import type { QueryModelsOptions } from "../models/model.ts";
+import { parseModelQuery } from "../query_text.ts";
 import { splitStream } from "../projections/project.ts";
+import { eventsAfter, headSeq, projectOf, projectsOfBlob } from "../projections/read.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
 import { hlcWall } from "../clock.ts";
 import { dirname, join, resolve } from "node:path";
@@ -304,52 +305,6 @@ async function loginPage(req: Request, auth: TokenAuth): Promise<Response> {
   });
 }
 
-/** Parses `GET /v1/models` parameters into `queryModels` options. */
-export function modelQueryFromParams(p: URLSearchParams): QueryModelsOptions {
-  const o: QueryModelsOptions = {};
-  const project = p.get("project") ?? p.get("projectName");
-  if (project) o.projectName = project;
-  const name = p.get("name") ?? p.get("modelName");
-  if (name) o.modelName = name;
-  const tags = [...p.getAll("tags").flatMap((t) => t.split(",")), ...p.getAll("tag")]
-    .map((t) => t.trim()).filter((t) => t.length > 0);
-  if (tags.length) o.tags = tags;
-  const bool = (k: string) => {
-    const v = p.get(k);
-    if (v === null) return undefined;
-    if (["1", "true", "yes"].includes(v)) return true;
-    if (["0", "false", "no"].includes(v)) return false;
-    throw new InvalidArgumentError(k, v, "must be true or false");
-  };
-  const pub = bool("published") ?? bool("onlyPublished");
-  if (pub !== undefined) o.onlyPublished = pub;
-  const arch = bool("archived") ?? bool("includeArchived");
-  if (arch !== undefined) o.includeArchived = arch;
-  const limit = p.get("limit") ?? p.get("maxResults");
-  if (limit !== null) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new InvalidArgumentError("limit", limit, "must be a non-negative integer");
-    }
-    o.maxResults = n;
-  }
-  const md: Record<string, string> = {};
-  for (const m of p.getAll("metadata")) {
-    const i = m.indexOf("=");
-    if (i <= 0) throw new InvalidArgumentError("metadata", m, "must be key=value");
-    md[m.slice(0, i)] = m.slice(i + 1);
-  }
-  for (const [k, v] of p) if (k.startsWith("metadata.") && k.length > 9) md[k.slice(9)] = v;
-  if (Object.keys(md).length) o.metadata = md;
-  const after = p.get("after");
-  if (after) {
-    const i = after.lastIndexOf(",");
-    if (i <= 0) throw new InvalidArgumentError("after", after, "must be <lastUpdate>,<id>");
-    o.after = { lastUpdate: after.slice(0, i), id: after.slice(i + 1) };
-  }
-  return o;
-}
-
 /** A model's full record for the API: fields, metadata and reports. */
 export async function modelRecord(store: Store, id: string): Promise<Record<string, unknown>> {
   const m = await Model.get(id, { store });
@@ -412,8 +367,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     serverId = crypto.randomUUID();
     await s.setState(SERVER_ID_KEY, serverId);
   }
-  const head = async () =>
-    (await s.one<{ n: number }>("SELECT coalesce(max(seq), 0) AS n FROM events"))?.n ?? 0;
+  const head = () => headSeq(s);
 
   const principalOf = (req: Request, need: Role): Principal => {
     if (options.readOnly && need !== "read") {
@@ -442,13 +396,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     for (const e of events) {
       if (!known.has(e.stream)) {
         const [kind, id] = splitStream(e.stream);
-        const row = await s.one<{ project: string }>(
-          `SELECT project FROM ${
-            kind === "task" ? "tasks" : "models"
-          } WHERE id = ? AND created = 1`,
-          [id],
-        );
-        known.set(e.stream, row?.project ?? inBatch.get(e.stream));
+        const project = await projectOf(s, kind, id, { createdOnly: true });
+        known.set(e.stream, project ?? inBatch.get(e.stream));
       }
       out.add(known.get(e.stream));
       const d = e.data as Record<string, unknown>;
@@ -553,7 +502,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
       );
     }
-    const page = await s.readEvents({ afterSeq: after, limit });
+    const page = await eventsAfter(s, after, limit);
     let events = page;
     if (who.projects) {
       const allowed: StoredEvent[] = [];
@@ -562,11 +511,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         let ok = mayRead.get(e.stream);
         if (ok === undefined) {
           const [kind, id] = splitStream(e.stream);
-          const row = await s.one<{ project: string }>(
-            `SELECT project FROM ${kind === "task" ? "tasks" : "models"} WHERE id = ?`,
-            [id],
-          );
-          ok = mayTouch(who, row?.project);
+          ok = mayTouch(who, await projectOf(s, kind, id));
           mayRead.set(e.stream, ok);
         }
         if (ok) allowed.push(e);
@@ -609,10 +554,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // A HEAD tells a writer whether to upload (and from where); PUT tells it as much, so a
       // project-limited writer may ask about any blob. Reading bytes needs a model it may see.
       if (who.projects && !(req.method === "HEAD" && hasRole(who, "write"))) {
-        const ok = await s.all<{ project: string }>("SELECT project FROM models WHERE hash = ?", [
-          hash,
-        ]);
-        if (!ok.some((r) => mayTouch(who, r.project))) {
+        const projects = await projectsOfBlob(s, hash);
+        if (!projects.some((p) => mayTouch(who, p))) {
           throw new HttpError(403, "FORBIDDEN", "This token may not read that blob");
         }
       }
@@ -780,7 +723,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     if (path === "/v1/models" && req.method === "GET") {
       const who = principalOf(req, "read");
-      const q = modelQueryFromParams(url.searchParams);
+      const q = parseModelQuery(url.searchParams);
       // Pages are bounded: 500 models unless `limit` asks for another size (at most 10,000).
       q.maxResults ??= DEFAULT_MODELS_PAGE;
       if (q.maxResults > MAX_MODELS_PAGE) {

@@ -24,6 +24,8 @@ import { downsample, scalarsFigure } from "../reports/figures.ts";
 import { drawFiguresScript, READ_FIGURES, toPlotly3 } from "../reports/html.ts";
 import { loadPlotlyJs } from "../deps.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
+import { isTrue, parseModelQuery, splitMetadataList } from "../query_text.ts";
+import { lineageOf, modelAuditTrail, modelName, taskSummary } from "../projections/read.ts";
 import {
   bytes,
   chips,
@@ -144,30 +146,6 @@ function readForm(p: URLSearchParams): ListForm {
   };
 }
 
-/** Splits `a=1, b=2` into pairs; a part without `=` belongs to the previous value. */
-function metadataPairs(texts: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const text of texts) {
-    const parts: string[] = [];
-    for (const piece of text.split(/,|\n/)) {
-      if (piece.includes("=") || parts.length === 0) parts.push(piece);
-      else parts[parts.length - 1] += "," + piece;
-    }
-    for (const part of parts) {
-      const s = part.trim();
-      if (!s) continue;
-      const i = s.indexOf("=");
-      if (i <= 0) throw new InvalidArgumentError("metadata", s, "must be key=value");
-      out[s.slice(0, i).trim()] = s.slice(i + 1).trim();
-    }
-  }
-  return out;
-}
-
-function truthy(v: string): boolean {
-  return ["1", "true", "yes", "on", "only", "include"].includes(v.toLowerCase());
-}
-
 function pageSize(v: string): number {
   if (!v) return DEFAULT_PAGE_SIZE;
   const n = Number(v);
@@ -177,24 +155,11 @@ function pageSize(v: string): number {
   return n;
 }
 
+/** The form's filter through the shared filter language (the metadata box split into pairs). */
 function toQuery(f: ListForm, after: string | null): QueryModelsOptions {
-  const q: QueryModelsOptions = {};
-  if (f.project) q.projectName = f.project;
-  if (f.name) q.modelName = f.name;
-  const tags = f.tags.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
-  if (tags.length) q.tags = tags;
-  if (truthy(f.published)) q.onlyPublished = true;
-  if (truthy(f.archived)) q.includeArchived = true;
-  const md = metadataPairs(f.metadata);
-  if (Object.keys(md).length) q.metadata = md;
-  if (after) {
-    const i = after.lastIndexOf(",");
-    if (i <= 0 || i === after.length - 1) {
-      throw new InvalidArgumentError("after", after, "must be <lastUpdate>,<id>");
-    }
-    q.after = { lastUpdate: after.slice(0, i), id: after.slice(i + 1) };
-  }
-  return q;
+  const p = formParams({ ...f, metadata: f.metadata.flatMap(splitMetadataList), limit: "" });
+  if (after) p.set("after", after);
+  return parseModelQuery(p);
 }
 
 function formParams(f: ListForm): URLSearchParams {
@@ -217,7 +182,7 @@ function filterForm(f: ListForm): string {
   const select = (name: "published" | "archived", label: string, opts: [string, string][]) =>
     `<label>${h(label)}<select name="${name}">${
       opts.map(([v, t]) =>
-        `<option value="${h(v)}"${(truthy(f[name]) ? opts[1]![0] : "") === v ? " selected" : ""}>${
+        `<option value="${h(v)}"${(isTrue(f[name]) ? opts[1]![0] : "") === v ? " selected" : ""}>${
           h(t)
         }</option>`
       ).join("")
@@ -307,15 +272,6 @@ ${READ_FIGURES}  if (typeof Plotly === "undefined") {
   }
 ${drawFiguresScript("{ displaylogo: false, responsive: true }", "modelog")}})();`;
 
-interface HistoryRow {
-  id: string;
-  type: string;
-  at: string;
-  actor: string;
-  origin: string;
-  data: string;
-}
-
 function short(s: string, n = 240): string {
   return s.length > n ? s.slice(0, n - 1) + "…" : s;
 }
@@ -356,30 +312,6 @@ function changesHtml(type: string, data: unknown): string {
   }
 }
 
-/**
- * The model's audit trail, newest first: every event but reported metrics (their payloads are
- * large; they are counted instead). Reads only the model's own events.
- */
-async function modelHistory(
-  store: Store,
-  id: string,
-): Promise<{ rows: HistoryRow[]; scalarEvents: number; plotEvents: number }> {
-  const stream = `model:${id}`;
-  const rows = await store.all<HistoryRow>(
-    `SELECT id, type, at, actor, origin, data FROM events
-     WHERE stream = ? AND type NOT IN ('metric.scalars', 'metric.plot')
-     ORDER BY at DESC LIMIT ?`,
-    [stream, HISTORY_LIMIT],
-  );
-  const counts = await store.all<{ type: string; n: number }>(
-    `SELECT type, count(*) AS n FROM events
-     WHERE stream = ? AND type IN ('metric.scalars', 'metric.plot') GROUP BY type`,
-    [stream],
-  );
-  const n = (t: string) => Number(counts.find((c) => c.type === t)?.n ?? 0);
-  return { rows, scalarEvents: n("metric.scalars"), plotEvents: n("metric.plot") };
-}
-
 function modelLink(id: string, name?: string | null): string {
   return `<a href="/models/${encodeURIComponent(id)}">${h(name || id)}</a>${
     name ? ` <span class="id">${h(id)}</span>` : ""
@@ -387,40 +319,23 @@ function modelLink(id: string, name?: string | null): string {
 }
 
 async function lineage(store: Store, m: Model): Promise<string> {
-  const taskRow = async (id: string) =>
-    id
-      ? await store.one<{ id: string; name: string; project: string; task_type: string }>(
-        "SELECT id, name, project, task_type FROM tasks WHERE id = ? AND created = 1",
-        [id],
-      )
-      : undefined;
   const taskHtml = async (id: string) => {
     if (!id) return `<span class="none">none</span>`;
-    const t = await taskRow(id);
+    const t = await taskSummary(store, id);
     return t
       ? `${h(t.name)} <span class="muted">(${h(t.project)}${
-        t.task_type ? `, ${h(t.task_type)}` : ""
+        t.taskType ? `, ${h(t.taskType)}` : ""
       })</span> <span class="id">${h(t.id)}</span>`
       : `<code>${h(id)}</code> <span class="muted">(not in this store)</span>`;
   };
   let parent = `<span class="none">none</span>`;
   if (m.parent) {
-    const p = await store.one<{ id: string; name: string }>(
-      "SELECT id, name FROM models WHERE id = ? AND created = 1 AND removed = 0",
-      [m.parent],
-    );
+    const p = await modelName(store, m.parent);
     parent = p
       ? modelLink(p.id, p.name)
       : `<code>${h(m.parent)}</code> <span class="muted">(not in this store)</span>`;
   }
-  const users = await store.all<
-    { task_id: string; slot: string; name: string | null; project: string | null }
-  >(
-    `SELECT tm.task_id, tm.name AS slot, t.name, t.project FROM task_models tm
-     LEFT JOIN tasks t ON t.id = tm.task_id
-     WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
-    [m.id],
-  );
+  const users = await lineageOf(store, m.id);
   const rows: [string, string][] = [
     ["Created by task", await taskHtml(m.task)],
   ];
@@ -432,9 +347,9 @@ async function lineage(store: Store, m: Model): Promise<string> {
     "Input of tasks",
     users.length
       ? users.map((u) =>
-        `<div>${u.name ? h(u.name) : `<code>${h(u.task_id)}</code>`}${
-          u.project ? ` <span class="muted">(${h(u.project)})</span>` : ""
-        } as <code>${h(u.slot)}</code> <span class="id">${h(u.task_id)}</span></div>`
+        `<div>${u.taskName ? h(u.taskName) : `<code>${h(u.taskId)}</code>`}${
+          u.taskProject ? ` <span class="muted">(${h(u.taskProject)})</span>` : ""
+        } as <code>${h(u.slot)}</code> <span class="id">${h(u.taskId)}</span></div>`
       ).join("")
       : `<span class="none">none</span>`,
   ]);
@@ -551,7 +466,7 @@ async function modelPage(id: string, store: Store): Promise<Response> {
     }</span></div><div id="${fid}" class="${cls}"></div></div>`;
   });
 
-  const hist = await modelHistory(store, m.id);
+  const hist = await modelAuditTrail(store, m.id, HISTORY_LIMIT);
   const histRows = hist.rows.map((r) => {
     let data: unknown;
     try {

@@ -10,6 +10,11 @@ import { getDefaultStore, type Store } from "../store/store.ts";
 import { decodeData, encodeData, type EventPayloads } from "../events.ts";
 import { InvalidArgumentError, SyncError } from "../errors.ts";
 import {
+  countLocalEventsAfter,
+  eventsAfter,
+  localWeightsUpdatesAfter,
+} from "../projections/read.ts";
+import {
   blobPath,
   MAX_EVENTS_PER_PUSH,
   type PullResponse,
@@ -352,17 +357,10 @@ export class SyncWorker {
     const store = await this.#getStore();
     await store.flush();
     let cursor = Number(await store.getState(this.#pushKey) ?? "0");
-    const total = (await store.one<{ n: number }>(
-      "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
-      [cursor],
-    ))?.n ?? 0;
+    const total = await countLocalEventsAfter(store, cursor);
     let events = 0, blobs = 0, bytes = 0;
     for (;;) {
-      const page = await store.readEvents({
-        afterSeq: cursor,
-        limit: this.#batch,
-        localOnly: true,
-      });
+      const page = await eventsAfter(store, cursor, this.#batch, { localOnly: true });
       if (page.length === 0) break;
       for (const e of page) {
         if (e.type !== "model.weights_updated") continue;
@@ -531,21 +529,13 @@ export class SyncWorker {
     const store = await this.#getStore();
     const pushCursor = Number(await store.getState(this.#pushKey) ?? "0");
     const pullCursor = Number(await store.getState(this.#pullKey) ?? "0");
-    const n = await store.one<{ n: number }>(
-      "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
-      [pushCursor],
-    );
-    const w = await store.all<{ data: string }>(
-      "SELECT data FROM events WHERE seq > ? AND remote = 0 AND type = 'model.weights_updated'",
-      [pushCursor],
-    );
+    const n = await countLocalEventsAfter(store, pushCursor);
     const sizes = new Map<string, number>();
-    for (const r of w) {
-      const d = JSON.parse(r.data) as EventPayloads["model.weights_updated"];
+    for (const d of await localWeightsUpdatesAfter(store, pushCursor)) {
       if (d.hash) sizes.set(d.hash, d.size ?? 0);
     }
     return {
-      pendingEvents: n?.n ?? 0,
+      pendingEvents: n,
       pendingBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
       lastSuccess: this.#lastSuccess,
       lastError: this.#lastError,

@@ -184,10 +184,15 @@ async function openRegularFile(path: string): Promise<Deno.FsFile> {
  *
  * @example Storing a file once
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BlobStore } from "./blobs.ts";
- * const store = new BlobStore("/tmp/blobs");
- * const info = await store.putFile("model.onnx");
- * console.log(info.hash, info.size);
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/model.onnx`, "weights");
+ * const store = new BlobStore(`${dir}/blobs`);
+ * const info = await store.putFile(`${dir}/model.onnx`);
+ * assert.equal(info.size, 7);
+ * assert.equal((await store.putFile(`${dir}/model.onnx`)).hash, info.hash); // stored once
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class BlobStore {

@@ -1,0 +1,443 @@
+/**
+ * The read side: every query over the projections and the event log that models, tasks, the
+ * server, the web UI, the CLI and the sync worker need. Callers get typed plain objects and
+ * never see SQL; the query compiler (`../query.ts`) builds the model filter's SQL, and this
+ * module runs it.
+ *
+ * Sections: models (snapshots, queries, references), reports (metric chunks, series, plots),
+ * tasks and lineage, the event log (history, paging, pending pushes), projects (access checks).
+ *
+ * @module
+ */
+import type { Store } from "../store/store.ts";
+import { readAll, readOne, type SqlArg } from "../store/raw.ts";
+import type { ModelRow, SeriesRow } from "./project.ts";
+import type { EventPayloads, MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
+import {
+  type CompiledQuery,
+  compileModelQuery,
+  type Driver,
+  type QueryFilter,
+  type QueryStrategy,
+} from "../query.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+/** A model as the projections hold it: its row, present tags and present metadata. */
+export interface ModelView {
+  /** The `models` projection row. */
+  row: ModelRow;
+  /** Present user tags, sorted. */
+  tags: string[];
+  /** Present metadata entries. */
+  metadata: Record<string, MetadataEntry>;
+}
+
+/** A live model's row, tags and metadata; undefined when absent or removed. */
+export async function loadModelView(store: Store, id: string): Promise<ModelView | undefined> {
+  const row = await readOne<ModelRow>(
+    store,
+    "SELECT * FROM models WHERE id = ? AND created = 1 AND removed = 0",
+    [id],
+  );
+  if (!row) return undefined;
+  const tags = await readAll<{ tag: string }>(
+    store,
+    "SELECT tag FROM model_tags WHERE model_id = ? AND present = 1 ORDER BY tag",
+    [id],
+  );
+  const meta = await readAll<{ key: string; type: string; value: string }>(
+    store,
+    "SELECT key, type, value FROM model_metadata WHERE model_id = ? AND present = 1 ORDER BY key",
+    [id],
+  );
+  const metadata: Record<string, MetadataEntry> = {};
+  for (const m of meta) metadata[m.key] = { value: m.value, type: m.type as MetadataType };
+  return { row, tags: tags.map((t) => t.tag), metadata };
+}
+
+/** The model columns a query returns, with tags and metadata folded into JSON columns. */
+const QUERY_COLUMNS = `m.*,
+  (SELECT json_group_array(tag) FROM (SELECT tag FROM model_tags t
+     WHERE t.model_id = m.id AND t.present = 1 ORDER BY tag)) AS tags_json,
+  (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata d
+     WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
+
+type QueryRow = ModelRow & { tags_json: string; metadata_json: string };
+
+function viewFromRow(r: QueryRow): ModelView {
+  const { tags_json, metadata_json, ...row } = r;
+  const metadata: Record<string, MetadataEntry> = {};
+  for (
+    const [k, [type, value]] of Object.entries(
+      JSON.parse(metadata_json) as Record<string, [string, string]>,
+    )
+  ) {
+    metadata[k] = { type: type as MetadataType, value };
+  }
+  return { row: row as ModelRow, tags: JSON.parse(tags_json), metadata };
+}
+
+/**
+ * The models matching a filter, in query order (newest `last_update` first, then id), run
+ * with the given plan.
+ */
+export async function queryModelViews(
+  store: Store,
+  filter: QueryFilter,
+  plan: { strategy: QueryStrategy; driver?: Driver },
+): Promise<ModelView[]> {
+  const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, ...plan });
+  return (await readAll<QueryRow>(store, sql, args)).map(viewFromRow);
+}
+
+/** How many rows the `models` projection holds (removed and uncreated ones included). */
+export async function countModelRows(store: Store): Promise<number> {
+  return (await readOne<{ n: number }>(store, "SELECT count(*) AS n FROM models"))?.n ?? 0;
+}
+
+/** Runs a count query the compiler built (a selectivity probe) and returns its count. */
+export async function runCount(store: Store, q: CompiledQuery): Promise<number> {
+  return (await readOne<{ n: number }>(store, q.sql, q.args))?.n ?? 0;
+}
+
+/** Whether a model other than `exceptId`, not removed, references the blob `hash`. */
+export async function hashUsedElsewhere(
+  store: Store,
+  hash: string,
+  exceptId: string,
+): Promise<boolean> {
+  const other = await readOne(
+    store,
+    "SELECT id FROM models WHERE hash = ? AND removed = 0 AND id != ? LIMIT 1",
+    [hash, exceptId],
+  );
+  return other !== undefined;
+}
+
+/** Whether a model other than `exceptId`, not removed, has the weights URI `uri`. */
+export async function uriUsedElsewhere(
+  store: Store,
+  uri: string,
+  exceptId: string,
+): Promise<boolean> {
+  const other = await readOne(
+    store,
+    "SELECT id FROM models WHERE uri = ? AND removed = 0 AND id != ? LIMIT 1",
+    [uri, exceptId],
+  );
+  return other !== undefined;
+}
+
+/**
+ * The id of the newest live model with weights URI `uri` (archived ones only when
+ * `includeArchived`), or undefined.
+ */
+export async function newestModelIdByUri(
+  store: Store,
+  uri: string,
+  options: { includeArchived?: boolean } = {},
+): Promise<string | undefined> {
+  const row = await readOne<{ id: string }>(
+    store,
+    `SELECT id FROM models WHERE uri = ? AND created = 1 AND removed = 0
+     ${options.includeArchived ? "" : "AND archived = 0"} ORDER BY last_update DESC, id LIMIT 1`,
+    [uri],
+  );
+  return row?.id;
+}
+
+/** A live model's id and name, or undefined. */
+export async function modelName(
+  store: Store,
+  id: string,
+): Promise<{ id: string; name: string } | undefined> {
+  return await readOne<{ id: string; name: string }>(
+    store,
+    "SELECT id, name FROM models WHERE id = ? AND created = 1 AND removed = 0",
+    [id],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports
+
+/** Which reports of a model to read: each given field must match exactly. */
+export interface ReportSelector {
+  /** The report title. */
+  title?: string;
+  /** The report series. */
+  series?: string;
+  /** The iteration (plots only). */
+  iteration?: number;
+}
+
+function reportWhere(
+  modelId: string,
+  f: ReportSelector,
+): { where: string; args: SqlArg[] } {
+  const where = ["model_id = ?"];
+  const args: SqlArg[] = [modelId];
+  for (const k of ["title", "series", "iteration"] as const) {
+    if (f[k] === undefined) continue;
+    where.push(`${k} = ?`);
+    args.push(f[k]!);
+  }
+  return { where: where.join(" AND "), args };
+}
+
+/** A stored batch of scalar points: its event id, title and series. */
+export interface ScalarChunkRef {
+  /** The `metric.scalars` event holding the points. */
+  eventId: string;
+  /** Report title. */
+  title: string;
+  /** Report series. */
+  series: string;
+}
+
+/** The scalar batches of a model matching `f`, oldest first. */
+export async function scalarChunkRefs(
+  store: Store,
+  modelId: string,
+  f: Omit<ReportSelector, "iteration"> = {},
+): Promise<ScalarChunkRef[]> {
+  const { where, args } = reportWhere(modelId, f);
+  const rows = await readAll<{ event_id: string; title: string; series: string }>(
+    store,
+    `SELECT event_id, title, series FROM metric_chunks WHERE ${where} ORDER BY at`,
+    args,
+  );
+  return rows.map((r) => ({ eventId: r.event_id, title: r.title, series: r.series }));
+}
+
+/** The per-series scalar summaries of a model, by title then series. */
+export async function scalarSeriesOf(store: Store, modelId: string): Promise<SeriesRow[]> {
+  return await readAll<SeriesRow>(
+    store,
+    "SELECT * FROM scalar_series WHERE model_id = ? ORDER BY title, series",
+    [modelId],
+  );
+}
+
+/** The ids of the `metric.plot` events of a model matching `f`, by title, series, iteration. */
+export async function plotEventIds(
+  store: Store,
+  modelId: string,
+  f: ReportSelector = {},
+): Promise<string[]> {
+  const { where, args } = reportWhere(modelId, f);
+  const rows = await readAll<{ event_id: string }>(
+    store,
+    `SELECT event_id FROM plots WHERE ${where} ORDER BY title, series, iteration`,
+    args,
+  );
+  return rows.map((r) => r.event_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks and lineage
+
+/** A model linked to a task, as input or output, under a slot name. */
+export interface TaskModelLink {
+  /** `input` or `output`. */
+  role: string;
+  /** The slot name. */
+  name: string;
+  /** The linked model. */
+  modelId: string;
+}
+
+/** The models linked to a task, oldest link first. */
+export async function taskModelLinks(store: Store, taskId: string): Promise<TaskModelLink[]> {
+  const rows = await readAll<{ role: string; name: string; model_id: string }>(
+    store,
+    "SELECT role, name, model_id FROM task_models WHERE task_id = ? ORDER BY at",
+    [taskId],
+  );
+  return rows.map((r) => ({ role: r.role, name: r.name, modelId: r.model_id }));
+}
+
+/** A created task's name, project and type, or undefined. */
+export async function taskSummary(
+  store: Store,
+  id: string,
+): Promise<{ id: string; name: string; project: string; taskType: string } | undefined> {
+  const r = await readOne<{ id: string; name: string; project: string; task_type: string }>(
+    store,
+    "SELECT id, name, project, task_type FROM tasks WHERE id = ? AND created = 1",
+    [id],
+  );
+  return r && { id: r.id, name: r.name, project: r.project, taskType: r.task_type };
+}
+
+/** A task that uses a model as an input. */
+export interface ModelUse {
+  /** The task. */
+  taskId: string;
+  /** The task's input slot name. */
+  slot: string;
+  /** The task's name (null when the task is not in this store). */
+  taskName: string | null;
+  /** The task's project (null when the task is not in this store). */
+  taskProject: string | null;
+}
+
+/** The tasks that use a model as an input, newest link first (the model's downstream lineage). */
+export async function lineageOf(store: Store, modelId: string): Promise<ModelUse[]> {
+  return await readAll<ModelUse>(
+    store,
+    `SELECT tm.task_id AS taskId, tm.name AS slot, t.name AS taskName, t.project AS taskProject
+     FROM task_models tm LEFT JOIN tasks t ON t.id = tm.task_id
+     WHERE tm.model_id = ? AND tm.role = 'input' ORDER BY tm.at DESC`,
+    [modelId],
+  );
+}
+
+/** The ids of the tasks that use a model as an input (in no particular order). */
+export async function inputTaskIds(store: Store, modelId: string): Promise<string[]> {
+  const rows = await readAll<{ task_id: string }>(
+    store,
+    "SELECT task_id FROM task_models WHERE model_id = ? AND role = 'input'",
+    [modelId],
+  );
+  return rows.map((r) => r.task_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event log
+
+/** The highest local sequence number of the log (0 when empty). */
+export async function headSeq(store: Store): Promise<number> {
+  return (await readOne<{ n: number }>(store, "SELECT coalesce(max(seq), 0) AS n FROM events"))
+    ?.n ??
+    0;
+}
+
+/** Up to `limit` events after `afterSeq`, in local order; `localOnly` skips pulled events. */
+export async function eventsAfter(
+  store: Store,
+  afterSeq: number,
+  limit: number,
+  options: { localOnly?: boolean } = {},
+): Promise<StoredEvent[]> {
+  return await store.readEvents({
+    afterSeq,
+    limit,
+    ...(options.localOnly ? { localOnly: true } : {}),
+  });
+}
+
+/** Events by id (missing ids are absent from the map). */
+export async function eventsById(store: Store, ids: string[]): Promise<Map<string, StoredEvent>> {
+  return await store.eventsById(ids);
+}
+
+/** A model's events, newest first, at most `limit`. */
+export async function modelEvents(
+  store: Store,
+  modelId: string,
+  limit: number,
+): Promise<StoredEvent[]> {
+  return await store.streamEvents(`model:${modelId}`, limit);
+}
+
+/** One audit-trail entry: an event with its payload as stored (JSON text). */
+export interface AuditRow {
+  /** Event id. */
+  id: string;
+  /** Event type. */
+  type: string;
+  /** Its HLC time. */
+  at: string;
+  /** Who wrote it. */
+  actor: string;
+  /** The device that wrote it. */
+  origin: string;
+  /** The payload, JSON text. */
+  data: string;
+}
+
+/**
+ * A model's audit trail, newest first: at most `limit` events other than reported metrics,
+ * and how many metric events (scalar batches and plots) it has besides.
+ */
+export async function modelAuditTrail(
+  store: Store,
+  modelId: string,
+  limit: number,
+): Promise<{ rows: AuditRow[]; scalarEvents: number; plotEvents: number }> {
+  const stream = `model:${modelId}`;
+  const rows = await readAll<AuditRow>(
+    store,
+    `SELECT id, type, at, actor, origin, data FROM events
+     WHERE stream = ? AND type NOT IN ('metric.scalars', 'metric.plot')
+     ORDER BY at DESC LIMIT ?`,
+    [stream, limit],
+  );
+  const counts = await readAll<{ type: string; n: number }>(
+    store,
+    `SELECT type, count(*) AS n FROM events
+     WHERE stream = ? AND type IN ('metric.scalars', 'metric.plot') GROUP BY type`,
+    [stream],
+  );
+  const n = (t: string) => Number(counts.find((c) => c.type === t)?.n ?? 0);
+  return { rows, scalarEvents: n("metric.scalars"), plotEvents: n("metric.plot") };
+}
+
+/** How many local (not pulled) events come after `afterSeq`: what a push still has to send. */
+export async function countLocalEventsAfter(store: Store, afterSeq: number): Promise<number> {
+  return (await readOne<{ n: number }>(
+    store,
+    "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
+    [afterSeq],
+  ))?.n ?? 0;
+}
+
+/** The payloads of the local `model.weights_updated` events after `afterSeq`, in local order. */
+export async function localWeightsUpdatesAfter(
+  store: Store,
+  afterSeq: number,
+): Promise<EventPayloads["model.weights_updated"][]> {
+  const rows = await readAll<{ data: string }>(
+    store,
+    `SELECT data FROM events WHERE seq > ? AND remote = 0 AND type = 'model.weights_updated'
+     ORDER BY seq`,
+    [afterSeq],
+  );
+  return rows.map((r) => JSON.parse(r.data) as EventPayloads["model.weights_updated"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projects (access checks)
+
+/**
+ * The project of a model or task (`createdOnly`: only once its creation event is applied), or
+ * undefined when the store does not know it.
+ */
+export async function projectOf(
+  store: Store,
+  kind: "model" | "task",
+  id: string,
+  options: { createdOnly?: boolean } = {},
+): Promise<string | undefined> {
+  const row = await readOne<{ project: string }>(
+    store,
+    `SELECT project FROM ${kind === "task" ? "tasks" : "models"} WHERE id = ?${
+      options.createdOnly ? " AND created = 1" : ""
+    }`,
+    [id],
+  );
+  return row?.project;
+}
+
+/** The projects of every model (removed ones included) whose weights are the blob `hash`. */
+export async function projectsOfBlob(store: Store, hash: string): Promise<string[]> {
+  const rows = await readAll<{ project: string }>(
+    store,
+    "SELECT project FROM models WHERE hash = ?",
+    [hash],
+  );
+  return rows.map((r) => r.project);
+}

@@ -1,0 +1,78 @@
+/**
+ * Schema migrations: brings a database up to {@link SCHEMA_VERSION} in one write transaction,
+ * refuses a database written by a newer modelog, and keeps the device's origin id.
+ *
+ * @module
+ */
+import type { Client } from "../deps.ts";
+import { newOrigin } from "../clock.ts";
+import { ModelogError } from "../errors.ts";
+import { MIGRATIONS, PROJECTION_TABLES, SCHEMA_VERSION } from "../projections/schema.ts";
+
+/**
+ * Runs the pending migrations on the writer connection and returns the store's origin id
+ * (made and kept on first open).
+ *
+ * @param c The writer connection.
+ * @param path The database path or URL, for error messages.
+ * @param remote Whether `c` is a remote database (interactive transaction instead of
+ *   `BEGIN IMMEDIATE`).
+ * @returns The origin id kept in the database.
+ * @throws {ModelogError} `SCHEMA_TOO_NEW` when the database is newer than this code.
+ */
+export async function migrate(c: Client, path: string, remote: boolean): Promise<string> {
+  const tx = remote ? await c.transaction("write") : undefined;
+  const w = tx ?? c;
+  if (!tx) await c.execute("BEGIN IMMEDIATE");
+  try {
+    await w.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const v = await w.execute("SELECT value FROM meta WHERE key = 'schema_version'");
+    const current = v.rows[0] ? Number(v.rows[0].value) : 0;
+    if (current > SCHEMA_VERSION) {
+      throw new ModelogError(
+        "SCHEMA_TOO_NEW",
+        `Store ${
+          JSON.stringify(path)
+        } has schema version ${current}; this modelog understands up to ${SCHEMA_VERSION}: upgrade modelog`,
+      );
+    }
+    for (let i = current; i < SCHEMA_VERSION; i++) {
+      for (const sql of MIGRATIONS[i]!) await w.execute(sql);
+    }
+    await w.execute({
+      sql:
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      args: [String(SCHEMA_VERSION)],
+    });
+    const o = await w.execute("SELECT value FROM meta WHERE key = 'origin'");
+    let origin = o.rows[0] ? String(o.rows[0].value) : "";
+    if (!origin) {
+      origin = newOrigin();
+      await w.execute({ sql: "INSERT INTO meta(key, value) VALUES ('origin', ?)", args: [origin] });
+    }
+    if (tx) await tx.commit();
+    else await c.execute("COMMIT");
+    return origin;
+  } catch (e) {
+    try {
+      if (tx) await tx.rollback();
+      else await c.execute("ROLLBACK");
+    } catch { /* nothing to roll back */ }
+    throw e;
+  } finally {
+    tx?.close();
+  }
+}
+
+/** The secondary indexes of the projection tables, from the schema's statements. */
+export function projectionIndexes(): { name: string; sql: string }[] {
+  const tables = new Set(PROJECTION_TABLES.map((t) => t.name));
+  const out: { name: string; sql: string }[] = [];
+  for (const m of MIGRATIONS) {
+    for (const sql of m) {
+      const x = /^CREATE INDEX IF NOT EXISTS (\w+) ON (\w+)/.exec(sql);
+      if (x && tables.has(x[2]!)) out.push({ name: x[1]!, sql });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,195 @@
+/**
+ * The one writer of a store: a queue in this process and `BEGIN IMMEDIATE` across processes.
+ * A write that meets another process's lock fails with `STORE_LOCKED` after the busy timeout;
+ * opening retries on fresh connections until the timeout.
+ *
+ * @module
+ */
+import { type Client, createClient, type InStatement, type ResultSet } from "../deps.ts";
+import { StoreLockedError } from "../errors.ts";
+
+/** What statements run on inside a write: the writer connection, or a remote transaction. */
+export interface Executor {
+  /** Runs one statement. */
+  execute(stmt: InStatement): Promise<ResultSet>;
+}
+
+/** Connection settings a writer re-applies when it replaces its connection. */
+export interface WriterSettings {
+  /** The database file (or URL, for a remote database). */
+  path: string;
+  /** Whether the database is remote (interactive transactions, no pragmas). */
+  remote: boolean;
+  /** How long a write waits for another process's lock, in ms. */
+  busyTimeoutMs: number;
+  /** The `synchronous` pragma. */
+  synchronous: "normal" | "full";
+}
+
+/** Whether a libSQL error means another connection holds the lock. */
+export function isBusy(e: unknown): boolean {
+  const code = (e as { code?: string })?.code ?? "";
+  return code.startsWith("SQLITE_BUSY") || /database is locked/i.test(String(e));
+}
+
+/** Applies the per-connection pragmas of a local database (WAL is kept by the file). */
+async function applyPragmas(c: Client, s: WriterSettings): Promise<void> {
+  await c.execute(`PRAGMA busy_timeout = ${s.busyTimeoutMs}`);
+  await c.execute(`PRAGMA synchronous = ${s.synchronous.toUpperCase()}`);
+}
+
+/**
+ * Opens the writer and reader connections and runs `init` on the writer, retrying on fresh
+ * connections while another process holds the lock (up to the busy timeout).
+ *
+ * @param config The libSQL client config.
+ * @param s The connection settings.
+ * @param init Runs once the connections are set up (the migrations).
+ * @returns Both connections (the same one for a remote database) and what `init` returned.
+ * @throws {StoreLockedError} When the lock stays held past the busy timeout.
+ */
+export async function openConnections<T>(
+  config: { url: string; authToken?: string },
+  s: WriterSettings,
+  init: (w: Client) => Promise<T>,
+): Promise<{ w: Client; r: Client; value: T }> {
+  const t0 = Date.now();
+  for (let attempt = 0;; attempt++) {
+    // Fresh connections on every attempt: after SQLITE_BUSY the native driver can leave a
+    // statement unfinished on a connection, which breaks its later commits.
+    const w = createClient(config);
+    const r = s.remote ? w : createClient(config);
+    try {
+      if (!s.remote) {
+        for (const c of [w, r]) await c.execute(`PRAGMA busy_timeout = ${s.busyTimeoutMs}`);
+        await w.execute("PRAGMA journal_mode = WAL");
+        for (const c of [w, r]) {
+          await c.execute(`PRAGMA synchronous = ${s.synchronous.toUpperCase()}`);
+        }
+      }
+      return { w, r, value: await init(w) };
+    } catch (e) {
+      w.close();
+      if (r !== w) r.close();
+      if (!isBusy(e)) throw e;
+      if (Date.now() - t0 > s.busyTimeoutMs) throw new StoreLockedError(s.path, { cause: e });
+      await new Promise((res) =>
+        setTimeout(res, 10 + Math.random() * 40 * Math.min(attempt + 1, 5))
+      );
+    }
+  }
+}
+
+/**
+ * The store's writer connection behind a queue: one write at a time in this process, each
+ * write transaction `BEGIN IMMEDIATE` (or a remote write transaction).
+ */
+export class Writer {
+  #w: Client;
+  #x: Executor;
+  #lock: Promise<unknown> = Promise.resolve();
+  readonly #s: WriterSettings;
+  readonly #assertOpen: () => void;
+
+  /**
+   * @param w The writer connection (owned from now on).
+   * @param settings Connection settings, re-applied when the connection is replaced.
+   * @param assertOpen Throws when the store is closed; checked before each transaction.
+   */
+  constructor(w: Client, settings: WriterSettings, assertOpen: () => void) {
+    this.#w = w;
+    this.#x = w;
+    this.#s = settings;
+    this.#assertOpen = assertOpen;
+  }
+
+  /** The connection writes run on right now (inside {@link tx}: the transaction). */
+  get executor(): Executor {
+    return this.#x;
+  }
+
+  /** Runs `fn` as the only writer of this store in this process. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Runs `fn` inside `BEGIN IMMEDIATE` … `COMMIT` on the writer connection, as the only
+   * writer; rolls back when it throws.
+   *
+   * @throws {StoreLockedError} When another process holds the lock past the busy timeout.
+   */
+  tx<T>(fn: (x: Executor) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.#assertOpen();
+      if (this.#s.remote) {
+        const tx = await this.#w.transaction("write");
+        this.#x = tx;
+        try {
+          const out = await fn(tx);
+          await tx.commit();
+          return out;
+        } catch (e) {
+          await tx.rollback().catch(() => {});
+          throw e;
+        } finally {
+          tx.close();
+          this.#x = this.#w;
+        }
+      }
+      try {
+        await this.#w.execute("BEGIN IMMEDIATE");
+      } catch (e) {
+        if (isBusy(e)) {
+          await this.#reset();
+          throw new StoreLockedError(this.#s.path, { cause: e });
+        }
+        throw e;
+      }
+      try {
+        const out = await fn(this.#w);
+        await this.#w.execute("COMMIT");
+        return out;
+      } catch (e) {
+        try {
+          await this.#w.execute("ROLLBACK");
+        } catch { /* already rolled back */ }
+        if (isBusy(e)) {
+          await this.#reset();
+          throw new StoreLockedError(this.#s.path, { cause: e });
+        }
+        throw e;
+      }
+    });
+  }
+
+  /** Runs one statement outside a transaction, as the only writer (autocommit). */
+  run(stmt: InStatement): Promise<ResultSet> {
+    return this.exclusive(() => {
+      this.#assertOpen();
+      return this.#w.execute(stmt);
+    });
+  }
+
+  /**
+   * Replaces the writer connection. After SQLITE_BUSY the native driver can leave a statement
+   * unfinished on the connection, which makes every later COMMIT fail; a fresh connection
+   * (with the same pragmas) is the reliable way back.
+   */
+  async #reset(): Promise<void> {
+    try {
+      this.#w.close();
+    } catch { /* already closed */ }
+    const w = createClient({ url: "file:" + this.#s.path });
+    await applyPragmas(w, this.#s);
+    this.#w = w;
+    this.#x = w;
+  }
+
+  /** Closes the writer connection. */
+  close(): void {
+    this.#w.close();
+  }
+}
