@@ -28,13 +28,8 @@ import { serialEdit } from "./edit_queue.ts";
 import { needString, needTags, parseDesign } from "./util.ts";
 
 export { SINGLE_VALUE_ITERATION } from "./read_back.ts";
-export type {
-  HistoryEntry,
-  ModelSnapshot,
-  ReportedPlot,
-  ReportedScalars,
-  ScalarSummary,
-} from "./read_back.ts";
+export type { HistoryEntry, ModelSnapshot, ReportedPlot } from "./read_back.ts";
+export type { ReportedScalars, ScalarSummary } from "./read_back.ts";
 export type { LocalCopyOptions } from "../weights/local_copy.ts";
 type ModelSnapshot = read.ModelSnapshot;
 
@@ -391,14 +386,10 @@ export abstract class BaseModel {
   async getLocalCopy(options: weights.LocalCopyOptions = {}): Promise<string | undefined> {
     const row = this._row;
     const ref = { id: this._id, uri: row.uri, hash: row.hash, isPackage: row.is_package === 1 };
-    let store: Store;
-    try {
-      store = await this._getStore();
-    } catch (e) {
+    const store = await this._getStore().catch((e) => {
       if (options.raiseOnError ?? true) throw e;
-      return undefined;
-    }
-    return await weights.getLocalCopy(store, ref, options);
+    });
+    return store ? await weights.getLocalCopy(store, ref, options) : undefined;
   }
 
   /** The weights file (not extracted). ClearML's `get_weights`. */
