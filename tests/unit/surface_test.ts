@@ -24,9 +24,9 @@ const VALUES = [
   "SyncWorker",
   "Task",
   "WeightsNotFoundError",
+  "compareModels",
   "configure",
   "defaultHome",
-  "describeValue",
   "getDefaultStore",
   "openStore",
   "startServer",
@@ -35,6 +35,7 @@ const VALUES = [
 const TYPES = [
   "BlobInfo",
   "Camera",
+  "ComparedRow",
   "ConfusionMatrixOptions",
   "EncodedNumber",
   "EventPayloads",
@@ -49,9 +50,8 @@ const TYPES = [
   "MetadataEntry",
   "MetadataFilterValue",
   "MetadataType",
+  "ModelComparison",
   "ModelFields",
-  "ModelRow",
-  "ModelSnapshot",
   "ModelogErrorCode",
   "NewEvent",
   "Numeric2D",
@@ -71,7 +71,6 @@ const TYPES = [
   "Scatter2dOptions",
   "Scatter3dOptions",
   "ServerOptions",
-  "SqlArg",
   "StoreOptions",
   "StoredEvent",
   "SurfaceOptions",
@@ -125,4 +124,10 @@ Deno.test("every exported error class is a ModelogError with its own name", () =
   assert.equal(e.code, "INVALID_ARGUMENT");
   assert.equal(e.field, "name");
   assert.equal(e.message, 'Invalid name "": must be a non-empty string');
+});
+
+Deno.test("Store hands out no raw SQL: no all(), one() or execute() on it", () => {
+  for (const name of ["all", "one", "execute", "batch"]) {
+    assert.equal(name in mod.Store.prototype, false, `Store.prototype.${name}`);
+  }
 });
