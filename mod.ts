@@ -102,5 +102,11 @@ export type { ModelRow } from "./lib/projections/project.ts";
 export type { Numeric2D, PlotFigure } from "./lib/reports/figures.ts";
 export type { PageHandler } from "./lib/server/server.ts";
 export { type BlobInfo, BlobStore } from "./lib/weights/blobs.ts";
+export type {
+  BlobBackend,
+  BlobStat,
+  ByteRange,
+  UploadProgress,
+} from "./lib/weights/blob_backend.ts";
 export type { SqlArg } from "./lib/store/raw.ts";
 export type { EncodedNumber } from "./lib/events.ts";

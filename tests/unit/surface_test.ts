@@ -33,7 +33,10 @@ const VALUES = [
 ];
 
 const TYPES = [
+  "BlobBackend",
   "BlobInfo",
+  "BlobStat",
+  "ByteRange",
   "Camera",
   "ConfusionMatrixOptions",
   "EncodedNumber",
@@ -85,6 +88,7 @@ const TYPES = [
   "UpdateOutputModelOptions",
   "UpdateWeightsOptions",
   "UpdateWeightsPackageOptions",
+  "UploadProgress",
   "VectorOptions",
 ];
 
