@@ -59,7 +59,6 @@ const TYPES = [
   "NewEvent",
   "Numeric2D",
   "OutputModelOptions",
-  "PageHandler",
   "PlotFigure",
   "PlotKind",
   "PlotResult",
