@@ -99,4 +99,10 @@ export type { Role, TokenEntry } from "./lib/server/auth.ts";
 export type { EventPayloads, ModelFields } from "./lib/events.ts";
 export type { Numeric2D, PlotFigure } from "./lib/reports/figures.ts";
 export { type BlobInfo, BlobStore } from "./lib/weights/blobs.ts";
+export type {
+  BlobBackend,
+  BlobStat,
+  ByteRange,
+  UploadProgress,
+} from "./lib/weights/blob_backend.ts";
 export type { EncodedNumber } from "./lib/events.ts";

@@ -33,7 +33,10 @@ const VALUES = [
 ];
 
 const TYPES = [
+  "BlobBackend",
   "BlobInfo",
+  "BlobStat",
+  "ByteRange",
   "Camera",
   "ComparedRow",
   "ConfusionMatrixOptions",
@@ -83,6 +86,7 @@ const TYPES = [
   "UpdateOutputModelOptions",
   "UpdateWeightsOptions",
   "UpdateWeightsPackageOptions",
+  "UploadProgress",
   "VectorOptions",
 ];
 
