@@ -39,6 +39,8 @@ export interface AppOptions {
   maxPerAddress?: number;
   /** Most requests answered at once for one token or session (default 128). */
   maxPerToken?: number;
+  /** Most queries and pages run at once (default 4; the others wait their turn). */
+  maxHeavy?: number;
 }
 
 /**
@@ -91,6 +93,41 @@ function logRequests(log: (line: string) => void): MiddlewareHandler<AppEnv> {
     await next();
     const path = new URL(c.req.url).pathname;
     log(`${c.req.method} ${path} ${c.res.status} ${(performance.now() - t0).toFixed(1)}ms`);
+  };
+}
+
+/**
+ * Lets at most `max` heavy requests (queries and pages) run at once; the others wait their
+ * turn, and one whose client left while waiting is dropped without being run. Health, pushes
+ * and blob transfers never wait here.
+ */
+function heavyGate(max: number): MiddlewareHandler<AppEnv> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (c, next) => {
+    const signal = c.req.raw.signal;
+    while (running >= max) {
+      await new Promise<void>((r) => waiting.push(r));
+      if (signal.aborted) {
+        waiting.shift()?.();
+        c.res = errorJson(503, "TIMEOUT", "The client went away");
+        return;
+      }
+    }
+    running++;
+    try {
+      // Yield to the event loop first: local libSQL answers without blocking on I/O, so a run
+      // of heavy requests could otherwise starve accepting and reading others (health).
+      await new Promise((r) => setTimeout(r, 0));
+      if (signal.aborted) {
+        c.res = errorJson(503, "TIMEOUT", "The client went away");
+        return;
+      }
+      await next();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
   };
 }
 
@@ -175,8 +212,9 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
       res: errorJson(503, "TIMEOUT", `The request took longer than ${ctx.requestTimeoutMs} ms`),
     });
   const limited = ["/v1/events", "/v1/models", "/v1/models/:id"];
-  app.on("GET", limited, noHead, timeout(ctx.requestTimeoutMs, tooSlow));
-  if (opts.ui) app.on("GET", ["/", "/models/*"], timeout(ctx.requestTimeoutMs, tooSlow));
+  const gate = heavyGate(opts.maxHeavy ?? 2);
+  app.on("GET", limited, noHead, timeout(ctx.requestTimeoutMs, tooSlow), gate);
+  if (opts.ui) app.on("GET", ["/", "/models/*"], timeout(ctx.requestTimeoutMs, tooSlow), gate);
 
   app.get("/v1/health", async () =>
     json({

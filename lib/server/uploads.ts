@@ -8,7 +8,7 @@
  * @module
  */
 import { statfs } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Store } from "../store/store.ts";
 import { HttpError } from "./http.ts";
 import { mayTouch, type Principal } from "./auth.ts";
@@ -112,7 +112,12 @@ export async function checkUploadRoom(
       );
     }
   }
-  const fs = await statfs(blobsDir).catch(() => undefined);
+  // The blob folder may not exist yet: ask about the nearest folder that does.
+  let fs: Awaited<ReturnType<typeof statfs>> | undefined;
+  for (let d = blobsDir; !fs; d = dirname(d)) {
+    fs = await statfs(d).catch(() => undefined);
+    if (dirname(d) === d) break;
+  }
   if (fs) {
     const free = Number(fs.bavail) * Number(fs.bsize);
     if (free - (total - current) < limits.minFreeBytes) {
