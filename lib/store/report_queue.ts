@@ -10,6 +10,7 @@
  * @module
  */
 import { encodeNumber, type EventPayloads, type NewEvent } from "../events.ts";
+import { nextTurn } from "./writer.ts";
 
 /** The queue's knobs (see `StoreOptions`). */
 export interface ReportQueueOptions {
@@ -48,11 +49,6 @@ interface PendingSeries {
   chunks: PendingChunk[];
   /** The chunk being filled (the last of `chunks`). */
   cur: PendingChunk;
-}
-
-/** Resolves after one macrotask (an event-loop turn). */
-function nextTurn(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 0));
 }
 
 /** Queued reports of one store, with their batching timer and exit hook. */

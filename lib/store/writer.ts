@@ -26,6 +26,34 @@ export interface WriterSettings {
   synchronous: "normal" | "full";
 }
 
+/** How many statements' worth of calls run between two awaited event-loop turns. */
+export const TURN_EVERY = 200;
+
+/** Resolves after one macrotask (an event-loop turn). */
+export function nextTurn(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+/**
+ * Counts calls and awaits one event-loop turn after every {@link TURN_EVERY} of them.
+ *
+ * Why: `@libsql/client` prepares a fresh native statement on every `execute()`, and libSQL
+ * frees a statement's native memory (3.5-8 KiB) only in an N-API finalizer, which runs after a
+ * garbage collection and only on a macrotask. A caller's loop of awaited writes or reads
+ * completes in microtasks and never yields one, so nothing was freed and its RSS grew without
+ * bound (10,000 awaited `setMetadata`: 1.1 GB; with a turn every 200 calls: about 170 MB).
+ */
+export class Breather {
+  #since = 0;
+
+  /** Counts one call; every {@link TURN_EVERY} calls, resolves after a macrotask. */
+  breathe(): Promise<void> | undefined {
+    if (++this.#since < TURN_EVERY) return undefined;
+    this.#since = 0;
+    return nextTurn();
+  }
+}
+
 /** Whether a libSQL error means another connection holds the lock. */
 export function isBusy(e: unknown): boolean {
   const code = (e as { code?: string })?.code ?? "";
@@ -90,6 +118,7 @@ export class Writer {
   #lock: Promise<unknown> = Promise.resolve();
   readonly #s: WriterSettings;
   readonly #assertOpen: () => void;
+  readonly #breather = new Breather();
 
   /**
    * @param w The writer connection (owned from now on).
@@ -121,7 +150,14 @@ export class Writer {
    *
    * @throws {StoreLockedError} When another process holds the lock past the busy timeout.
    */
-  tx<T>(fn: (x: Executor) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (x: Executor) => Promise<T>): Promise<T> {
+    const out = await this.#txNow(fn);
+    // After the write lock is released: a turn here never holds up another writer.
+    await this.#breather.breathe();
+    return out;
+  }
+
+  #txNow<T>(fn: (x: Executor) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
       this.#assertOpen();
       if (this.#s.remote) {
@@ -166,11 +202,13 @@ export class Writer {
   }
 
   /** Runs one statement outside a transaction, as the only writer (autocommit). */
-  run(stmt: InStatement): Promise<ResultSet> {
-    return this.exclusive(() => {
+  async run(stmt: InStatement): Promise<ResultSet> {
+    const out = await this.exclusive(() => {
       this.#assertOpen();
       return this.#w.execute(stmt);
     });
+    await this.#breather.breathe();
+    return out;
   }
 
   /**
