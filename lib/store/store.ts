@@ -31,10 +31,18 @@ import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type PendingPreload, Projection, upsertRows } from "../projections/project.ts";
 import { BlobStore } from "../weights/blobs.ts";
 import { migrate, projectionIndexes } from "./migrate.ts";
-import { type Executor, openConnections, Writer } from "./writer.ts";
+import {
+  corrupt,
+  type Executor,
+  fileUrl,
+  isNotADatabase,
+  openConnections,
+  Writer,
+} from "./writer.ts";
 import { ReportQueue } from "./report_queue.ts";
 import { readAll, readOne, readValues, registerReader, rowsOf, type SqlArg } from "./raw.ts";
 import { defaultHome } from "./default.ts";
+import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
 import { encodeEventData, logEvent, stamp, toEvent } from "./log.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
@@ -182,10 +190,12 @@ export class Store {
 
   /** Opens (creating and migrating if needed) a store. Prefer {@link openStore}. */
   static async open(options: StoreOptions = {}): Promise<Store> {
+    checkLocation(options);
     const home = resolve(options.home ?? (options.path ? join(options.path, "..") : defaultHome()));
     const path = resolve(options.path ?? join(home, "modelog.db"));
-    await Deno.mkdir(home, { recursive: true });
-    await Deno.mkdir(join(path, ".."), { recursive: true });
+    await makeDir(home, "home");
+    await makeDir(join(path, ".."), "path");
+    if (options.url === undefined) await refuseEmptyFile(path);
     const opts = {
       synchronous: options.synchronous ?? "normal",
       busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
@@ -204,14 +214,26 @@ export class Store {
       throw new InvalidArgumentError("synchronous", opts.synchronous, 'must be "normal" or "full"');
     }
     const remote = options.url !== undefined && !options.url.startsWith("file:");
-    const url = options.url ?? "file:" + path;
+    const url = options.url ?? fileUrl(path);
     const cfg = options.authToken ? { url, authToken: options.authToken } : { url };
     const where = remote ? url : path;
-    const { w, r, value: origin } = await openConnections(
-      cfg,
-      { path, remote, busyTimeoutMs: opts.busyTimeoutMs, synchronous: opts.synchronous },
-      (w) => migrate(w, where, remote),
-    );
+    let opened;
+    try {
+      opened = await openConnections(
+        cfg,
+        { path, remote, busyTimeoutMs: opts.busyTimeoutMs, synchronous: opts.synchronous },
+        (w) => migrate(w, where, remote),
+      );
+    } catch (e) {
+      if (e instanceof ModelogError) throw e;
+      if (isNotADatabase(e)) throw corrupt(where, e);
+      const code = String((e as { code?: string })?.code ?? "");
+      if (options.url !== undefined && /^URL_/.test(code)) {
+        throw new InvalidArgumentError("url", options.url, String((e as Error).message ?? e));
+      }
+      throw e;
+    }
+    const { w, r, value: origin } = opened;
     const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
     return new Store(home, where, origin, w, r, opts, remote, blobsDir);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Client, createClient, type InStatement, type ResultSet } from "../deps.ts";
-import { StoreLockedError } from "../errors.ts";
+import { ModelogError, StoreLockedError } from "../errors.ts";
 
 /** What statements run on inside a write: the writer connection, or a remote transaction. */
 export interface Executor {
@@ -52,6 +52,36 @@ export class Breather {
     this.#since = 0;
     return nextTurn();
   }
+}
+
+/**
+ * The libSQL `file:` URL of a local path. Each path segment is percent-encoded: the client
+ * decodes `%xx` and treats `#` and `?` as URL syntax, so a raw `a%20b` would open `a b`.
+ */
+export function fileUrl(path: string): string {
+  return "file:" + path.split("/").map(encodeURIComponent).join("/");
+}
+
+/**
+ * Whether a libSQL error means the file is not a SQLite database or is damaged. An I/O error
+ * counts too: SQLite reports some damaged pages (and a failing disk) that way; a full disk has
+ * its own code (`SQLITE_FULL`) and is not one of these.
+ */
+export function isNotADatabase(e: unknown): boolean {
+  const code = (e as { code?: string })?.code ?? "";
+  return code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT") ||
+    code.startsWith("SQLITE_IOERR") || /file is not a database|malformed/i.test(String(e));
+}
+
+/** The `STORE_CORRUPT` error for a database SQLite reports as damaged or foreign. */
+export function corrupt(path: string, cause: unknown): ModelogError {
+  return new ModelogError(
+    "STORE_CORRUPT",
+    `Store ${JSON.stringify(path)} is not a modelog database or is damaged (${
+      String(cause)
+    }): nothing was written; restore it from a backup`,
+    { cause },
+  );
 }
 
 /** Whether a libSQL error means another connection holds the lock. */
@@ -196,6 +226,7 @@ export class Writer {
           await this.#reset();
           throw new StoreLockedError(this.#s.path, { cause: e });
         }
+        if (isNotADatabase(e)) throw corrupt(this.#s.path, e);
         throw e;
       }
     });
@@ -220,7 +251,7 @@ export class Writer {
     try {
       this.#w.close();
     } catch { /* already closed */ }
-    const w = createClient({ url: "file:" + this.#s.path });
+    const w = createClient({ url: fileUrl(this.#s.path) });
     await applyPragmas(w, this.#s);
     this.#w = w;
     this.#x = w;
