@@ -22,6 +22,7 @@ import { Hlc, newOrigin } from "../clock.ts";
 import {
   EVENT_VERSION,
   type EventPayloads,
+  InvalidEventError,
   type NewEvent,
   type StoredEvent,
   validateEvent,
@@ -272,7 +273,7 @@ export class Store {
     const stored = events.map((e) => stamp(e, e.at ?? this.#clock.now(), this.origin, this.actor));
     // What a peer would refuse must not enter the log: it could never sync. Scalar batches
     // are skipped: the report queue checks every point as it is queued (the hot path).
-    for (const e of stored) if (e.type !== "metric.scalars") validateEvent(e);
+    checkLocal(stored);
     await this.#write(x, stored, false);
     return stored;
   }
@@ -353,6 +354,9 @@ export class Store {
   /** Queues a plot event (a `metric.plot`). Same back-pressure contract as `queueScalar`. */
   queuePlot(modelId: string, data: EventPayloads["metric.plot"]): void | Promise<void> {
     this.#assertOpen();
+    // Checked now, not when its batch is written: one bad plot must not hold up the batch.
+    const e = { stream: `model:${modelId}`, type: "metric.plot" as const, data };
+    checkLocal([stamp(e, this.#clock.now(), this.origin, this.actor)]);
     return this.#reports.plot(modelId, data);
   }
 
@@ -549,6 +553,23 @@ export class Store {
     this.#writer.close();
     if (!this.#remoteDb) this.#r.close();
     if (failure) throw failure.error;
+  }
+}
+
+/**
+ * Validates local events as a peer would (scalar batches are skipped: the report queue checks
+ * every point as it is queued, the hot path). A bad value came from the caller, so the error
+ * is an `InvalidArgumentError` naming the argument (`name`, `tags`, `set`, …).
+ */
+function checkLocal(events: StoredEvent[]): void {
+  try {
+    for (const e of events) if (e.type !== "metric.scalars") validateEvent(e);
+  } catch (e) {
+    if (e instanceof InvalidEventError) {
+      const field = e.field.replace(/^(data|event)\.(fields\.)?/, "");
+      throw new InvalidArgumentError(field, e.value, e.reason);
+    }
+    throw e;
   }
 }
 

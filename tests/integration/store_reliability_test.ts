@@ -124,3 +124,50 @@ Deno.test("a store in a fresh temp dir still opens normally", async () => {
     assert.equal(await store.schemaVersion() > 0, true);
   });
 });
+
+Deno.test("control characters are refused in names, tags and metadata keys, naming the field", async () => {
+  await withStore(async (store) => {
+    const task = await Task.init({ projectName: "p", taskName: "t", store });
+    const m = new OutputModel({ task, name: "ok" });
+    await m.setMetadata("fine", 1);
+    const before = (await store.readEvents({ limit: 100_000 })).length;
+    let e = await rejectsWith(m.setName("a\u0000b"), "INVALID_ARGUMENT");
+    assert.equal((e as InvalidArgumentError).field, "name");
+    e = await rejectsWith(m.addTags("x\u0000y"), "INVALID_ARGUMENT");
+    assert.equal((e as InvalidArgumentError).field, "add");
+    e = await rejectsWith(m.addTags("tab\there"), "INVALID_ARGUMENT");
+    e = await rejectsWith(m.setMetadata("k\u0001", 1), "INVALID_ARGUMENT");
+    assert.equal((e as InvalidArgumentError).field, "set");
+    await rejectsWith(
+      Task.init({ projectName: "p\u0000", taskName: "t2", store }),
+      "INVALID_ARGUMENT",
+    );
+    assert.equal((await store.readEvents({ limit: 100_000 })).length, before, "nothing written");
+    // Text elsewhere may hold newlines (comments are free text).
+    await m.setName("still fine");
+    assert.equal(m.name, "still fine");
+  });
+});
+
+Deno.test("a plot nested deeper than the server's JSON limit is refused when reported", async () => {
+  await withStore(async (store) => {
+    const task = await Task.init({ projectName: "p", taskName: "t", store });
+    const m = new OutputModel({ task, name: "deep" });
+    await m.setMetadata("x", 1); // created
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    let err: unknown;
+    try {
+      await m.reportHistogram({ title: "h", series: "s", values: [1, 2, 3], extraLayout: deep });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof InvalidArgumentError, String(err));
+    assert.match(err.message, /levels deep/);
+    // The queue holds nothing bad: a flush writes the good reports around it.
+    await m.reportHistogram({ title: "h", series: "ok", values: [1, 2, 3] });
+    await store.flush();
+    const plots = (await store.readEvents({ limit: 1000 })).filter((e) => e.type === "metric.plot");
+    assert.equal(plots.length, 1);
+  });
+});
