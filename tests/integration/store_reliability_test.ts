@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InvalidArgumentError, ModelogError, openStore, OutputModel, Task } from "../../mod.ts";
 import { withStore, withTempDir } from "../fixtures/helpers.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 /** Asserts that `p` rejects with a ModelogError of `code`; returns it. */
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<ModelogError> {
@@ -169,5 +170,107 @@ Deno.test("a plot nested deeper than the server's JSON limit is refused when rep
     await store.flush();
     const plots = (await store.readEvents({ limit: 1000 })).filter((e) => e.type === "metric.plot");
     assert.equal(plots.length, 1);
+  });
+});
+
+/** Starts a child that holds the store's write lock until {@link release}. */
+async function holdLock(dbPath: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../fixtures/lock_holder.ts", import.meta.url).pathname, dbPath],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("locked\n")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("lock holder exited early");
+    seen += value;
+  }
+  return {
+    async release() {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode("go\n"));
+      await w.close();
+      while (!seen.includes("released\n")) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        seen += value;
+      }
+      lines.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      assert.ok((await child.status).success);
+    },
+  };
+}
+
+async function scalarPoints(store: import("../../mod.ts").Store): Promise<number> {
+  let n = 0;
+  for (const e of await store.readEvents({ limit: 100_000 })) {
+    if (e.type === "metric.scalars") n += e.data.iters.length;
+  }
+  return n;
+}
+
+Deno.test("reports queued while another process holds the write lock are kept and written later", async () => {
+  await withTempDir(async (home) => {
+    const store = await openStore({
+      home,
+      busyTimeoutMs: 100,
+      reportBatchPoints: 1000,
+      reportHighWater: 3000,
+      reportFlushMs: 20,
+    });
+    try {
+      const task = await Task.init({ projectName: "p", taskName: "t", store });
+      const m = new OutputModel({ task, name: "m" });
+      await m.setMetadata("created", true);
+      const lock = await holdLock(store.path);
+      let released = false;
+      try {
+        for (let i = 0; i < 6000; i++) {
+          const p = m.reportScalar("loss", "train", i / 10, i);
+          if (p) await p;
+        }
+        assert.ok(store.pendingReports > 0, "the failed batches are still queued");
+        // flush() while the lock is held: rejects with STORE_LOCKED and keeps everything.
+        await rejectsWith(store.flush(), "STORE_LOCKED");
+        assert.equal(store.pendingReports, 6000);
+        assert.equal(await scalarPoints(store), 0);
+        await lock.release();
+        released = true;
+        // The retry timer writes the retained batch without anyone calling flush().
+        await waitFor(() => store.pendingReports === 0, { what: "the retried batch" });
+        await store.flush();
+        assert.equal(await scalarPoints(store), 6000);
+      } finally {
+        if (!released) await lock.release();
+      }
+      await task.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("flush() after a failed background batch writes the retained points", async () => {
+  await withTempDir(async (home) => {
+    const store = await openStore({ home, busyTimeoutMs: 100, reportFlushMs: 60_000 });
+    try {
+      const task = await Task.init({ projectName: "p", taskName: "t", store });
+      const m = new OutputModel({ task, name: "m" });
+      await m.setMetadata("created", true);
+      const lock = await holdLock(store.path);
+      for (let i = 0; i < 500; i++) m.reportScalar("acc", "val", i, i);
+      await rejectsWith(store.flush(), "STORE_LOCKED");
+      await lock.release();
+      await store.flush();
+      assert.equal(await scalarPoints(store), 500);
+      assert.equal(store.pendingReports, 0);
+      await task.close();
+    } finally {
+      await store.close();
+    }
   });
 });
