@@ -5,8 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InvalidArgumentError, ModelogError, openStore, OutputModel, Task } from "../../mod.ts";
-import { withStore, withTempDir } from "../fixtures/helpers.ts";
+import {
+  type InvalidArgumentError,
+  Model,
+  ModelogError,
+  openStore,
+  OutputModel,
+  type Store,
+  Task,
+} from "../../mod.ts";
+import { InvalidArgumentError as InvalidArgument } from "../../lib/errors.ts";
+import { hlcWall } from "../../lib/clock.ts";
+import { craft, hlc, withStore, withTempDir } from "../fixtures/helpers.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 /** Asserts that `p` rejects with a ModelogError of `code`; returns it. */
@@ -163,7 +173,7 @@ Deno.test("a plot nested deeper than the server's JSON limit is refused when rep
     } catch (e) {
       err = e;
     }
-    assert.ok(err instanceof InvalidArgumentError, String(err));
+    assert.ok(err instanceof InvalidArgument, String(err));
     assert.match(err.message, /levels deep/);
     // The queue holds nothing bad: a flush writes the good reports around it.
     await m.reportHistogram({ title: "h", series: "ok", values: [1, 2, 3] });
@@ -205,7 +215,7 @@ async function holdLock(dbPath: string) {
   };
 }
 
-async function scalarPoints(store: import("../../mod.ts").Store): Promise<number> {
+async function scalarPoints(store: Store): Promise<number> {
   let n = 0;
   for (const e of await store.readEvents({ limit: 100_000 })) {
     if (e.type === "metric.scalars") n += e.data.iters.length;
@@ -269,6 +279,135 @@ Deno.test("flush() after a failed background batch writes the retained points", 
       assert.equal(await scalarPoints(store), 500);
       assert.equal(store.pendingReports, 0);
       await task.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+const DAY = 24 * 3600 * 1000;
+
+Deno.test("a store whose max_at is 730 days ahead stamps new events at local wall time again", async () => {
+  await withTempDir(async (home) => {
+    const s1 = await openStore({ home });
+    const task = await Task.init({ projectName: "p", taskName: "t", store: s1 });
+    const m = new OutputModel({ task, name: "m" });
+    await m.setMetadata("a", 1);
+    // One write while the device clock was two years ahead.
+    const future = hlc(Date.now() + 730 * DAY, 0, s1.origin);
+    await s1.append([{
+      stream: `model:${m.id}`,
+      type: "model.updated",
+      data: { fields: { comment: "from the future" } },
+      at: future,
+    }]);
+    await task.close();
+    await s1.close();
+
+    const s2 = await openStore({ home });
+    try {
+      const m2 = await Model.get(m.id, { store: s2 });
+      const t0 = Date.now();
+      await m2.setMetadata("b", 2);
+      await m2.setMetadata("c", 3);
+      const mine = (await s2.streamEvents(`model:${m.id}`)).filter((e) =>
+        e.type === "model.metadata_changed"
+      ).sort((a, b) => a.at < b.at ? -1 : 1);
+      const [b, c] = mine.slice(-2);
+      for (const e of [b!, c!]) {
+        assert.ok(Math.abs(hlcWall(e.at) - t0) < 60_000, `${e.at} is at local wall time`);
+      }
+      assert.ok(b!.at < c!.at, "later local events still sort after earlier ones");
+      assert.ok(c!.at < future, "the far-future event keeps sorting last (documented)");
+    } finally {
+      await s2.close();
+    }
+  });
+});
+
+Deno.test("ingest refuses events beyond the skew limit, reports them, and applies the rest", async () => {
+  await withStore(async (store) => {
+    const now = Date.now();
+    const ok = craft("model:peer1", "model.created", { name: "fine" }, hlc(now, 0, "peer"));
+    const bad = craft(
+      "model:peer2",
+      "model.created",
+      { name: "future" },
+      hlc(now + 2 * DAY, 0, "peer"),
+    );
+    const refused: string[] = [];
+    const fresh = await store.ingest([bad, ok], {
+      onRefused: (r) => refused.push(...r.map((x) => `${x.event.id} ${x.error.code}`)),
+    });
+    assert.deepEqual(fresh.map((e) => e.id), [ok.id]);
+    assert.deepEqual(refused, [`${bad.id} INVALID_EVENT`]);
+    // The clock did not adopt the future time: a new local event is at local wall time.
+    const [e] = await store.append([{ stream: "model:local1", type: "model.created", data: {} }]);
+    assert.ok(hlcWall(e!.at) < now + DAY);
+  });
+});
+
+Deno.test("a writer's appends during rebuild() succeed, are in the result, and never wait long", async () => {
+  await withTempDir(async (home) => {
+    const store = await openStore({ home });
+    try {
+      // A log long enough for several pages.
+      const batch = [];
+      for (let i = 0; i < 45_000; i++) {
+        batch.push({
+          stream: `model:m${i % 3000}`,
+          type: i < 3000 ? "model.created" as const : "model.metadata_changed" as const,
+          data: i < 3000
+            ? { name: `m${i}` }
+            : { set: { [`k${i % 7}`]: { value: `${i}`, type: "int" as const } } },
+        });
+      }
+      for (let i = 0; i < batch.length; i += 5000) {
+        await store.append(batch.slice(i, i + 5000) as Parameters<Store["append"]>[0]);
+      }
+      // A second process writes while this one rebuilds.
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../fixtures/timed_writer.ts", import.meta.url).pathname, home],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("ready\n")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error("writer exited early");
+        seen += value;
+      }
+      const r = await store.rebuild();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode("stop\n"));
+      await w.close();
+      while (!/done \d+ \d+\n/.test(seen)) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        seen += value;
+      }
+      lines.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      assert.ok((await child.status).success);
+      const [, writtenText, worstText] = /done (\d+) (\d+)/.exec(seen)!;
+      const written = Number(writtenText);
+      const worst = Number(worstText);
+      assert.ok(written > 1, "the writer kept writing during the rebuild");
+      assert.ok(worst < 1500, `a write waited ${worst} ms`);
+      assert.ok(r.events >= 45_000);
+      // The rebuilt state equals the incremental one, including the writer's models.
+      const rebuilt = await store.dump();
+      const inc = await openStore({ home: join(home, "inc") });
+      try {
+        await inc.ingest(await store.readEvents({ limit: 1_000_000 }));
+        assert.deepEqual(await inc.dump(), rebuilt);
+      } finally {
+        await inc.close();
+      }
+      const models = await store.dump({ tables: ["models"] });
+      assert.equal(models.models!.length, 3000 + written);
     } finally {
       await store.close();
     }
