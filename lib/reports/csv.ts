@@ -34,9 +34,10 @@ function numberText(n: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scalarsToCsv } from "./csv.ts";
  * const csv = scalarsToCsv([{ title: "loss", series: "train", iteration: 0, value: NaN }]);
- * console.log(csv); // "title,series,iteration,value\nloss,train,0,NaN\n"
+ * assert.deepEqual(csv, "title,series,iteration,value\nloss,train,0,NaN\n");
  * ```
  */
 export function scalarsToCsv(rows: ScalarCsvRow[]): string {
@@ -71,8 +72,9 @@ export function scalarsToCsv(rows: ScalarCsvRow[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCsvTable } from "./csv.ts";
- * console.log(parseCsvTable("a,b\n1,\"x,y\"\n")); // [["a", "b"], ["1", "x,y"]]
+ * assert.deepEqual(parseCsvTable("a,b\n1,\"x,y\"\n"), [["a", "b"], ["1", "x,y"]]);
  * ```
  */
 export function parseCsvTable(text: string, field = "text"): string[][] {
