@@ -62,6 +62,7 @@ const TYPES = [
   "QueryFilter",
   "QueryModelsOptions",
   "RebuildResult",
+  "RefusedEvent",
   "RemoveModelOptions",
   "ReportedPlot",
   "ReportedScalars",
