@@ -36,7 +36,13 @@ export {
   SyncError,
   WeightsNotFoundError,
 } from "./lib/errors.ts";
-export { openStore, type RebuildResult, Store, type StoreOptions } from "./lib/store/store.ts";
+export {
+  openStore,
+  type RebuildResult,
+  type RefusedEvent,
+  Store,
+  type StoreOptions,
+} from "./lib/store/store.ts";
 export { configure, defaultHome, getDefaultStore } from "./lib/store/default.ts";
 export {
   BaseModel,

@@ -17,6 +17,8 @@ export type ModelogErrorCode =
   | "STORE_LOCKED"
   | "STORE_CLOSED"
   | "SCHEMA_TOO_NEW"
+  | "STORE_CORRUPT"
+  | "EVENT_CONFLICT"
   | "INVALID_EVENT"
   | "SYNC_REJECTED"
   | "SYNC_FAILED"
