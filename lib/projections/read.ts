@@ -10,7 +10,7 @@
  * @module
  */
 import type { Store } from "../store/store.ts";
-import { readAll, readOne, type SqlArg } from "../store/raw.ts";
+import { dialectOfStore, readAll, readOne, type SqlArg } from "../store/raw.ts";
 import type { ModelRow, SeriesRow } from "./project.ts";
 import type { EventPayloads, MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
 import {
@@ -64,6 +64,13 @@ const QUERY_COLUMNS = `m.*,
   (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata d
      WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
 
+/** {@link QUERY_COLUMNS} in PostgreSQL's JSON aggregates (same JSON text out). */
+const PG_QUERY_COLUMNS = `m.*,
+  (SELECT coalesce(json_agg(tag ORDER BY tag), '[]'::json)::text FROM model_tags t
+     WHERE t.model_id = m.id AND t.present = 1) AS tags_json,
+  (SELECT coalesce(json_object_agg(key, json_build_array(type, value)), '{}'::json)::text
+     FROM model_metadata d WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
+
 type QueryRow = ModelRow & { tags_json: string; metadata_json: string };
 
 function viewFromRow(r: QueryRow): ModelView {
@@ -88,7 +95,8 @@ export async function queryModelViews(
   filter: QueryFilter,
   plan: { strategy: QueryStrategy; driver?: Driver },
 ): Promise<ModelView[]> {
-  const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, ...plan });
+  const columns = dialectOfStore(store) === "postgres" ? PG_QUERY_COLUMNS : QUERY_COLUMNS;
+  const { sql, args } = compileModelQuery(filter, { columns, ...plan });
   return (await readAll<QueryRow>(store, sql, args)).map(viewFromRow);
 }
 
