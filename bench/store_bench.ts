@@ -1,9 +1,14 @@
 /**
- * The modelog benchmark (`npx -y deno@2.9.6 task bench`), measured in one run on one store:
+ * The store benchmark (`npx -y deno@2.9.6 run -A bench/store_bench.ts`; `deno task bench` runs
+ * it with the others), measured in one run on one store:
  *
  * - (a) durable model operations per second on the big store: creating output models and
  *   importing models, then `setMetadata`, `addTags` and `updateWeights({ registerUri })` on
- *   existing models (each resolves after its transaction commits);
+ *   existing models (each resolves after its transaction commits). The three on existing models
+ *   are each compared with the raw limit of the same client: a hand-written transaction through
+ *   a second `@libsql/client` connection to the same file that inserts the one event row and
+ *   updates the projection rows that event implies (the metadata or tag row, and the model
+ *   row's `last_update`, plus `uri`/`iteration` for weights). Target >= 0.5x;
  * - (b) `Model.queryModels` with a tag filter (`["demo", "-TF"]`) plus a metadata filter
  *   (`{ dataset: "ds-N" }`, first page of 50) over 100,000 models: p50/p95 in ms, and the ratio
  *   to the same query written by hand in SQL on the projection tables, run through a separate
@@ -13,14 +18,17 @@
  *   also run through the raw client, to split the plan's cost from the API's. Target ≤ 1.5x;
  * - (c) the same at 10,000 models (measured first, on the same store before it grows), and
  *   the ratio of the 100k to the 10k p50. Target ≤ 3x;
- * - (d) `store.rebuild()` of the whole log (1,000,000 events at full scale) in events/s.
- *   Reference target ≥ 100k events/s (libsql-notes: a full-scan rebuild).
+ * - (d) `store.rebuild()` of the whole log (1,000,000 events by default) in events/s.
+ *   Target >= 100k events/s.
  *
  * Seeding builds the events in memory and ingests them in large batches (`store.ingest`).
  *
- * Environment: `BENCH_SCALE` (default 1; 0.1 = a quick run with 10,000 / 1,000 models),
- * `BENCH_QUERY_RUNS` (default 300 per side), `BENCH_OPS` (default 1000 per operation),
- * `BENCH_KEEP=1` to keep the temporary store.
+ * Environment: `BENCH_SCALE` (default 1, or 0.1 with `BENCH_QUICK=1`: 10,000 / 1,000 models),
+ * `BENCH_REBUILD_EVENTS` (events in the log before the durable operations, default
+ * 1,000,000 × scale), `BENCH_QUERY_RUNS` (default 300 per side), `BENCH_OPS` (default 1000 per
+ * operation, 200 quick), `BENCH_KEEP=1` to keep the temporary store.
+ *
+ * Prints a table and one `VERDICT {json}` line per target (bench/stats.ts).
  *
  * @module
  */
@@ -30,21 +38,28 @@ import { createClient } from "../lib/deps.ts";
 import { compileModelQuery } from "../lib/query.ts";
 import { choosePlan } from "../lib/models/model.ts";
 import { DATASETS, Seeder } from "./seed.ts";
-import { fmt, percentile, table, tick } from "./stats.ts";
+import { formatHlc, uuidv7 } from "../lib/clock.ts";
+import type { Client } from "../lib/deps.ts";
+import {
+  envSize,
+  fmt,
+  percentile,
+  table,
+  type Target,
+  tick,
+  verdict,
+  verdictTable,
+} from "./stats.ts";
 
-const env = (k: string, d: number) => {
-  const v = Deno.env.get(k);
-  const n = v === undefined || v === "" ? d : Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${k} must be a positive number, got ${v}`);
-  return n;
-};
-const SCALE = env("BENCH_SCALE", 1);
+const SCALE = envSize("BENCH_SCALE", 1);
 const BIG = Math.round(100_000 * SCALE);
 const SMALL = Math.round(10_000 * SCALE);
-const REBUILD_EVENTS = Math.round(1_000_000 * SCALE);
+const REBUILD_EVENTS = Math.round(
+  envSize("BENCH_REBUILD_EVENTS", 1_000_000 * SCALE, 1_000_000 * SCALE),
+);
 const EVENTS_PER_MODEL = Math.max(3, Math.round(REBUILD_EVENTS / BIG));
-const QUERY_RUNS = Math.round(env("BENCH_QUERY_RUNS", 300));
-const OPS = Math.round(env("BENCH_OPS", 1000));
+const QUERY_RUNS = Math.round(envSize("BENCH_QUERY_RUNS", 300, 100));
+const OPS = Math.round(envSize("BENCH_OPS", 1000, 200));
 const PAGE = 50;
 const INGEST_BATCH = 20_000;
 
@@ -187,6 +202,10 @@ interface OpResult {
   name: string;
   n: number;
   ms: number;
+  /** The raw one-event append it is compared with (operations on existing models). */
+  raw?: { n: number; ms: number };
+  /** A short name for the verdict table. */
+  short?: string;
 }
 
 async function timeOps(name: string, n: number, fn: (i: number) => Promise<unknown>) {
@@ -197,6 +216,85 @@ async function timeOps(name: string, n: number, fn: (i: number) => Promise<unkno
   }
   return { name, n, ms: performance.now() - t0 };
 }
+
+/** The shape of a raw append: the event's type and data, and the projection rows it implies. */
+type RawOp = (
+  i: number,
+  modelId: string,
+  at: string,
+) => { type: string; data: unknown; projection: { sql: string; args: (string | number)[] }[] };
+
+const RAW_ORIGIN = "benchraw0000000";
+
+/**
+ * The raw limit of a durable operation through the same client: one `BEGIN IMMEDIATE`
+ * transaction on a separate connection to the same file that inserts one event row (a valid
+ * event, so `rebuild()` folds it like the others) and updates the projection rows it implies.
+ */
+async function rawAppends(
+  raw: Client,
+  ids: string[],
+  n: number,
+  op: RawOp,
+): Promise<{ n: number; ms: number }> {
+  let wall = Date.now();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const modelId = ids[i % ids.length]!;
+    const at = formatHlc({ wall: wall++, counter: 0, origin: RAW_ORIGIN });
+    const o = op(i, modelId, at);
+    await raw.execute("BEGIN IMMEDIATE");
+    await raw.execute({
+      sql: `INSERT INTO events (id, stream, type, at, origin, v, actor, data, remote)
+            VALUES (?, ?, ?, ?, ?, 1, 'bench', ?, 0)`,
+      args: [uuidv7(), `model:${modelId}`, o.type, at, RAW_ORIGIN, JSON.stringify(o.data)],
+    });
+    for (const st of o.projection) await raw.execute(st);
+    await raw.execute("COMMIT");
+    if (i % 500 === 499) await tick();
+  }
+  return { n, ms: performance.now() - t0 };
+}
+
+const touch = (modelId: string, at: string) => ({
+  sql: "UPDATE models SET last_update = max(last_update, ?) WHERE id = ?",
+  args: [at, modelId],
+});
+
+const RAW: Record<"metadata" | "tags" | "weights", RawOp> = {
+  metadata: (i, modelId, at) => ({
+    type: "model.metadata_changed",
+    data: { set: { bench: { value: String(i), type: "int" } } },
+    projection: [{
+      sql: `INSERT INTO model_metadata (model_id, key, type, value, present, at)
+            VALUES (?, 'bench', 'int', ?, 1, ?)
+            ON CONFLICT (model_id, key) DO UPDATE SET type = excluded.type,
+              value = excluded.value, present = 1, at = excluded.at`,
+      args: [modelId, String(i), at],
+    }, touch(modelId, at)],
+  }),
+  tags: (i, modelId, at) => ({
+    type: "model.tags_changed",
+    data: { add: [`r${i % 7}`] },
+    projection: [{
+      sql: `INSERT INTO model_tags (model_id, tag, present, at) VALUES (?, ?, 1, ?)
+            ON CONFLICT (model_id, tag) DO UPDATE SET present = 1, at = excluded.at`,
+      args: [modelId, `r${i % 7}`, at],
+    }, touch(modelId, at)],
+  }),
+  weights: (i, modelId, at) => {
+    const uri = `https://models.example.com/raw/${i}/final.pt`;
+    return {
+      type: "model.weights_updated",
+      data: { uri, iteration: i },
+      projection: [{
+        sql: `UPDATE models SET uri = ?, iteration = ?, last_update = max(last_update, ?),
+                clock = json_set(clock, '$.uri', ?, '$.iteration', ?) WHERE id = ?`,
+        args: [uri, i, at, at, at, modelId],
+      }],
+    };
+  },
+};
 
 async function measureOps(store: Store): Promise<OpResult[]> {
   const task = await Task.init({ projectName: "bench", taskName: "durable ops", store });
@@ -223,18 +321,30 @@ async function measureOps(store: Store): Promise<OpResult[]> {
   for (let i = 0; i < OPS; i++) {
     existing.push(await Model.get(Seeder.modelId(Math.floor((i * seeded) / OPS)), { store }));
   }
-  out.push(
-    await timeOps(
+  const raw = createClient({ url: "file:" + store.path });
+  try {
+    await raw.execute("PRAGMA busy_timeout = 5000");
+    await raw.execute("PRAGMA synchronous = NORMAL");
+    const existingIds = existing.map((m) => m.id);
+    const createdIds = created.map((m) => m.id);
+    // Each operation then its raw append, on the same models, same count.
+    const meta = await timeOps(
       "setMetadata on an existing model",
       OPS,
       (i) => existing[i]!.setMetadata("bench", i),
-    ),
-  );
-  out.push(
-    await timeOps("addTags on an existing model", OPS, (i) => existing[i]!.addTags(`b${i % 7}`)),
-  );
-  out.push(
-    await timeOps(
+    );
+    out.push({
+      ...meta,
+      short: "setMetadata",
+      raw: await rawAppends(raw, existingIds, OPS, RAW.metadata),
+    });
+    const tags = await timeOps(
+      "addTags on an existing model",
+      OPS,
+      (i) => existing[i]!.addTags(`b${i % 7}`),
+    );
+    out.push({ ...tags, short: "addTags", raw: await rawAppends(raw, existingIds, OPS, RAW.tags) });
+    const weights = await timeOps(
       "updateWeights({ registerUri }) on an existing model",
       OPS,
       (i) =>
@@ -242,8 +352,15 @@ async function measureOps(store: Store): Promise<OpResult[]> {
           registerUri: `https://models.example.com/bench/${i}/final.pt`,
           iteration: i,
         }),
-    ),
-  );
+    );
+    out.push({
+      ...weights,
+      short: "updateWeights(registerUri)",
+      raw: await rawAppends(raw, createdIds, OPS, RAW.weights),
+    });
+  } finally {
+    raw.close();
+  }
   await task.close();
   return out;
 }
@@ -272,18 +389,32 @@ try {
 
   const growth = q100.p50 / q10.p50;
   const rebuildRate = rb.events / (rb.ms / 1000);
-  const verdict = (ok: boolean) => {
-    if (!ok) failed = true;
-    return ok ? "PASS" : "MISS";
+  const targets: Target[] = [];
+  const target = (t: Omit<Target, "bench">) => {
+    const full = verdict({ bench: "store", ...t });
+    targets.push(full);
+    if (!full.pass) failed = true;
   };
   const rows: string[][] = [];
   for (const o of ops) {
+    const rate = o.n / (o.ms / 1000);
+    rows.push([`(a) ${o.name}`, `${fmt(rate)} ops/s (${fmt(o.ms / o.n, 3)} ms each)`, "-", "info"]);
+    if (!o.raw) continue;
+    const rawRate = o.raw.n / (o.raw.ms / 1000);
     rows.push([
-      `(a) ${o.name}`,
-      `${fmt(o.n / (o.ms / 1000))} ops/s (${fmt(o.ms / o.n, 3)} ms each)`,
+      `(a) raw one-event append by hand, same client (for ${o.short})`,
+      `${fmt(rawRate)} ops/s (${fmt(o.raw.ms / o.raw.n, 3)} ms each)`,
       "-",
       "info",
     ]);
+    target({
+      name: `durable ${o.short} / raw one-event append`,
+      figure: `${fmt(rate)} ops/s`,
+      baseline: `${fmt(rawRate)} ops/s`,
+      ratio: `${fmt(rate / rawRate, 2)}x`,
+      goal: ">= 0.5x",
+      pass: rate / rawRate >= 0.5,
+    });
   }
   for (const q of [q100, q10]) {
     const tag = q === q100 ? "(b)" : "(c)";
@@ -313,25 +444,31 @@ try {
       ]);
     }
     const ratio = q.p50 / base.p50;
-    rows.push([
-      `${tag} queryModels / hand SQL baseline (p50), ${fmt(q.models)} models`,
-      `${fmt(ratio, 2)}x (p95 ${fmt(q.p95 / base.p95, 2)}x)`,
-      "<= 1.5x",
-      verdict(ratio <= 1.5),
-    ]);
+    target({
+      name: `queryModels / hand SQL (p50), ${fmt(q.models)} models`,
+      figure: `${fmt(q.p50, 3)} ms`,
+      baseline: `${fmt(base.p50, 3)} ms`,
+      ratio: `${fmt(ratio, 2)}x`,
+      goal: "<= 1.5x",
+      pass: ratio <= 1.5,
+    });
   }
-  rows.push([
-    `(c) queryModels p50 ${fmt(BIG)} / ${fmt(SMALL)} models`,
-    `${fmt(growth, 2)}x (p95 ${fmt(q100.p95 / q10.p95, 2)}x)`,
-    "<= 3x",
-    verdict(growth <= 3),
-  ]);
-  rows.push([
-    `(d) store.rebuild() of ${fmt(rb.events)} events`,
-    `${fmt(rebuildRate)} events/s (${fmt(rb.ms / 1000, 1)} s)`,
-    ">= 100,000/s",
-    verdict(rebuildRate >= 100_000),
-  ]);
+  target({
+    name: `queryModels p50 ${fmt(BIG)} / ${fmt(SMALL)} models`,
+    figure: `${fmt(q100.p50, 3)} ms`,
+    baseline: `${fmt(q10.p50, 3)} ms`,
+    ratio: `${fmt(growth, 2)}x`,
+    goal: "<= 3x",
+    pass: growth <= 3,
+  });
+  target({
+    name: `rebuild() of ${fmt(rb.events)} events`,
+    figure: `${fmt(rebuildRate)} events/s (${fmt(rb.ms / 1000, 1)} s)`,
+    baseline: "-",
+    ratio: "-",
+    goal: ">= 100,000 events/s",
+    pass: rebuildRate >= 100_000,
+  });
   rows.push([
     `seeding: store.ingest() in batches of ${fmt(INGEST_BATCH)} events`,
     `${fmt(ingested / (ingestMs / 1000))} events/s (${fmt(ingested)} events)`,
@@ -340,9 +477,11 @@ try {
   ]);
   rows.push(["database file", `${fmt(dbSize / 1e6, 1)} MB`, "-", "info"]);
   console.log(
-    `\nmodelog bench (scale ${SCALE}, Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})\n`,
+    `\nmodelog store bench (scale ${SCALE}, Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})\n`,
   );
   console.log(table(["measure", "result", "target", "verdict"], rows));
+  console.log("");
+  console.log(verdictTable(targets));
 } finally {
   await store.close();
   if (Deno.env.get("BENCH_KEEP") === "1") log("kept", home);
