@@ -1,0 +1,92 @@
+/**
+ * Every modelog benchmark in one run (`npx -y deno@2.9.6 task bench`): each runs as its own
+ * child process, one after the other (so none disturbs another's timing or memory), its output
+ * passes through, and the run ends with one table of every target: figure, baseline from the
+ * same run, ratio, PASS/MISS.
+ *
+ * - `bench/store_bench.ts`: durable operations against a raw one-event append, `queryModels`
+ *   against hand SQL at 100k and 10k models, `rebuild()` of 1M events;
+ * - `bench/reports_bench.ts`: reports against a hand-packed writer and reader of the same JSON,
+ *   peak memory reporting 10M points and reading 1M points;
+ * - `bench/sync_bench.ts`: push and pull ingest per CPU-second, push against a local append,
+ *   a 1 GB upload against `cp`, the upload worker's peak memory;
+ * - `bench/ui_bench.ts`: pages against the library call each wraps.
+ *
+ * Environment: `BENCH_QUICK=1` shrinks every size about 10x (a smoke run);
+ * `BENCH_ONLY=store,sync` runs only those; every benchmark's own knobs pass through (see each
+ * file). Exits non-zero only when a benchmark fails to run, not when a target is missed.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { parseVerdicts, QUICK, type Target, VERDICT_PREFIX, verdictTable } from "./stats.ts";
+
+const BENCHES = ["store", "reports", "sync", "ui"] as const;
+const only = (Deno.env.get("BENCH_ONLY") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+for (const o of only) {
+  if (!(BENCHES as readonly string[]).includes(o)) {
+    throw new Error(`BENCH_ONLY: unknown benchmark ${o} (known: ${BENCHES.join(", ")})`);
+  }
+}
+const chosen = BENCHES.filter((b) => only.length === 0 || only.includes(b));
+
+/** Runs one benchmark, echoing its stdout (without the verdict lines) as it comes. */
+async function runBench(name: string): Promise<{ ok: boolean; ms: number; stdout: string }> {
+  const script = fileURLToPath(new URL(`./${name}_bench.ts`, import.meta.url));
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let all = "";
+  let buf = "";
+  const enc = new TextEncoder();
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    all += chunk;
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith(VERDICT_PREFIX)) Deno.stdout.writeSync(enc.encode(line + "\n"));
+    }
+  }
+  if (buf && !buf.startsWith(VERDICT_PREFIX)) console.log(buf);
+  const st = await child.status;
+  return { ok: st.success, ms: performance.now() - t0, stdout: all };
+}
+
+const started = performance.now();
+const targets: Target[] = [];
+const times: string[] = [];
+let broken = false;
+for (const b of chosen) {
+  console.log(`\n=== ${b} bench${QUICK ? " (quick)" : ""} ===`);
+  const r = await runBench(b);
+  const found = parseVerdicts(r.stdout);
+  targets.push(...found);
+  times.push(`${b} ${(r.ms / 1000).toFixed(0)} s`);
+  if (!r.ok) {
+    broken = true;
+    targets.push({
+      bench: b,
+      name: "benchmark failed to run (see its output)",
+      figure: "-",
+      baseline: "-",
+      ratio: "-",
+      goal: "-",
+      pass: false,
+    });
+  }
+}
+
+const passed = targets.filter((t) => t.pass).length;
+console.log(
+  `\n=== summary${QUICK ? " (BENCH_QUICK=1: sizes / 10)" : ""}: ${passed} PASS, ${
+    targets.length - passed
+  } MISS; ${times.join(", ")}, total ${((performance.now() - started) / 1000).toFixed(0)} s ===\n`,
+);
+console.log(verdictTable(targets));
+if (broken) Deno.exit(1);
