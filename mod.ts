@@ -100,7 +100,6 @@ export type { Role, TokenEntry } from "./lib/server/auth.ts";
 export type { EventPayloads, ModelFields } from "./lib/events.ts";
 export type { ModelRow } from "./lib/projections/project.ts";
 export type { Numeric2D, PlotFigure } from "./lib/reports/figures.ts";
-export type { PageHandler } from "./lib/server/server.ts";
 export { type BlobInfo, BlobStore } from "./lib/weights/blobs.ts";
 export type { SqlArg } from "./lib/store/raw.ts";
 export type { EncodedNumber } from "./lib/events.ts";

@@ -20,3 +20,12 @@ export async function loadPlotlyJs(): Promise<string> {
   });
   return mod.default as string;
 }
+
+// The server's HTTP layer: routing, middleware, cookies.
+export { Hono } from "npm:hono@4.13.19";
+export type { Context, Env, MiddlewareHandler, Next } from "npm:hono@4.13.19";
+export { HTTPException } from "npm:hono@4.13.19/http-exception";
+export { bearerAuth } from "npm:hono@4.13.19/bearer-auth";
+export { bodyLimit } from "npm:hono@4.13.19/body-limit";
+export { getCookie, setCookie } from "npm:hono@4.13.19/cookie";
+export { timeout } from "npm:hono@4.13.19/timeout";

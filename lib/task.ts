@@ -11,8 +11,15 @@ import { BaseModel } from "./models/base.ts";
 import { Model } from "./models/model.ts";
 import { needString, needTags, optString } from "./models/util.ts";
 import { taskModelLinks } from "./projections/read.ts";
-import type { InputModel } from "./models/input_model.ts";
-import type { OutputModel } from "./models/output_model.ts";
+import { InputModel } from "./models/input_model.ts";
+import { OutputModel } from "./models/output_model.ts";
+import {
+  clearCurrentTask,
+  currentTask,
+  type LinkRole,
+  registerTask,
+  setCurrentTask,
+} from "./models/task_link.ts";
 
 /** Options of {@link Task.init}. */
 export interface TaskInitOptions {
@@ -86,21 +93,24 @@ export class ModelsList<T extends BaseModel = BaseModel> extends Array<T> {
   }
 }
 
-let current: Task | undefined;
-
 /**
  * A task: a training or evaluation run that models are inputs and outputs of.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openStore, OutputModel, Task } from "../mod.ts";
  * const home = await Deno.makeTempDir();
  * const store = await openStore({ home });
  * const task = await Task.init({ projectName: "demo", taskName: "train", store });
  * const model = new OutputModel({ task, framework: "PyTorch" });
  * await task.connect(model, "best");
- * console.log(Task.current() === task);
+ * assert.equal(Task.current(), task);
+ * assert.equal(task.models.output.length, 0); // floating until its first write
+ * await model.addTags("candidate");
+ * assert.equal(task.models.output.get("best"), model);
  * await task.close();
+ * assert.equal(Task.current(), undefined);
  * await store.close();
  * await Deno.remove(home, { recursive: true });
  * ```
@@ -133,6 +143,11 @@ export class Task {
     this.tags = o.tags ?? [];
     this.outputUri = o.outputUri;
     this.store = store;
+    registerTask(this, {
+      link: (role, name, model) => this.#link(role, name, model),
+      remember: (role, name, model) => this.#list(role)._put(name, model),
+      nextOutputName: () => `Output Model #${this.#outputCount++}`,
+    });
   }
 
   /** Creates a task and makes it the current one. */
@@ -159,13 +174,13 @@ export class Task {
       },
     }]);
     const t = new Task(id, { ...options, tags }, store);
-    current = t;
+    setCurrentTask(t);
     return t;
   }
 
   /** The task made by the last `Task.init` that is not closed, if any. */
   static current(): Task | undefined {
-    return current;
+    return currentTask();
   }
 
   /** Input and output models of this task, indexable by entry name. */
@@ -187,20 +202,23 @@ export class Task {
       throw new InvalidArgumentError("model", model, "must be an InputModel or OutputModel");
     }
     optString("name", name, false);
-    const c = (model as unknown as { connect?: (t: Task, n?: string) => Promise<void> }).connect;
-    if (typeof c !== "function") {
+    if (!(model instanceof InputModel || model instanceof OutputModel)) {
       throw new InvalidArgumentError(
         "model",
         model.id,
         "a plain Model cannot be connected: use InputModel.get({ modelId }) for an input",
       );
     }
-    await c.call(model, this, name);
+    await model.connect(this, name);
   }
 
-  /** @internal Records a link (called by the models). */
-  async _link(role: "input" | "output", name: string, model: BaseModel): Promise<void> {
-    const list = role === "input" ? this.#input : this.#output;
+  #list(role: LinkRole): ModelsList {
+    return role === "input" ? this.#input : this.#output;
+  }
+
+  /** Appends a link event and records it (called by the models through `task_link.ts`). */
+  async #link(role: LinkRole, name: string, model: BaseModel): Promise<void> {
+    const list = this.#list(role);
     if (list.get(name) === model) return;
     await this.store.append([{
       stream: `task:${this.id}`,
@@ -210,23 +228,12 @@ export class Task {
     list._put(name, model);
   }
 
-  /** @internal Records a link that was already appended (by the model's creation). */
-  _remember(role: "input" | "output", name: string, model: BaseModel): void {
-    (role === "input" ? this.#input : this.#output)._put(name, model);
-  }
-
-  /** @internal A default name for an unnamed output entry. */
-  _nextOutputName(): string {
-    return `Output Model #${this.#outputCount++}`;
-  }
-
   /**
    * Creates an output model from a weights file in one call (ClearML's
    * `update_output_model`): returns the weights URI.
    */
   async updateOutputModel(options: UpdateOutputModelOptions): Promise<string> {
     needString("modelPath", options.modelPath);
-    const { OutputModel } = await import("./models/output_model.ts");
     const name = optString("name", options.name, false);
     const modelName = options.modelName ?? (name ? `${this.name} - ${name}` : this.name);
     const m = new OutputModel({
@@ -262,6 +269,6 @@ export class Task {
     await this.store.flush();
     await this.store.append([{ stream: `task:${this.id}`, type: "task.closed", data: {} }]);
     this.#closed = true;
-    if (current === this) current = undefined;
+    clearCurrentTask(this);
   }
 }

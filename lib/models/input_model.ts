@@ -7,10 +7,12 @@
 import { getDefaultStore, type Store } from "../store/store.ts";
 import { newId } from "../clock.ts";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
-import { loadSnapshot, type ModelSnapshot } from "./base.ts";
+import { snapshotOf } from "./base.ts";
+import { loadSnapshot, type ModelSnapshot } from "./read_back.ts";
 import { newestModelIdByUri } from "../projections/read.ts";
 import { Model } from "./model.ts";
-import { Task } from "../task.ts";
+import type { Task } from "../task.ts";
+import { currentTask, isTask, linksOf } from "./task_link.ts";
 import { designText, needLabels, needString, needTags, optBool, optString, stem } from "./util.ts";
 import { emptyModel } from "../projections/project.ts";
 import { guessFramework } from "../weights/framework.ts";
@@ -79,6 +81,7 @@ function normalizeUrl(url: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InputModel, openStore, Task } from "../../mod.ts";
  * const home = await Deno.makeTempDir();
  * const store = await openStore({ home });
@@ -90,7 +93,10 @@ function normalizeUrl(url: string): string {
  *   store,
  * });
  * await task.connect(m);
- * console.log(m.framework, m.reused); // PyTorch false
+ * assert.equal(m.framework, "PyTorch");
+ * assert.equal(m.reused, false);
+ * assert.equal(task.models.input[0], m);
+ * assert.deepEqual(m.labels, { person: 1, car: 2 });
  * await task.close();
  * await store.close();
  * await Deno.remove(home, { recursive: true });
@@ -150,7 +156,7 @@ export class InputModel extends Model {
       );
     }
     const m = found[0]!;
-    return new InputModel(m.id, store, (m as unknown as { _snap: ModelSnapshot })._snap);
+    return new InputModel(m.id, store, snapshotOf(m));
   }
 
   /**
@@ -212,7 +218,7 @@ export class InputModel extends Model {
       const st = await Deno.stat(p).catch(() => undefined);
       if (st?.isFile) ({ hash, size } = await sha256File(p));
     }
-    const task = Task.current();
+    const task = currentTask();
     const id = newId();
     const fw = guessFramework(url, options.framework).framework;
     const comment = task
@@ -292,9 +298,9 @@ export class InputModel extends Model {
    * stem, else "Input Model"). An empty model sets no input.
    */
   async connect(task: Task, name?: string): Promise<void> {
-    if (!(task instanceof Task)) throw new InvalidArgumentError("task", task, "must be a Task");
+    if (!isTask(task)) throw new InvalidArgumentError("task", task, "must be a Task");
     if (this.#empty) return;
     const entry = name ?? ((this.url ? stem(this.url) : "") || "Input Model");
-    await task._link("input", entry, this);
+    await linksOf(task).link("input", entry, this);
   }
 }

@@ -5,7 +5,8 @@
  * @module
  */
 import { getDefaultStore, type Store } from "../store/store.ts";
-import { BaseModel, loadSnapshot, type ModelSnapshot } from "./base.ts";
+import { BaseModel, markRemoved, storeOf } from "./base.ts";
+import { loadSnapshot, type ModelSnapshot } from "./read_back.ts";
 import { type Driver, type QueryFilter, type QueryStrategy, selectivityProbes } from "../query.ts";
 import {
   countModelRows,
@@ -46,6 +47,7 @@ export interface RemoveModelOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Model, openStore, OutputModel, Task } from "../../mod.ts";
  * const home = await Deno.makeTempDir();
  * const store = await openStore({ home });
@@ -53,7 +55,8 @@ export interface RemoveModelOptions {
  * const out = new OutputModel({ task, name: "net" });
  * await out.addTags("demo");
  * const found = await Model.queryModels({ projectName: "demo", tags: ["demo"], store });
- * console.log(found.map((m) => m.name)); // ["net"]
+ * assert.deepEqual(found.map((m) => m.name), ["net"]);
+ * assert.equal((await Model.get(out.id, { store })).tags[0], "demo");
  * await task.close();
  * await store.close();
  * await Deno.remove(home, { recursive: true });
@@ -106,7 +109,7 @@ export class Model extends BaseModel {
     try {
       const id = modelIdOf("model", model);
       const store = model instanceof BaseModel
-        ? await (model as unknown as { _getStore(): Promise<Store> })._getStore()
+        ? await storeOf(model)
         : options.store ?? await getDefaultStore();
       const snap = await loadSnapshot(store, id);
       if (!snap) throw new ModelNotFoundError(id);
@@ -127,7 +130,7 @@ export class Model extends BaseModel {
         type: "model.removed",
         data: { deleteWeightsFile: deleteWeights, force: options.force ?? false },
       }], { requireModel: id });
-      if (model instanceof BaseModel) (model as unknown as { _removed: boolean })._removed = true;
+      if (model instanceof BaseModel) markRemoved(model);
       if (deleteWeights) await deleteUnreferenced(store, snap.row);
       return true;
     } catch (e) {

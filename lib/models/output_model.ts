@@ -12,20 +12,24 @@ import {
   ModelPublishedError,
   WeightsNotFoundError,
 } from "../errors.ts";
-import { loadSnapshot } from "./base.ts";
 import { BaseModel } from "./base.ts";
-import { Task } from "../task.ts";
+import { loadSnapshot } from "./read_back.ts";
+import type { Task } from "../task.ts";
+import { currentTask, isTask, linksOf } from "./task_link.ts";
 import { emptyModel } from "../projections/project.ts";
 import type { ModelFields, NewEvent } from "../events.ts";
 import {
   baseName,
   designText,
+  isRemote,
   needInt,
   needLabels,
+  needObject,
   needString,
   needTags,
   optBool,
   optString,
+  safeSegment,
   stem,
 } from "./util.ts";
 import { guessFramework } from "../weights/framework.ts";
@@ -92,21 +96,12 @@ export interface UpdateWeightsPackageOptions {
   iteration?: number;
 }
 
-function isRemote(uri: string): boolean {
-  return /^https?:\/\//i.test(uri);
-}
-
-function safeSegment(s: string): string {
-  let out = "";
-  for (const ch of s) out += ch.charCodeAt(0) < 0x20 || '/\\:*?"<>|'.includes(ch) ? "_" : ch;
-  return out.replace(/^\.+/, "_") || "_";
-}
-
 /**
  * A task's output model.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openStore, OutputModel, Task } from "../../mod.ts";
  * const home = await Deno.makeTempDir();
  * const store = await openStore({ home });
@@ -116,7 +111,10 @@ function safeSegment(s: string): string {
  * const file = `${home}/model.pth`;
  * await Deno.writeFile(file, new Uint8Array([1, 2, 3]));
  * await model.updateWeights({ weightsFilename: file, iteration: 10 });
- * console.log(model.size, model.labels); // 3 { background: 0, label: 255 }
+ * assert.equal(model.size, 3);
+ * assert.equal(model.iteration, 10);
+ * assert.deepEqual(model.labels, { background: 0, label: 255 });
+ * assert.equal(task.models.output.get("model"), model);
  * await task.close();
  * await store.close();
  * await Deno.remove(home, { recursive: true });
@@ -133,11 +131,9 @@ export class OutputModel extends BaseModel {
 
   /** Creates a floating output model of a task. Nothing is stored until the first write. */
   constructor(options: OutputModelOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
-    }
-    const task = options.task ?? Task.current();
-    if (!(task instanceof Task)) {
+    needObject("options", options);
+    const task = options.task ?? currentTask();
+    if (!isTask(task)) {
       throw new InvalidArgumentError(
         "task",
         options.task,
@@ -287,7 +283,8 @@ export class OutputModel extends BaseModel {
         data: { ...fields, tags, originalTask: this.#task.id },
       });
     }
-    const name = this.#connectName ?? this.#task._nextOutputName();
+    const links = linksOf(this.#task);
+    const name = this.#connectName ?? links.nextOutputName();
     await store.append([
       ...events,
       ...extra.map((e) => ({ ...e, stream })),
@@ -298,7 +295,7 @@ export class OutputModel extends BaseModel {
       },
     ]);
     this.#exists = true;
-    this.#task._remember("output", name, this);
+    links.remember("output", name, this);
     const snap = await loadSnapshot(store, this._id);
     if (!snap) throw new ModelNotFoundError(this._id);
     this._snap = snap;
@@ -317,7 +314,8 @@ export class OutputModel extends BaseModel {
     optString("name", name, false);
     if (name) this.#connectName = name;
     if (this.#exists) {
-      await this.#task._link("output", this.#connectName ?? this.#task._nextOutputName(), this);
+      const links = linksOf(this.#task);
+      await links.link("output", this.#connectName ?? links.nextOutputName(), this);
     }
   }
 
@@ -377,13 +375,7 @@ export class OutputModel extends BaseModel {
   async updateDesign(
     options: { configText?: string; configDict?: Record<string, unknown> },
   ): Promise<void> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError(
-        "options",
-        options,
-        "must be { configText } or { configDict }",
-      );
-    }
+    needObject("options", options, "must be { configText } or { configDict }");
     const text = designText(options.configText, options.configDict) ?? "";
     await this.#assertUnlockedNow("update the design");
     if (!this.#exists) {
@@ -404,9 +396,7 @@ export class OutputModel extends BaseModel {
    * URI. Returns the weights URI. Refused when published.
    */
   async updateWeights(options: UpdateWeightsOptions): Promise<string> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
-    }
+    needObject("options", options);
     const { weightsFilename, registerUri } = options;
     if ((weightsFilename === undefined) === (registerUri === undefined)) {
       throw new InvalidArgumentError(
@@ -513,9 +503,7 @@ export class OutputModel extends BaseModel {
    * marking the model a package.
    */
   async updateWeightsPackage(options: UpdateWeightsPackageOptions): Promise<string> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
-    }
+    needObject("options", options);
     const { weightsFilenames, weightsPath } = options;
     if ((weightsFilenames === undefined) === (weightsPath === undefined)) {
       throw new InvalidArgumentError(

@@ -1,5 +1,8 @@
 /** Small argument checks shared by the model API. @module */
 import { InvalidArgumentError } from "../errors.ts";
+import { baseName } from "../weights/remote.ts";
+
+export { baseName };
 
 /** Checks a non-empty string argument. */
 export function needString(field: string, v: unknown, allowEmpty = false): string {
@@ -91,22 +94,41 @@ export function designText(
   return undefined;
 }
 
-/** The file name of a path or URI, without folders. */
-export function baseName(p: string): string {
-  const clean = p.replace(/[?#].*$/, "").replace(/\/+$/, "");
-  const i = Math.max(clean.lastIndexOf("/"), clean.lastIndexOf("\\"));
-  let name = clean.slice(i + 1);
-  try {
-    name = decodeURIComponent(name);
-  } catch { /* not %-encoded: keep as is */ }
-  // Decoding can bring back separators (`..%2F..%2Fx`): only the last segment is a file name.
-  name = name.slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1);
-  return name === "." || name === ".." || name.includes("\0") ? "" : name;
-}
-
 /** The stem of a file name (no folders, no last extension). */
 export function stem(p: string): string {
   const b = baseName(p);
   const i = b.lastIndexOf(".");
   return i > 0 ? b.slice(0, i) : b;
+}
+
+/** A design text parsed as a JSON object (`{}` when empty); `INVALID_ARGUMENT` otherwise. */
+export function parseDesign(text: string): Record<string, unknown> {
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError(
+      "configText",
+      text.slice(0, 80),
+      "is not JSON, so it has no dict form",
+    );
+  }
+}
+
+/** Whether a URI is http(s). */
+export function isRemote(uri: string): boolean {
+  return /^https?:\/\//i.test(uri);
+}
+
+/** A file name made safe as one path segment (no separators, controls or leading dots). */
+export function safeSegment(s: string): string {
+  let out = "";
+  for (const ch of s) out += ch.charCodeAt(0) < 0x20 || '/\\:*?"<>|'.includes(ch) ? "_" : ch;
+  return out.replace(/^\.+/, "_") || "_";
+}
+
+/** Checks an options argument: an object (not null). */
+export function needObject(field: string, v: unknown, what = "must be an object"): object {
+  if (v === null || typeof v !== "object") throw new InvalidArgumentError(field, v, what);
+  return v;
 }

@@ -1,12 +1,16 @@
 /**
- * Bearer-token authentication for the modelog server: a tokens file
+ * Who a request is: the tokens file
  * `{"tokens": [{"token": "...", "role": "write", "projects": ["vision"]}]}`, roles `read`,
- * `write`, `admin`, optional per-project limits, constant-time comparison.
+ * `write`, `admin`, optional per-project limits, constant-time lookup, and the middleware that
+ * puts a request's {@link Principal} on its hono context (hono's `bearerAuth`, with a
+ * `verifyToken` that maps the token to its principal).
  *
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { InvalidArgumentError } from "../errors.ts";
+import { bearerAuth, type Context, type MiddlewareHandler } from "../deps.ts";
+import { type AppEnv, errorJson, HttpError, type ServerContext } from "./http.ts";
 
 /** A token's role: read < write < admin. */
 export type Role = "read" | "write" | "admin";
@@ -25,10 +29,16 @@ export interface TokenEntry {
 
 /** Who a request is. */
 export interface Principal {
+  /** What it may do. */
   role: Role;
+  /** Projects it may touch; undefined means all. */
   projects: Set<string> | undefined;
+  /** Its name for logs. */
   name: string;
 }
+
+/** The caller of a server without tokens (loopback only): may do everything. */
+export const LOCAL_PRINCIPAL: Principal = { role: "admin", projects: undefined, name: "local" };
 
 const RANK: Record<Role, number> = { read: 0, write: 1, admin: 2 };
 
@@ -44,6 +54,33 @@ export function mayTouch(p: Principal, project: string | undefined): boolean {
 }
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** The characters of a bearer token (RFC 6750 `b64token`), the only ones a header can carry. */
+const TOKEN_CHARS = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * Refuses tokens a bearer header cannot carry (RFC 6750 allows letters, digits, `-._~+/` and
+ * trailing `=`): such a token could never sign in, so the server says so when it starts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkTokenChars } from "./auth.ts";
+ * checkTokenChars([{ token: "abc-DEF_123.456", role: "read" }]);
+ * assert.throws(() => checkTokenChars([{ token: "has a space", role: "read" }]), /tokens\[0\]/);
+ * ```
+ */
+export function checkTokenChars(entries: TokenEntry[], source = "tokens"): void {
+  entries.forEach((e, i) => {
+    if (typeof e.token !== "string" || !TOKEN_CHARS.test(e.token)) {
+      throw new InvalidArgumentError(
+        `${source}[${i}].token`,
+        "<hidden>",
+        "must use only letters, digits, - . _ ~ + / and a trailing =",
+      );
+    }
+  });
+}
 
 /** Parses and checks a tokens file's JSON text. */
 export function parseTokens(text: string, source = "tokens file"): TokenEntry[] {
@@ -102,12 +139,9 @@ export class TokenAuth {
     this.#entries = entries.map((entry) => ({ digest: digest(entry.token), entry }));
   }
 
-  /** The principal for an `Authorization` header, or undefined when it matches no token. */
-  authenticate(header: string | null): Principal | undefined {
-    if (!header) return undefined;
-    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (!m) return undefined;
-    const d = digest(m[1]!);
+  /** The principal of a token, or undefined when it matches none. */
+  lookup(token: string): Principal | undefined {
+    const d = digest(token);
     let found: TokenEntry | undefined;
     for (const e of this.#entries) {
       // Compare every entry (no early exit) so timing does not reveal which one matched.
@@ -120,4 +154,69 @@ export class TokenAuth {
       name: found.name ?? "token",
     };
   }
+}
+
+/**
+ * Middleware finding the request's principal from its bearer token with hono's `bearerAuth`;
+ * a missing, malformed or unknown token gets `onFail`'s answer.
+ */
+function bearer(auth: TokenAuth, onFail: (c: Context) => Response): MiddlewareHandler<AppEnv> {
+  const fail = { message: onFail };
+  return bearerAuth<AppEnv>({
+    verifyToken: (token, c) => {
+      const p = auth.lookup(token);
+      if (p) c.set("principal", p);
+      return p !== undefined;
+    },
+    noAuthenticationHeader: fail,
+    invalidAuthenticationHeader: fail,
+    invalidToken: fail,
+  });
+}
+
+const unauthorized = () => errorJson(401, "UNAUTHORIZED", "Missing or unknown bearer token");
+
+/**
+ * Middleware requiring a role: 403 on a read-only server for anything but reads, 401 without
+ * a known bearer token, 403 when the token's role is below `need`. Sets `principal`.
+ */
+export function requireRole(ctx: ServerContext, need: Role): MiddlewareHandler<AppEnv> {
+  const check = ctx.auth ? bearer(ctx.auth, unauthorized) : undefined;
+  return async (c, next) => {
+    if (ctx.readOnly && need !== "read") {
+      throw new HttpError(403, "FORBIDDEN", "This server is read-only");
+    }
+    if (!check) {
+      c.set("principal", LOCAL_PRINCIPAL);
+      return await next();
+    }
+    return await check(c, async () => {
+      const p = c.get("principal");
+      if (!hasRole(p, need)) {
+        throw new HttpError(403, "FORBIDDEN", `This token's role ${p.role} cannot ${need}`);
+      }
+      await next();
+    });
+  };
+}
+
+/**
+ * Middleware for the web UI's pages: browsers cannot send a bearer header, so pages take the
+ * token from a bearer header when there is one, else from the cookie `/login` sets. No known
+ * token: a redirect to `/login`.
+ */
+export function pageAuth(
+  auth: TokenAuth,
+  cookieToken: (c: Context) => string | undefined,
+): MiddlewareHandler<AppEnv> {
+  const toLogin = () => new Response(null, { status: 303, headers: { location: "/login" } });
+  const check = bearer(auth, toLogin);
+  return async (c, next) => {
+    if (c.req.header("authorization") !== undefined) return await check(c, next);
+    const token = cookieToken(c);
+    const p = token === undefined ? undefined : auth.lookup(token);
+    if (!p) return toLogin();
+    c.set("principal", p);
+    await next();
+  };
 }

@@ -10,6 +10,19 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { HashMismatchError, InvalidArgumentError, WeightsNotFoundError } from "../errors.ts";
 import { isSha256Hex, sha256File } from "./blobs.ts";
 
+/** The file name of a path or URI, without folders. */
+export function baseName(p: string): string {
+  const clean = p.replace(/[?#].*$/, "").replace(/\/+$/, "");
+  const i = Math.max(clean.lastIndexOf("/"), clean.lastIndexOf("\\"));
+  let name = clean.slice(i + 1);
+  try {
+    name = decodeURIComponent(name);
+  } catch { /* not %-encoded: keep as is */ }
+  // Decoding can bring back separators (`..%2F..%2Fx`): only the last segment is a file name.
+  name = name.slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1);
+  return name === "." || name === ".." || name.includes("\0") ? "" : name;
+}
+
 /**
  * Turns a `file://` URI into a local path (percent escapes decoded). Anything that is not a
  * `file:` URI is returned as is.

@@ -56,7 +56,6 @@ const TYPES = [
   "NewEvent",
   "Numeric2D",
   "OutputModelOptions",
-  "PageHandler",
   "PlotFigure",
   "PlotKind",
   "PlotResult",

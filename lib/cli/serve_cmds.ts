@@ -1,0 +1,122 @@
+/**
+ * The server commands: `serve` (a modelog server: sync endpoints, query API, web UI) and `ui`
+ * (the local store in the web UI, read-only, on 127.0.0.1). Both run until SIGINT or SIGTERM,
+ * then close and exit 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidArgumentError } from "../errors.ts";
+ * import { UsageError } from "./registry.ts";
+ * import { SERVE_COMMANDS } from "./serve_cmds.ts";
+ *
+ * const [serve, ui] = SERVE_COMMANDS;
+ * assert.equal(serve!.name, "serve");
+ * assert.equal(ui!.name, "ui");
+ * // A bad port is refused before anything is opened.
+ * await assert.rejects(() => serve!.run({ port: "http" }, []), InvalidArgumentError);
+ * await assert.rejects(() => ui!.run({ port: "99999" }, []), UsageError);
+ * ```
+ *
+ * @module
+ */
+import { type RunningServer, startServer } from "../server/server.ts";
+import { uiPages } from "../server/ui.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { type Command, define } from "./registry.ts";
+import { out } from "./output.ts";
+import { intOpt, noExtra, STORE_HELP, STORE_OPTS, storeFrom } from "./options.ts";
+
+/** Closes `server` (then runs `after`) on SIGINT or SIGTERM and exits 0; never resolves. */
+function runUntilSignal(server: RunningServer, after?: () => Promise<void>): Promise<never> {
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close().then(() => after?.()).finally(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  return new Promise<never>(() => {});
+}
+
+const serve: Command = define("serve", {
+  summary: "Run the modelog server (sync endpoints, query API, web UI)",
+  usage:
+    `cli.ts serve [--port 8080] [--hostname 127.0.0.1] [--db PATH|libsql://…] [--blobs DIR] [--tokens FILE]
+
+  --port      TCP port (default 8080)
+  --hostname  interface (default 127.0.0.1; without --tokens the server only listens on 127.0.0.1)
+  --db        database: a file path / file: URL (default $MODELOG_HOME/server/modelog.db),
+              or a libsql:// or http(s):// sqld/Turso URL passed straight to the client
+  --db-token  auth token for a remote --db (or env MODELOG_DB_TOKEN)
+  --blobs     folder for weights blobs (default: beside the database)
+  --tokens    JSON file {"tokens": [{"token": "...", "role": "read|write|admin", "projects": [...]}]}
+  --quiet     do not log requests`,
+  options: {
+    port: { type: "string" },
+    hostname: { type: "string" },
+    db: { type: "string" },
+    "db-token": { type: "string" },
+    blobs: { type: "string" },
+    tokens: { type: "string" },
+    quiet: { type: "boolean" },
+  },
+  async run(values) {
+    const port = values.port === undefined ? 8080 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new InvalidArgumentError("--port", values.port, "must be an integer from 0 to 65535");
+    }
+    const dbToken = (values["db-token"] as string | undefined) ?? Deno.env.get("MODELOG_DB_TOKEN");
+    const server = await startServer({
+      port,
+      ...(values.hostname ? { hostname: values.hostname as string } : {}),
+      ...(values.db ? { db: values.db as string } : {}),
+      ...(dbToken ? { dbAuthToken: dbToken } : {}),
+      ...(values.blobs ? { blobs: values.blobs as string } : {}),
+      ...(values.tokens ? { tokens: values.tokens as string } : {}),
+      ...(values.quiet ? { log: () => {} } : {}),
+      pages: uiPages,
+    });
+    out(
+      `modelog server listening on ${server.url}${
+        values.tokens ? "" : " (no tokens: 127.0.0.1 only)"
+      }`,
+    );
+    return await runUntilSignal(server);
+  },
+});
+
+const ui: Command = define("ui", {
+  summary: "Browse the local store in a web UI (read-only, 127.0.0.1)",
+  usage: `cli.ts ui [--port 8080] [--home DIR] [--verbose]
+
+  --port N     TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
+  --verbose    log requests
+${STORE_HELP}`,
+  options: { ...STORE_OPTS, port: { type: "string" }, verbose: { type: "boolean" } },
+  async run(values, positionals) {
+    noExtra(positionals, 0, "ui");
+    const port = intOpt(values.port, "--port", 0, 65535) ?? 8080;
+    const store = await storeFrom(values);
+    let server;
+    try {
+      server = await startServer({
+        store,
+        readOnly: true,
+        pages: uiPages,
+        port,
+        hostname: "127.0.0.1",
+        ...(values.verbose ? {} : { log: () => {} }),
+      });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    out(`modelog UI (read-only) at ${server.url}/ over ${store.path}`);
+    return await runUntilSignal(server, () => store.close());
+  },
+});
+
+/** The server commands. */
+export const SERVE_COMMANDS: readonly Command[] = [serve, ui];

@@ -1,0 +1,297 @@
+/**
+ * Weights blobs by hash: `HEAD` (size, or the resumable upload's offset), `GET` (whole, or one
+ * byte range), and `PUT` (resumable: `Upload-Offset` where this part starts, `Upload-Length`
+ * the blob's size; committed, hash-checked, when the last byte arrives).
+ *
+ * @module
+ */
+import { InvalidArgumentError, ModelogError } from "../errors.ts";
+import { encodeData } from "../events.ts";
+import { isSha256Hex } from "../weights/blobs.ts";
+import { UPLOAD_LENGTH, UPLOAD_OFFSET } from "../sync/protocol.ts";
+import { type Context, Hono, type MiddlewareHandler } from "../deps.ts";
+import { type AppEnv, dropBody, HttpError, json, type ServerContext } from "./http.ts";
+import { hasRole, mayTouch, requireRole } from "./auth.ts";
+import { projectsOfBlob } from "../projections/read.ts";
+
+/**
+ * Reads a request body ahead of its consumer (the disk), buffering up to `limit` bytes and
+ * handing on what is buffered in merged chunks of at most 4 MiB. Keeping the socket drained
+ * matters: Deno's `fetch` leaves Nagle's algorithm on, so once a slow reader lets the client's
+ * send window fill, every chunk waits for a delayed ACK and a streamed upload falls to ~8 MB/s.
+ */
+export function readAhead(
+  body: ReadableStream<Uint8Array>,
+  limit = 16 * 1024 * 1024,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: unknown;
+  let wakeReader: (() => void) | undefined;
+  let wakePump: (() => void) | undefined;
+  const wake = (which: "reader" | "pump") => {
+    const f = which === "reader" ? wakeReader : wakePump;
+    if (which === "reader") wakeReader = undefined;
+    else wakePump = undefined;
+    f?.();
+  };
+  (async () => {
+    try {
+      for (;;) {
+        while (queued >= limit) await new Promise<void>((r) => (wakePump = r));
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.byteLength === 0) continue;
+        queue.push(value);
+        queued += value.byteLength;
+        wake("reader");
+      }
+    } catch (e) {
+      failure = e ?? new Error("request body failed");
+    } finally {
+      ended = true;
+      wake("reader");
+    }
+  })();
+  const MERGE = 4 * 1024 * 1024;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      while (queue.length === 0 && !ended) await new Promise<void>((r) => (wakeReader = r));
+      if (queue.length > 0) {
+        let n = 0, k = 0;
+        while (k < queue.length && (k === 0 || n + queue[k]!.byteLength <= MERGE)) {
+          n += queue[k]!.byteLength;
+          k++;
+        }
+        const parts = queue.splice(0, k);
+        queued -= n;
+        wake("pump");
+        if (parts.length === 1) c.enqueue(parts[0]!);
+        else {
+          const out = new Uint8Array(n);
+          let o = 0;
+          for (const p of parts) {
+            out.set(p, o);
+            o += p.byteLength;
+          }
+          c.enqueue(out);
+        }
+        return;
+      }
+      if (failure !== undefined) c.error(failure);
+      else c.close();
+    },
+    async cancel(reason) {
+      queue.length = 0;
+      queued = 0;
+      wake("pump");
+      await reader.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** The hash of a blob path, as sent (undecoded), for the error message of a bad one. */
+function rawHash(c: Context): string {
+  return new URL(c.req.url).pathname.slice("/v1/blobs/sha256/".length);
+}
+
+/** Refuses a blob name that is not a SHA-256 digest, before anything else is checked. */
+const checkHash: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const hash = rawHash(c);
+  if (!isSha256Hex(hash)) {
+    throw new HttpError(
+      400,
+      "INVALID_ARGUMENT",
+      `Invalid blob name ${JSON.stringify(hash)}: must be 64 lowercase hex`,
+    );
+  }
+  await next();
+};
+
+/** One range `a-b`, `a-` or a suffix `-n` of a blob of `size` bytes; undefined: not one range. */
+function parseRange(header: string | undefined, size: number) {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+  if (!m || !(m[1] || m[2])) return undefined;
+  if (!m[1]) {
+    return { start: Math.max(0, size - Number(m[2])), end: Number(m[2]) > 0 ? size : 0 };
+  }
+  return { start: Number(m[1]), end: m[2] ? Math.min(Number(m[2]) + 1, size) : size };
+}
+
+/**
+ * The `/v1/blobs/sha256/:hash` routes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "./server.ts";
+ * const dir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, db: `${dir}/s.db`, log: () => {} });
+ * const bytes = new TextEncoder().encode("weights");
+ * const hash = Array.from(
+ *   new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+ *   (b) => b.toString(16).padStart(2, "0"),
+ * ).join("");
+ * const url = `${server.url}/v1/blobs/sha256/${hash}`;
+ * const put = await fetch(url, {
+ *   method: "PUT",
+ *   headers: { "Upload-Offset": "0", "Upload-Length": String(bytes.length) },
+ *   body: bytes,
+ * });
+ * assert.equal(put.status, 201);
+ * assert.equal((await put.json()).complete, true);
+ * const part = await fetch(url, { headers: { range: "bytes=1-3" } });
+ * assert.equal(part.status, 206);
+ * assert.equal(await part.text(), "eig");
+ * await server.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const s = ctx.store;
+  const locks = new Map<string, Promise<unknown>>();
+  const withBlobLock = async <T>(hash: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = locks.get(hash) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    locks.set(hash, tail);
+    try {
+      return await run;
+    } finally {
+      if (locks.get(hash) === tail) locks.delete(hash);
+    }
+  };
+  const path = "/v1/blobs/sha256/:hash";
+
+  // GET also answers HEAD (hono dispatches HEAD to GET routes and drops the body).
+  app.get(path, checkHash, requireRole(ctx, "read"), async (c) => {
+    const hash = rawHash(c);
+    const isHead = c.req.method === "HEAD";
+    const who = c.get("principal");
+    // A HEAD tells a writer whether to upload (and from where); PUT tells it as much, so a
+    // project-limited writer may ask about any blob. Reading bytes needs a model it may see.
+    if (who.projects && !(isHead && hasRole(who, "write"))) {
+      if (!(await projectsOfBlob(s, hash)).some((p) => mayTouch(who, p))) {
+        throw new HttpError(403, "FORBIDDEN", "This token may not read that blob");
+      }
+    }
+    const st = await s.blobs.stat(hash);
+    if (!st) {
+      const partial = await s.blobs.partialSize(hash);
+      await dropBody(c);
+      return new Response(
+        isHead ? null : encodeData({ error: { code: "NOT_FOUND", message: "No such blob" } }),
+        {
+          status: 404,
+          headers: { [UPLOAD_OFFSET]: String(partial), "content-type": "application/json" },
+        },
+      );
+    }
+    if (isHead) {
+      return new Response(null, {
+        status: 200,
+        headers: { "content-length": String(st.size), "accept-ranges": "bytes" },
+      });
+    }
+    // Several ranges are ignored and the whole blob served, as RFC 9110 allows.
+    const range = parseRange(c.req.header("range"), st.size);
+    if (range) {
+      const { start, end } = range;
+      if (start >= end) {
+        await dropBody(c);
+        return new Response(null, {
+          status: 416,
+          headers: { "content-range": `bytes */${st.size}` },
+        });
+      }
+      return new Response(await s.blobs.open(hash, start, end), {
+        status: 206,
+        headers: {
+          "content-range": `bytes ${start}-${end - 1}/${st.size}`,
+          "content-length": String(end - start),
+          "content-type": "application/octet-stream",
+        },
+      });
+    }
+    return new Response(await s.blobs.open(hash), {
+      headers: {
+        "content-length": String(st.size),
+        "content-type": "application/octet-stream",
+        "accept-ranges": "bytes",
+      },
+    });
+  });
+
+  app.put(path, checkHash, requireRole(ctx, "write"), (c) => {
+    const hash = rawHash(c);
+    const req = c.req.raw;
+    return withBlobLock(hash, async () => {
+      if (await s.blobs.has(hash)) {
+        await dropBody(c);
+        return json({ hash, complete: true, offset: (await s.blobs.stat(hash))!.size });
+      }
+      // Plain decimal digits only: Number() would take "", "0x10" or "1e3".
+      const int = (v: string | null) => v !== null && /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+      const offset = int(req.headers.get(UPLOAD_OFFSET) ?? "0");
+      const total = int(req.headers.get(UPLOAD_LENGTH));
+      if (!Number.isSafeInteger(offset)) {
+        await dropBody(c);
+        throw new InvalidArgumentError(
+          UPLOAD_OFFSET,
+          req.headers.get(UPLOAD_OFFSET),
+          "must be a non-negative integer",
+        );
+      }
+      if (!Number.isSafeInteger(total) || total < offset) {
+        await dropBody(c);
+        throw new InvalidArgumentError(
+          UPLOAD_LENGTH,
+          req.headers.get(UPLOAD_LENGTH),
+          `must give the blob's full size (at least the offset ${offset})`,
+        );
+      }
+      const current = await s.blobs.partialSize(hash);
+      if (offset !== current) {
+        await dropBody(c);
+        return json(
+          {
+            error: {
+              code: "INVALID_ARGUMENT",
+              message: `Upload offset ${offset} does not match the stored ${current}`,
+            },
+          },
+          409,
+          { [UPLOAD_OFFSET]: String(current) },
+        );
+      }
+      const partial = (size: number) =>
+        json({ hash, complete: false, offset: size }, 202, { [UPLOAD_OFFSET]: String(size) });
+      // An empty body still creates the partial file (a 0-byte blob is a valid blob).
+      const body = req.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+      let size: number;
+      try {
+        size = await s.blobs.appendPartial(hash, offset, readAhead(body));
+      } catch (e) {
+        // A broken connection keeps what arrived: the client resumes from the new offset.
+        if (e instanceof ModelogError) throw e;
+        return partial(await s.blobs.partialSize(hash));
+      }
+      if (size < total) return partial(size);
+      await s.blobs.commitPartial(hash);
+      return json({ hash, complete: true, offset: size }, 201);
+    });
+  });
+
+  app.all(path, checkHash, (c) => {
+    throw new HttpError(405, "INVALID_ARGUMENT", `Method ${c.req.method} not allowed on blobs`);
+  });
+  app.all("/v1/blobs/*", async (c, next) => {
+    const p = new URL(c.req.url).pathname;
+    if (!p.startsWith("/v1/blobs/")) return await next(); // `/v1/blobs` itself: no route
+    throw new HttpError(400, "INVALID_ARGUMENT", `Invalid blob path ${JSON.stringify(p)}`);
+  });
+  return app;
+}

@@ -1,0 +1,234 @@
+/**
+ * `POST /v1/events` (a device pushes events: validated, authorised per project, ingested once)
+ * and `GET /v1/events?after=N&limit=M` (a device pulls the log in server order, filtered to
+ * the token's projects).
+ *
+ * @module
+ */
+import { decodeData, type StoredEvent, validateEvent } from "../events.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { hlcWall } from "../clock.ts";
+import { isSha256Hex } from "../weights/blobs.ts";
+import { MAX_PULL_LIMIT, type PullResponse, type PushResponse } from "../sync/protocol.ts";
+import { Hono, type MiddlewareHandler } from "../deps.ts";
+import {
+  type AppEnv,
+  dropBody,
+  head,
+  HttpError,
+  json,
+  limitBody,
+  type ServerContext,
+} from "./http.ts";
+import { mayTouch, requireRole } from "./auth.ts";
+import { splitStream } from "../projections/project.ts";
+import { eventsAfter, projectOf } from "../projections/read.ts";
+
+/** Deepest JSON nesting a push may hold (event payloads need a few levels; a bomb needs many). */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * The deepest nesting of arrays and objects in a JSON text, counted without parsing it: JSON
+ * nested thousands deep parses, but encoding it again overflows the stack, so it would fail
+ * later, on every reader.
+ */
+function jsonDepth(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/** A browser posts text/plain or a form anywhere without a preflight; JSON it must ask for. */
+const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json") {
+    await dropBody(c);
+    throw new HttpError(
+      415,
+      "INVALID_ARGUMENT",
+      `Content-Type must be application/json, not ${JSON.stringify(type)}`,
+    );
+  }
+  await next();
+};
+
+/** The projects a batch of events touches (for per-project tokens). */
+async function touchedProjects(
+  ctx: ServerContext,
+  events: StoredEvent[],
+): Promise<Set<string | undefined>> {
+  const out = new Set<string | undefined>();
+  const inBatch = new Map<string, string>();
+  for (const e of events) {
+    if (e.type === "model.created" || e.type === "task.created") {
+      if (typeof e.data.project === "string") inBatch.set(e.stream, e.data.project);
+    }
+  }
+  const known = new Map<string, string | undefined>();
+  for (const e of events) {
+    if (!known.has(e.stream)) {
+      const [kind, id] = splitStream(e.stream);
+      const project = await projectOf(ctx.store, kind, id, { createdOnly: true });
+      known.set(e.stream, project ?? inBatch.get(e.stream));
+    }
+    out.add(known.get(e.stream));
+    if (e.type === "model.created" || e.type === "task.created") out.add(e.data.project);
+    if (e.type === "model.updated" && typeof e.data.fields?.project === "string") {
+      out.add(e.data.fields.project);
+    }
+  }
+  return out;
+}
+
+/** Parses and validates a push body into events. */
+function parsePush(ctx: ServerContext, text: string): StoredEvent[] {
+  let parsed: unknown;
+  try {
+    const depth = jsonDepth(text);
+    if (depth > MAX_JSON_DEPTH) {
+      throw new Error(`it nests ${depth} levels deep, more than ${MAX_JSON_DEPTH}`);
+    }
+    parsed = decodeData(text);
+  } catch (e) {
+    throw new HttpError(400, "INVALID_ARGUMENT", `Body is not JSON: ${(e as Error).message}`);
+  }
+  const list = (parsed as { events?: unknown })?.events;
+  if (!Array.isArray(list)) {
+    throw new HttpError(400, "INVALID_ARGUMENT", 'Body must be {"events": [...]}');
+  }
+  if (list.length > ctx.maxEventsPerPush) {
+    throw new HttpError(
+      413,
+      "PAYLOAD_TOO_LARGE",
+      `A push holds at most ${ctx.maxEventsPerPush} events, got ${list.length}`,
+    );
+  }
+  const maxSkew = ctx.maxClockSkewMs;
+  return list.map((e, i) => {
+    try {
+      const ev = validateEvent(e);
+      if (hlcWall(ev.at) > Date.now() + maxSkew) {
+        throw new Error(
+          `event.at ${JSON.stringify(ev.at)} is more than ${maxSkew} ms ahead of the server's ` +
+            "clock: check this device's clock",
+        );
+      }
+      if (ev.type === "model.weights_updated" && ev.data.hash && !isSha256Hex(ev.data.hash)) {
+        throw new Error(`data.hash ${JSON.stringify(ev.data.hash)} is not a sha256 digest`);
+      }
+      return ev;
+    } catch (err) {
+      throw new HttpError(400, "INVALID_EVENT", `events[${i}]: ${(err as Error).message}`);
+    }
+  });
+}
+
+/**
+ * The `/v1/events` routes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "./server.ts";
+ * const dir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, db: `${dir}/s.db`, log: () => {} });
+ * const pull = await fetch(`${server.url}/v1/events?after=0`).then((r) => r.json());
+ * assert.deepEqual(pull.events, []);
+ * assert.equal(pull.more, false);
+ * const plain = await fetch(`${server.url}/v1/events`, { method: "POST", body: "{}" });
+ * assert.equal(plain.status, 415);
+ * await plain.body?.cancel();
+ * await server.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const s = ctx.store;
+  const withServerId = () => (ctx.serverId ? { server: ctx.serverId } : {});
+
+  app.post(
+    "/v1/events",
+    requireRole(ctx, "write"),
+    requireJson,
+    limitBody(ctx.maxEventsBody),
+    async (c) => {
+      const who = c.get("principal");
+      const events = parsePush(ctx, await c.req.text());
+      if (who.projects) {
+        for (const p of await touchedProjects(ctx, events)) {
+          if (!mayTouch(who, p)) {
+            throw new HttpError(
+              403,
+              "FORBIDDEN",
+              `This token may not write to project ${JSON.stringify(p ?? "(unknown)")}`,
+            );
+          }
+        }
+      }
+      const fresh = await s.ingest(events, { remote: true });
+      const out: PushResponse = {
+        accepted: fresh.length,
+        duplicates: events.length - fresh.length,
+        seq: await head(ctx),
+        ...withServerId(),
+      };
+      return json(out);
+    },
+  );
+
+  app.get("/v1/events", requireRole(ctx, "read"), async (c) => {
+    const who = c.get("principal");
+    const afterText = c.req.query("after") ?? null;
+    const limitText = c.req.query("limit") ?? null;
+    const after = Number(afterText ?? "0");
+    const limit = Number(limitText ?? "1000");
+    if (!Number.isInteger(after) || after < 0) {
+      throw new InvalidArgumentError("after", afterText, "must be a non-negative integer");
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) {
+      throw new InvalidArgumentError(
+        "limit",
+        limitText,
+        `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
+      );
+    }
+    const page = await eventsAfter(s, after, limit);
+    let events = page;
+    if (who.projects) {
+      const mayRead = new Map<string, boolean>();
+      events = [];
+      for (const e of page) {
+        let ok = mayRead.get(e.stream);
+        if (ok === undefined) {
+          const [kind, id] = splitStream(e.stream);
+          ok = mayTouch(who, await projectOf(s, kind, id));
+          mayRead.set(e.stream, ok);
+        }
+        if (ok) events.push(e);
+      }
+    }
+    const out: PullResponse = {
+      events: events as PullResponse["events"],
+      next: page.length ? page[page.length - 1]!.seq! : after,
+      more: page.length === limit,
+      ...withServerId(),
+      head: await head(ctx),
+    };
+    return json(out);
+  });
+
+  app.all("/v1/events", (c) => {
+    throw new HttpError(405, "INVALID_ARGUMENT", `Method ${c.req.method} not allowed`);
+  });
+  return app;
+}
