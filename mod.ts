@@ -25,7 +25,6 @@
  * @module
  */
 export {
-  describeValue,
   HashMismatchError,
   InvalidArgumentError,
   ModelNotFoundError,
@@ -42,13 +41,13 @@ export {
   BaseModel,
   type HistoryEntry,
   type LocalCopyOptions,
-  type ModelSnapshot,
   type ReportedPlot,
   type ReportedScalars,
   type ScalarSummary,
   SINGLE_VALUE_ITERATION,
 } from "./lib/models/base.ts";
 export { Model, type QueryModelsOptions, type RemoveModelOptions } from "./lib/models/model.ts";
+export { type ComparedRow, compareModels, type ModelComparison } from "./lib/models/compare.ts";
 export {
   type ImportModelOptions,
   InputModel,
@@ -98,8 +97,12 @@ export {
 export { type RunningServer, type ServerOptions, startServer } from "./lib/server/server.ts";
 export type { Role, TokenEntry } from "./lib/server/auth.ts";
 export type { EventPayloads, ModelFields } from "./lib/events.ts";
-export type { ModelRow } from "./lib/projections/project.ts";
 export type { Numeric2D, PlotFigure } from "./lib/reports/figures.ts";
 export { type BlobInfo, BlobStore } from "./lib/weights/blobs.ts";
-export type { SqlArg } from "./lib/store/raw.ts";
+export type {
+  BlobBackend,
+  BlobStat,
+  ByteRange,
+  UploadProgress,
+} from "./lib/weights/blob_backend.ts";
 export type { EncodedNumber } from "./lib/events.ts";

@@ -9,6 +9,12 @@ export type {
   Row,
   Transaction,
 } from "npm:@libsql/client@0.17.4";
+// PostgreSQL driver for the server database (porsager's postgres.js: one package, no
+// dependencies, pipelining, prepared statements by default).
+export { default as postgres } from "npm:postgres@3.4.9";
+export type { Sql, TransactionSql } from "npm:postgres@3.4.9";
+// AWS Signature V4 over fetch, for S3-compatible blob storage (one package, no dependencies).
+export { AwsClient } from "npm:aws4fetch@1.0.20";
 export * as zipjs from "npm:@zip.js/zip.js@2.8.11";
 export { parse as csvParse } from "npm:csv-parse@5.6.0/sync";
 export { stringify as csvStringify } from "npm:csv-stringify@6.5.2/sync";

@@ -23,7 +23,8 @@ export type ModelogErrorCode =
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "PAYLOAD_TOO_LARGE"
-  | "NOT_FOUND";
+  | "NOT_FOUND"
+  | "STORAGE_FAILED";
 
 /**
  * The base class of every error modelog raises on purpose.

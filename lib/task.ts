@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { getDefaultStore, type Store } from "./store/store.ts";
+import { getDefaultStore } from "./store/default.ts";
+import type { Store } from "./store/store.ts";
 import { newId } from "./clock.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { BaseModel } from "./models/base.ts";

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { getDefaultStore, type Store } from "../store/store.ts";
+import { getDefaultStore } from "../store/default.ts";
+import type { Store } from "../store/store.ts";
 import { newId } from "../clock.ts";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
-import { snapshotOf } from "./base.ts";
-import { loadSnapshot, type ModelSnapshot } from "./read_back.ts";
+import { loaded, snapshotOf } from "./base.ts";
+import { loadSnapshot } from "./read_back.ts";
 import { newestModelIdByUri } from "../projections/read.ts";
 import { Model } from "./model.ts";
 import type { Task } from "../task.ts";
@@ -108,8 +109,8 @@ export class InputModel extends Model {
   #empty = false;
 
   /** @internal */
-  constructor(id: string, store?: Store, snap?: ModelSnapshot) {
-    super(id, store, snap);
+  constructor(id: string, store?: Store) {
+    super(id, store);
   }
 
   /**
@@ -132,7 +133,7 @@ export class InputModel extends Model {
       await store.flush();
       const snap = await loadSnapshot(store, l.modelId);
       if (!snap) throw new ModelNotFoundError(l.modelId);
-      return new InputModel(l.modelId, store, snap);
+      return loaded(new InputModel(l.modelId, store), snap);
     }
     const found = await Model.queryModels({
       store,
@@ -156,7 +157,7 @@ export class InputModel extends Model {
       );
     }
     const m = found[0]!;
-    return new InputModel(m.id, store, snapshotOf(m));
+    return loaded(new InputModel(m.id, store), snapshotOf(m));
   }
 
   /**
@@ -255,7 +256,7 @@ export class InputModel extends Model {
         : []),
     ]);
     const snap = await loadSnapshot(store, id);
-    return new InputModel(id, store, snap);
+    return loaded(new InputModel(id, store), snap);
   }
 
   /** Finds a model by weights URL without creating one; undefined when there is none. */
@@ -267,7 +268,7 @@ export class InputModel extends Model {
     await store.flush();
     const id = await newestModelIdByUri(store, url, { includeArchived: options.loadArchived });
     if (!id) return undefined;
-    return new InputModel(id, store, await loadSnapshot(store, id));
+    return loaded(new InputModel(id, store), await loadSnapshot(store, id));
   }
 
   /** A local-only model with id `"empty"` carrying a design and labels; never stored. */
@@ -288,7 +289,7 @@ export class InputModel extends Model {
       config_text: design ?? "",
       labels: JSON.stringify(labels),
     };
-    const m = new InputModel("empty", undefined, { row, tags: [], metadata: {} });
+    const m = loaded(new InputModel("empty", undefined), { row, tags: [], metadata: {} });
     m.#empty = true;
     return m;
   }

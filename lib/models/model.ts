@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { getDefaultStore, type Store } from "../store/store.ts";
-import { BaseModel, markRemoved, storeOf } from "./base.ts";
-import { loadSnapshot, type ModelSnapshot } from "./read_back.ts";
+import { getDefaultStore } from "../store/default.ts";
+import type { Store } from "../store/store.ts";
+import { BaseModel, loaded, markRemoved, storeOf } from "./base.ts";
+import { loadSnapshot } from "./read_back.ts";
 import { type Driver, type QueryFilter, type QueryStrategy, selectivityProbes } from "../query.ts";
 import {
   countModelRows,
@@ -64,8 +65,8 @@ export interface RemoveModelOptions {
  */
 export class Model extends BaseModel {
   /** @internal */
-  constructor(id: string, store?: Store, snap?: ModelSnapshot) {
-    super(id, store, snap);
+  constructor(id: string, store?: Store) {
+    super(id, store);
   }
 
   /** Loads a model by id. Throws `MODEL_NOT_FOUND` when there is none. */
@@ -75,7 +76,7 @@ export class Model extends BaseModel {
     await store.flush();
     const snap = await loadSnapshot(store, id);
     if (!snap) throw new ModelNotFoundError(id);
-    return new Model(id, store, snap);
+    return loaded(new Model(id, store), snap);
   }
 
   /**
@@ -88,7 +89,7 @@ export class Model extends BaseModel {
     await store.flush();
     const plan = await choosePlan(store, filter);
     const views = await queryModelViews(store, filter, plan);
-    return views.map((v) => new Model(v.row.id, store, v));
+    return views.map((v) => loaded(new Model(v.row.id, store), v));
   }
 
   /** The cursor of this model for paging (`after` in `queryModels`). */

@@ -2,25 +2,13 @@
  * The process's default store: where it lives (`MODELOG_HOME`, else `~/.modelog`, or what
  * {@link configure} set) and the one instance opened on first use.
  *
- * `store.ts` re-exports these names for the modules that import them from there; this module
- * uses `Store` only when called, never while modules load, so that cycle is harmless.
- *
  * @module
  */
-import { join, resolve } from "node:path";
-import { homedir } from "node:os";
+import { resolve } from "node:path";
 import { Store } from "./store.ts";
+import { defaultHome } from "./home.ts";
 
-/** Where the default store lives: `MODELOG_HOME`, else `~/.modelog`. */
-export function defaultHome(): string {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("MODELOG_HOME");
-  } catch {
-    env = undefined;
-  }
-  return resolve(env && env.length > 0 ? env : join(homedir(), ".modelog"));
-}
+export { defaultHome } from "./home.ts";
 
 let configuredHome: string | undefined;
 let defaultStorePromise: Promise<Store> | undefined;

@@ -34,13 +34,12 @@ import { migrate, projectionIndexes } from "./migrate.ts";
 import { type Executor, openConnections, Writer } from "./writer.ts";
 import { ReportQueue } from "./report_queue.ts";
 import { readAll, readOne, readValues, registerReader, rowsOf, type SqlArg } from "./raw.ts";
-import { defaultHome } from "./default.ts";
+import { defaultHome } from "./home.ts";
 import { encodeEventData, logEvent, stamp, toEvent } from "./log.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
 export type { SqlArg } from "./raw.ts";
-export { configure, defaultHome, getDefaultStore } from "./default.ts";
 
 /** Options of {@link openStore}. */
 export interface StoreOptions {

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { getDefaultStore, type Store } from "../store/store.ts";
+import { getDefaultStore } from "../store/default.ts";
+import type { Store } from "../store/store.ts";
 import { decodeData, encodeData, type EventPayloads } from "../events.ts";
 import { InvalidArgumentError, SyncError } from "../errors.ts";
 import {

@@ -8,6 +8,14 @@
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import { HashMismatchError, InvalidArgumentError, WeightsNotFoundError } from "../errors.ts";
+import {
+  type BlobBackend,
+  type BlobStat,
+  type ByteRange,
+  checkRange,
+  UploadNotFoundError,
+  type UploadProgress,
+} from "./blob_backend.ts";
 
 /** A blob kept in a {@link BlobStore}. */
 export interface BlobInfo {
@@ -195,10 +203,11 @@ async function openRegularFile(path: string): Promise<Deno.FsFile> {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export class BlobStore {
+export class BlobStore implements BlobBackend {
   /** The root folder of the store. */
   readonly dir: string;
   #locks = new Map<string, Promise<unknown>>();
+  #uploads = new Map<string, { hash: string; length: number; parts: string[]; size: number }>();
   #running = new Map<string, { size: number; hasher: Hash }>();
 
   /**
@@ -506,5 +515,79 @@ export class BlobStore {
       }
       return await this.#place(path, hash, actual.size);
     });
+  }
+
+  // The BlobBackend interface, over the methods above. Numbered uploads are kept in this
+  // process's memory (one folder store serves one process); their bytes go to the partial file.
+
+  /** The bytes of a stored blob, optionally a range; see {@link BlobStore.open}. */
+  get(hash: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+    const { start, end } = checkRange(range);
+    return this.open(hash, start, end);
+  }
+
+  /** Stores a stream whose bytes must hash to `hash`; see {@link BlobStore.putStream}. */
+  async putFromStream(hash: string, stream: ReadableStream<Uint8Array>): Promise<BlobStat> {
+    return { size: (await this.putStream(stream, checkHash(hash))).size };
+  }
+
+  /** Begins a numbered upload of `hash`, dropping any partial bytes it had. */
+  async begin(hash: string, length: number): Promise<string> {
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new InvalidArgumentError("length", length, "must be a non-negative integer");
+    }
+    await this.#withLock(hash, () => removeQuietly(this.#partialPath(hash)));
+    const id = crypto.randomUUID();
+    this.#uploads.set(id, { hash, length, parts: [], size: 0 });
+    return id;
+  }
+
+  /** Adds part `partNumber` (in order; the last one may be sent again with the same bytes). */
+  async uploadPart(
+    uploadId: string,
+    partNumber: number,
+    bytes: Uint8Array,
+  ): Promise<UploadProgress> {
+    const u = this.#uploads.get(uploadId);
+    if (!u) throw new UploadNotFoundError(uploadId);
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    const progress = () => ({
+      uploadId,
+      nextPart: u.parts.length + 1,
+      received: u.size,
+      length: u.length,
+    });
+    if (partNumber === u.parts.length && u.parts[partNumber - 1] === sha) return progress();
+    if (partNumber !== u.parts.length + 1) {
+      throw new InvalidArgumentError("partNumber", partNumber, `must be ${u.parts.length + 1}`);
+    }
+    if (u.size + bytes.byteLength > u.length) {
+      throw new InvalidArgumentError("bytes", `${bytes.byteLength} bytes`, `go past ${u.length}`);
+    }
+    u.size = await this.appendPartial(u.hash, u.size, new Blob([bytes as BlobPart]).stream());
+    u.parts.push(sha);
+    return progress();
+  }
+
+  /** Verifies and places a finished numbered upload; see {@link BlobStore.commitPartial}. */
+  async complete(uploadId: string): Promise<BlobStat> {
+    const u = this.#uploads.get(uploadId);
+    if (!u) throw new UploadNotFoundError(uploadId);
+    if (u.size !== u.length) {
+      throw new InvalidArgumentError("uploadId", uploadId, `has ${u.size} of ${u.length} bytes`);
+    }
+    this.#uploads.delete(uploadId);
+    if (u.length === 0) await Deno.mkdir(join(this.dir, "partial"), { recursive: true });
+    if (u.length === 0) await Deno.writeFile(this.#partialPath(u.hash), new Uint8Array(0));
+    return { size: (await this.commitPartial(u.hash)).size };
+  }
+
+  /** Drops a numbered upload and its partial bytes; returns whether it existed. */
+  async abort(uploadId: string): Promise<boolean> {
+    const u = this.#uploads.get(uploadId);
+    if (!u) return false;
+    this.#uploads.delete(uploadId);
+    await this.#withLock(u.hash, () => removeQuietly(this.#partialPath(u.hash)));
+    return true;
   }
 }

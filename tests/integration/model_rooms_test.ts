@@ -46,15 +46,6 @@ Deno.test("the models import Task for types only; task.ts imports the models sta
   assert.match(task, /^import \{ OutputModel \} from "\.\/models\/output_model\.ts";/m);
 });
 
-Deno.test("no file under lib/models, lib/reports or lib/weights is over 600 lines", async () => {
-  for (const d of ["models/", "reports/", "weights/"]) {
-    for (const f of await filesUnder(d)) {
-      const n = (await source(f)).trimEnd().split("\n").length;
-      assert.ok(n <= 600, `${f} has ${n} lines`);
-    }
-  }
-});
-
 Deno.test("an object shaped like a Task is not a task to the models", async () => {
   await withStore(async (store) => {
     const task = await Task.init({ projectName: "p", taskName: "t", store });

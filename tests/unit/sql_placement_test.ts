@@ -5,7 +5,8 @@
  * expressions are skipped) and fails on SQL text anywhere else.
  */
 import assert from "node:assert/strict";
-import { join, relative } from "node:path";
+import { walk } from "../fixtures/walk.ts";
+import { relative } from "node:path";
 
 const LIB = new URL("../../lib/", import.meta.url).pathname;
 
@@ -154,14 +155,6 @@ function sqlLiterals(src: string): Literal[] {
   return literals(src).filter((l) => SQL_PATTERNS.some((p) => p.test(l.text)));
 }
 
-async function* tsFiles(dir: string): AsyncGenerator<string> {
-  for await (const e of Deno.readDir(dir)) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) yield* tsFiles(path);
-    else if (e.isFile && e.name.endsWith(".ts")) yield path;
-  }
-}
-
 Deno.test("SQL appears in lib/ only in store/, projections/ and query.ts", async (t) => {
   await t.step("the detector flags SQL in literals and ignores comments, regexes and prose", () => {
     const offending = [
@@ -189,7 +182,7 @@ Deno.test("SQL appears in lib/ only in store/, projections/ and query.ts", async
 
   await t.step("no file outside those rooms holds SQL", async () => {
     const found: string[] = [];
-    for await (const path of tsFiles(LIB)) {
+    for await (const path of walk(LIB, ".ts")) {
       const rel = relative(LIB, path).replaceAll("\\", "/");
       if (ALLOWED.some((a) => a.test(rel))) continue;
       for (const l of sqlLiterals(await Deno.readTextFile(path))) {

@@ -6,16 +6,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { walk } from "../fixtures/walk.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-async function* testFiles(dir: string): AsyncGenerator<string> {
-  for await (const e of Deno.readDir(dir)) {
-    const p = join(dir, e.name);
-    if (e.isDirectory && e.name !== "out") yield* testFiles(p);
-    else if (e.isFile && e.name.endsWith(".ts")) yield p;
-  }
-}
 
 Deno.test("every deno test task turns the op and resource sanitizers on", async () => {
   const cfg = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
@@ -41,7 +34,7 @@ Deno.test("every deno test task turns the op and resource sanitizers on", async 
 
 Deno.test("no test turns a sanitizer off without saying why on the line above", async () => {
   const offenders: string[] = [];
-  for await (const file of testFiles(join(ROOT, "tests"))) {
+  for await (const file of walk(join(ROOT, "tests"), ".ts", ["out"])) {
     const lines = (await Deno.readTextFile(file)).split("\n");
     lines.forEach((line, i) => {
       if (

@@ -24,17 +24,21 @@ const VALUES = [
   "SyncWorker",
   "Task",
   "WeightsNotFoundError",
+  "compareModels",
   "configure",
   "defaultHome",
-  "describeValue",
   "getDefaultStore",
   "openStore",
   "startServer",
 ];
 
 const TYPES = [
+  "BlobBackend",
   "BlobInfo",
+  "BlobStat",
+  "ByteRange",
   "Camera",
+  "ComparedRow",
   "ConfusionMatrixOptions",
   "EncodedNumber",
   "EventPayloads",
@@ -49,9 +53,8 @@ const TYPES = [
   "MetadataEntry",
   "MetadataFilterValue",
   "MetadataType",
+  "ModelComparison",
   "ModelFields",
-  "ModelRow",
-  "ModelSnapshot",
   "ModelogErrorCode",
   "NewEvent",
   "Numeric2D",
@@ -71,7 +74,6 @@ const TYPES = [
   "Scatter2dOptions",
   "Scatter3dOptions",
   "ServerOptions",
-  "SqlArg",
   "StoreOptions",
   "StoredEvent",
   "SurfaceOptions",
@@ -84,6 +86,7 @@ const TYPES = [
   "UpdateOutputModelOptions",
   "UpdateWeightsOptions",
   "UpdateWeightsPackageOptions",
+  "UploadProgress",
   "VectorOptions",
 ];
 
@@ -125,4 +128,10 @@ Deno.test("every exported error class is a ModelogError with its own name", () =
   assert.equal(e.code, "INVALID_ARGUMENT");
   assert.equal(e.field, "name");
   assert.equal(e.message, 'Invalid name "": must be a non-empty string');
+});
+
+Deno.test("Store hands out no raw SQL: no all(), one() or execute() on it", () => {
+  for (const name of ["all", "one", "execute", "batch"]) {
+    assert.equal(name in mod.Store.prototype, false, `Store.prototype.${name}`);
+  }
 });

@@ -1,0 +1,185 @@
+/**
+ * The interface every blob store satisfies, whatever keeps the bytes: the local folder
+ * ({@link BlobStore}) or an S3-compatible service (`S3BlobStore`). Blobs are addressed by the
+ * SHA-256 of their bytes; a blob is visible only once its hash has been verified.
+ *
+ * Resumable uploads go in numbered parts: `begin` names an upload, `uploadPart` adds parts in
+ * order (1, 2, ...), `complete` verifies the SHA-256 of the whole and makes the blob visible,
+ * `abort` drops it. Their state is kept in an {@link UploadStateStore}, which several server
+ * instances may share, so that an upload begun on one continues on another.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError, ModelogError } from "../errors.ts";
+import type { Sha256State } from "./sha256.ts";
+
+/** A byte range `[start, end)`; `end` defaults to the blob's size and is clamped to it. */
+export interface ByteRange {
+  /** The first byte. */
+  start: number;
+  /** One past the last byte. */
+  end?: number;
+}
+
+/** What a backend knows of a stored blob. */
+export interface BlobStat {
+  /** The size in bytes. */
+  size: number;
+}
+
+/** The progress of a resumable upload, as `uploadPart` reports it. */
+export interface UploadProgress {
+  /** The upload. */
+  uploadId: string;
+  /** The number of the next part expected. */
+  nextPart: number;
+  /** The bytes received so far. */
+  received: number;
+  /** The size the blob will have. */
+  length: number;
+}
+
+/** A content-addressed blob store: the operations the server and the store rely on. */
+export interface BlobBackend {
+  /** The size of a stored blob, or null when absent. */
+  stat(hash: string): Promise<BlobStat | null>;
+  /**
+   * The bytes of a stored blob, optionally a range.
+   * @throws {WeightsNotFoundError} when absent
+   */
+  get(hash: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Stores a stream whose bytes must hash to `hash`; verified once the stream ends.
+   * @throws {HashMismatchError} when they do not; nothing is stored then
+   */
+  putFromStream(hash: string, stream: ReadableStream<Uint8Array>): Promise<BlobStat>;
+  /** Deletes a blob; returns whether it existed. */
+  delete(hash: string): Promise<boolean>;
+  /** Begins a resumable upload of `length` bytes that must hash to `hash`. */
+  begin(hash: string, length: number): Promise<string>;
+  /**
+   * Adds part `partNumber` (1 for the first, then in order). Sending again the part received
+   * last, with the same bytes, is accepted and changes nothing (a retry after a lost answer).
+   */
+  uploadPart(uploadId: string, partNumber: number, bytes: Uint8Array): Promise<UploadProgress>;
+  /**
+   * Finishes an upload once every byte arrived: verifies the SHA-256 and makes the blob visible.
+   * @throws {HashMismatchError} when the bytes differ; the upload is dropped, nothing is left
+   */
+  complete(uploadId: string): Promise<BlobStat>;
+  /** Drops an upload and the parts received; returns whether it existed. */
+  abort(uploadId: string): Promise<boolean>;
+}
+
+/** One part received by a resumable upload. */
+export interface UploadedPart {
+  /** Its number, from 1. */
+  number: number;
+  /** Its size in bytes. */
+  size: number;
+  /** The SHA-256 of its bytes (to recognize a retry). */
+  sha256: string;
+  /** What the storage returned for it (an S3 ETag), needed to complete. */
+  etag: string;
+}
+
+/** The state of a resumable upload, as kept in an {@link UploadStateStore}. */
+export interface UploadState {
+  /** The upload's id. */
+  uploadId: string;
+  /** The hash the blob must have. */
+  hash: string;
+  /** The size the blob must have. */
+  length: number;
+  /** Where the storage keeps it (an S3 key). */
+  key: string;
+  /** The storage's own id of the upload (an S3 multipart UploadId). */
+  storageUploadId: string;
+  /** The parts received, in order. */
+  parts: UploadedPart[];
+  /** The running SHA-256 of the parts received. */
+  sha256: Sha256State;
+  /** Bumped by every change, for compare-and-set. */
+  version: number;
+}
+
+/**
+ * Where resumable uploads keep their state. Several instances may share one; `replace` is a
+ * compare-and-set on `version`, so two instances cannot both advance the same upload.
+ */
+export interface UploadStateStore {
+  /** Records a new upload. */
+  create(state: UploadState): Promise<void>;
+  /** The state of an upload, or null. */
+  get(uploadId: string): Promise<UploadState | null>;
+  /** Replaces the state when its stored version is `expectedVersion`; returns whether it did. */
+  replace(expectedVersion: number, state: UploadState): Promise<boolean>;
+  /** Forgets an upload; returns whether it existed. */
+  delete(uploadId: string): Promise<boolean>;
+}
+
+/**
+ * An {@link UploadStateStore} in this process's memory: instances sharing one object share the
+ * uploads. States are copied in and out, as a database would.
+ */
+export class MemoryUploadStateStore implements UploadStateStore {
+  #states = new Map<string, string>();
+
+  /** Records a new upload. */
+  create(state: UploadState): Promise<void> {
+    if (this.#states.has(state.uploadId)) {
+      return Promise.reject(
+        new InvalidArgumentError("uploadId", state.uploadId, "is already in use"),
+      );
+    }
+    this.#states.set(state.uploadId, JSON.stringify(state));
+    return Promise.resolve();
+  }
+
+  /** The state of an upload, or null. */
+  get(uploadId: string): Promise<UploadState | null> {
+    const s = this.#states.get(uploadId);
+    return Promise.resolve(s === undefined ? null : JSON.parse(s));
+  }
+
+  /** Replaces the state when its stored version is `expectedVersion`. */
+  replace(expectedVersion: number, state: UploadState): Promise<boolean> {
+    const s = this.#states.get(state.uploadId);
+    if (s === undefined || (JSON.parse(s) as UploadState).version !== expectedVersion) {
+      return Promise.resolve(false);
+    }
+    this.#states.set(state.uploadId, JSON.stringify(state));
+    return Promise.resolve(true);
+  }
+
+  /** Forgets an upload. */
+  delete(uploadId: string): Promise<boolean> {
+    return Promise.resolve(this.#states.delete(uploadId));
+  }
+}
+
+/** No upload with this id is in progress (never begun, completed or aborted). */
+export class UploadNotFoundError extends ModelogError {
+  /** The upload asked for. */
+  readonly uploadId: string;
+  /** Creates the error for `uploadId`. */
+  constructor(uploadId: string) {
+    super("NOT_FOUND", `Upload ${JSON.stringify(uploadId)} not found: none is in progress`);
+    this.name = "UploadNotFoundError";
+    this.uploadId = uploadId;
+  }
+}
+
+/** Checks a range against nothing but itself; the backend clamps `end` to the size. */
+export function checkRange(range: ByteRange | undefined): ByteRange {
+  const start = range?.start ?? 0;
+  const end = range?.end;
+  if (!Number.isSafeInteger(start) || start < 0) {
+    throw new InvalidArgumentError("start", start, "must be a non-negative integer");
+  }
+  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
+    throw new InvalidArgumentError("end", end, `must be an integer >= start (${start})`);
+  }
+  return { start, end };
+}
