@@ -10,6 +10,9 @@
  * @module
  */
 import type { Store } from "../store/store.ts";
+import { PG_PULL_SQL } from "../store/pg_sql.ts";
+import { toEvent } from "../store/log.ts";
+import type { PullCursor } from "../sync/cursor.ts";
 import { dialectOfStore, readAll, readOne, type SqlArg } from "../store/raw.ts";
 import type { ModelRow, SeriesRow } from "./project.ts";
 import type { EventPayloads, MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
@@ -335,6 +338,34 @@ export async function eventsAfter(
     limit,
     ...(options.localOnly ? { localOnly: true } : {}),
   });
+}
+
+/**
+ * One page of the server's log after `cursor`, in serving order, and the cursor after it. On
+ * libSQL (one writer) that is sequence order; on PostgreSQL, `(transaction id, seq)` order and
+ * only the events of transactions older than every one still running (see `PG_PULL_SQL`), so
+ * a page never skips an event that commits later.
+ */
+export async function pullPage(
+  store: Store,
+  cursor: PullCursor,
+  limit: number,
+): Promise<{ events: StoredEvent[]; next: PullCursor }> {
+  if (dialectOfStore(store) !== "postgres") {
+    const events = await store.readEvents({ afterSeq: cursor.seq, limit });
+    const last = events[events.length - 1];
+    return { events, next: last ? { seq: last.seq! } : cursor };
+  }
+  const rows = await readAll<Record<string, unknown> & { tx: string; seq: number }>(
+    store,
+    PG_PULL_SQL,
+    [cursor.tx ?? "0", cursor.seq, limit],
+  );
+  const last = rows[rows.length - 1];
+  return {
+    events: rows.map(toEvent),
+    next: last ? { tx: String(last.tx), seq: Number(last.seq) } : cursor,
+  };
 }
 
 /** Events by id (missing ids are absent from the map). */
