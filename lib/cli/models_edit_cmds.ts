@@ -85,13 +85,14 @@ Examples:
     const force = values.force === true;
     return await withStore(values, async (store) => {
       const m = await modelByIdOrPrefix(store, id);
-      // Into the cache (or the file itself) first; then one copy into DIR under a checked name.
+      // The name is checked before anything is fetched; the weights go to the cache (or are
+      // the file itself) first, then one copy lands in DIR.
+      const name = safeFileName(m.url, "weights");
       const src = await working(
         "fetching weights",
         () => m.getWeights(force ? { forceDownload: true } : {}),
       );
       if (!src) throw new ModelogError("WEIGHTS_NOT_FOUND", `Model ${m.id} has no weights`);
-      const name = safeFileName(m.url, src);
       const dest = join(dir, name);
       if (!dest.startsWith(dir + sep)) {
         throw new InvalidArgumentError("weights file name", name, "would leave the folder");
