@@ -6,7 +6,7 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { HashMismatchError, InvalidArgumentError, WeightsNotFoundError } from "../errors.ts";
 import {
   type BlobBackend,
@@ -227,9 +227,17 @@ export class BlobStore implements BlobBackend {
     return join(this.dir, "sha256", hash.slice(0, 2), hash);
   }
 
-  #partialPath(hash: string): string {
+  /**
+   * Where the upload in progress of `hash` is; an `owner` (a server's uploader id, letters and
+   * digits) gets a folder of its own, so uploaders never write into each other's partials.
+   */
+  #partialPath(hash: string, owner?: string): string {
     checkHash(hash);
-    return join(this.dir, "partial", hash);
+    if (owner === undefined) return join(this.dir, "partial", hash);
+    if (!/^[A-Za-z0-9]{1,64}$/.test(owner)) {
+      throw new InvalidArgumentError("owner", owner, "must be 1 to 64 letters or digits");
+    }
+    return join(this.dir, "partial", owner, hash);
   }
 
   async #tempFile(): Promise<{ path: string; file: Deno.FsFile }> {
@@ -429,8 +437,8 @@ export class BlobStore implements BlobBackend {
   }
 
   /** The number of bytes received so far for a resumable upload of `hash` (0 if none). */
-  async partialSize(hash: string): Promise<number> {
-    const info = await statOrNull(this.#partialPath(hash));
+  async partialSize(hash: string, owner?: string): Promise<number> {
+    const info = await statOrNull(this.#partialPath(hash, owner));
     return info?.size ?? 0;
   }
 
@@ -440,6 +448,7 @@ export class BlobStore implements BlobBackend {
    * @param hash the hash the finished blob must have
    * @param offset where the bytes go; must equal the current partial size
    * @param stream the bytes
+   * @param owner whose upload it is (each owner has its own partial)
    * @returns the new partial size
    * @throws {InvalidArgumentError} (code `INVALID_ARGUMENT`, field `offset`) when `offset` is
    *   not the current partial size
@@ -448,11 +457,13 @@ export class BlobStore implements BlobBackend {
     hash: string,
     offset: number,
     stream: ReadableStream<Uint8Array>,
+    owner?: string,
   ): Promise<number> {
-    const path = this.#partialPath(hash);
-    return this.#withLock(hash, async () => {
+    const path = this.#partialPath(hash, owner);
+    const key = owner === undefined ? hash : `${owner}/${hash}`;
+    return this.#withLock(key, async () => {
       try {
-        const current = await this.partialSize(hash);
+        const current = await this.partialSize(hash, owner);
         if (offset !== current) {
           throw new InvalidArgumentError(
             "offset",
@@ -460,23 +471,23 @@ export class BlobStore implements BlobBackend {
             `must equal the current partial size ${current} of ${hash}`,
           );
         }
-        await Deno.mkdir(join(this.dir, "partial"), { recursive: true });
+        await Deno.mkdir(dirname(path), { recursive: true });
       } catch (e) {
         await stream.cancel(e).catch(() => {});
         throw e;
       }
       // Keep hashing as parts arrive, so committing need not read the file again. The running
       // hash lives in memory only: after a restart, commit falls back to hashing the file.
-      let running = this.#running.get(hash);
+      let running = this.#running.get(key);
       if (running && running.size !== offset) running = undefined;
       if (!running && offset === 0) running = { size: 0, hasher: createHash("sha256") };
-      this.#running.delete(hash);
+      this.#running.delete(key);
       const file = await Deno.open(path, { append: true, create: true });
       // On a failure the bytes written so far stay, and the running hash is dropped.
       const added = await writeHashed(stream, file, running?.hasher);
-      const size = await this.partialSize(hash);
+      const size = await this.partialSize(hash, owner);
       if (running && running.size + added === size) {
-        this.#running.set(hash, { size, hasher: running.hasher });
+        this.#running.set(key, { size, hasher: running.hasher });
       }
       return size;
     });
@@ -489,9 +500,10 @@ export class BlobStore implements BlobBackend {
    * @throws {WeightsNotFoundError} when there is no partial upload for `hash`
    * @throws {HashMismatchError} when the bytes differ; the partial data is deleted
    */
-  commitPartial(hash: string): Promise<BlobInfo> {
-    const path = this.#partialPath(hash);
-    return this.#withLock(hash, async () => {
+  commitPartial(hash: string, owner?: string): Promise<BlobInfo> {
+    const path = this.#partialPath(hash, owner);
+    const key = owner === undefined ? hash : `${owner}/${hash}`;
+    return this.#withLock(key, async () => {
       let file: Deno.FsFile;
       try {
         file = await Deno.open(path, { read: true });
@@ -499,8 +511,8 @@ export class BlobStore implements BlobBackend {
         if (isNotFound(e)) throw new WeightsNotFoundError(hash, "no partial upload for this hash");
         throw e;
       }
-      const running = this.#running.get(hash);
-      this.#running.delete(hash);
+      const running = this.#running.get(key);
+      this.#running.delete(key);
       const size = (await file.stat()).size;
       let actual: { hash: string; size: number };
       if (running && running.size === size) {
