@@ -6,12 +6,13 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { openStore } from "../store/store.ts";
  * import { MODELS_COMMANDS } from "./models_cmds.ts";
  *
  * const list = MODELS_COMMANDS.find((c) => c.name === "models list")!;
  * assert.ok(list.usage.startsWith("cli.ts models list"));
  * const home = await Deno.makeTempDir();
- * await Deno.writeFile(`${home}/modelog.db`, new Uint8Array()); // an empty store
+ * await (await openStore({ home })).close(); // an empty store
  * assert.equal(await list.run({ home, json: true }, []), 0); // prints {"models": [], "next": null}
  * await Deno.remove(home, { recursive: true });
  * ```
