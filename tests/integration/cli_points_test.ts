@@ -369,7 +369,7 @@ Deno.test("cli.ts: each point of the CLI, with a JSON shape check per command", 
         const r = await cli(["ui", "--port", p, ...H]);
         assert.equal(r.code, 1);
         assert.match(r.stderr, new RegExp(`--port "?${p}"?.*in use.*pass --port N`));
-        const s = await cli(["serve", "--port", p, "--db", join(dir, "s2.db"), "--quiet"]);
+        const s = await cli(["serve", "--port", p, "--db", join(dir, "s2", "s2.db"), "--quiet"]);
         assert.equal(s.code, 1);
         assert.match(s.stderr, new RegExp(`--port "?${p}"?.*in use`));
       } finally {
