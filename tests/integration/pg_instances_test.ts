@@ -51,7 +51,6 @@ const dumpOf = async (s: Store) => JSON.parse(JSON.stringify(await s.dump()));
 Deno.test({
   name: "pg instances: 8 devices through 3 instances at once converge to the server's state",
   ignore: gate.ignore,
-  sanitizeResources: false, // the device stores' and the server store's pools end in finally
   async fn() {
     await withInstances(3, async (pg, servers, dir) => {
       const devices: Store[] = [];
