@@ -441,3 +441,94 @@ export async function projectsOfBlob(store: Store, hash: string): Promise<string
   );
   return rows.map((r) => r.project);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Model lookups for the model API: id prefixes, and where a weights URI came from
+
+/**
+ * The ids of live models whose id starts with `prefix` (lower-case hex), sorted, at most
+ * `limit`. A range scan on the primary key.
+ */
+export async function modelIdsByPrefix(
+  store: Store,
+  prefix: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await readAll<{ id: string }>(
+    store,
+    `SELECT id FROM models WHERE id >= ? AND id < ? AND created = 1 AND removed = 0
+     ORDER BY id LIMIT ?`,
+    [prefix, prefix + "g", limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Whether a model's weights URI `uri` arrived only by pull: no event written on this device
+ * (`remote = 0` and this store's origin) set it. Such a `file://` URI names a path on another
+ * machine, which this device must never read or delete.
+ */
+export async function uriOnlyFromOtherDevices(
+  store: Store,
+  modelId: string,
+  uri: string,
+): Promise<boolean> {
+  const local = await readOne(
+    store,
+    `SELECT 1 AS x FROM events WHERE stream = ? AND type IN ('model.created', 'model.weights_updated')
+     AND remote = 0 AND origin = ? AND json_extract(data, '$.uri') = ? LIMIT 1`,
+    [`model:${modelId}`, store.origin, uri],
+  );
+  return local === undefined;
+}
+
+/** A task row as `Task.getTask` needs it. */
+export interface TaskDetails {
+  /** The task id. */
+  id: string;
+  /** The task name. */
+  name: string;
+  /** The project name. */
+  project: string;
+  /** The task type. */
+  taskType: string;
+  /** The task tags. */
+  tags: string[];
+  /** The default upload destination ("" when none). */
+  outputUri: string;
+  /** Whether the task was closed. */
+  closed: boolean;
+}
+
+/** A created task by id, or the newest created task with this project and name. */
+export async function findTask(
+  store: Store,
+  by: { id: string } | { project: string; name: string },
+): Promise<TaskDetails | undefined> {
+  const r = await readOne<{
+    id: string;
+    name: string;
+    project: string;
+    task_type: string;
+    tags: string;
+    output_uri: string;
+    closed: number;
+  }>(
+    store,
+    "id" in by
+      ? "SELECT * FROM tasks WHERE id = ? AND created = 1"
+      : `SELECT * FROM tasks WHERE project = ? AND name = ? AND created = 1
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+    "id" in by ? [by.id] : [by.project, by.name],
+  );
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    name: r.name,
+    project: r.project,
+    taskType: r.task_type,
+    tags: JSON.parse(r.tags || "[]"),
+    outputUri: r.output_uri,
+    closed: r.closed === 1,
+  };
+}
