@@ -261,21 +261,38 @@ export abstract class BaseModel {
 
   // ------------------------------------------------------------- edits
 
-  /** Renames the model. */
+  /**
+   * @internal Whether an edit would change nothing: the model exists and, reloaded, passes
+   * `same`. Such an edit appends nothing (and so does not bump `lastUpdate`).
+   */
+  protected async _unchanged(same: () => boolean): Promise<boolean> {
+    if (!this._created() || this._removed) return false;
+    try {
+      await this.reload();
+    } catch {
+      return false; // the edit itself reports what is wrong
+    }
+    return same();
+  }
+
+  /** Renames the model (the same name appends nothing). */
   async setName(name: string): Promise<void> {
     needString("name", name);
+    if (await this._unchanged(() => this.name === name)) return;
     await this._emit([{ stream: "", type: "model.updated", data: { fields: { name } } }]);
   }
 
   /** Sets the comment; an empty string clears it. */
   async setComment(comment: string): Promise<void> {
     needString("comment", comment, true);
+    if (await this._unchanged(() => this.comment === comment)) return;
     await this._emit([{ stream: "", type: "model.updated", data: { fields: { comment } } }]);
   }
 
   /** Moves the model to another project (by name). */
   async setProject(project: string): Promise<void> {
     needString("project", project);
+    if (await this._unchanged(() => this.project === project)) return;
     await this._emit([{ stream: "", type: "model.updated", data: { fields: { project } } }]);
   }
 
@@ -287,19 +304,22 @@ export abstract class BaseModel {
       const cur = new Set(this.tags);
       const add = next.filter((t) => !cur.has(t));
       const remove = [...cur].filter((t) => !next.includes(t));
+      if (this._created() && !add.length && !remove.length) return;
       await this._emit([{ stream: "", type: "model.tags_changed", data: { add, remove } }]);
     });
   }
 
   /** Adds tags: `addTags("a", "b")` or, the ClearML habit, `addTags(["a", "b"])`. */
   async addTags(...tags: (string | string[])[]): Promise<void> {
-    const add = needTags("tags", tags.flat());
+    let add = needTags("tags", tags.flat());
+    if (await this._unchanged(() => true)) add = add.filter((t) => !this.tags.includes(t));
     if (add.length) await this._emit([{ stream: "", type: "model.tags_changed", data: { add } }]);
   }
 
   /** Removes tags: `removeTags("a", "b")` or `removeTags(["a", "b"])`. */
   async removeTags(...tags: (string | string[])[]): Promise<void> {
-    const remove = needTags("tags", tags.flat());
+    let remove = needTags("tags", tags.flat());
+    if (await this._unchanged(() => true)) remove = remove.filter((t) => this.tags.includes(t));
     if (remove.length) {
       await this._emit([{ stream: "", type: "model.tags_changed", data: { remove } }]);
     }
@@ -343,11 +363,13 @@ export abstract class BaseModel {
 
   /** Archives the model (hidden from queries unless `includeArchived`). */
   async archive(): Promise<void> {
+    if (await this._unchanged(() => this.archived)) return;
     await this._emit([{ stream: "", type: "model.archived", data: {} }]);
   }
 
   /** Restores an archived model. */
   async unarchive(): Promise<void> {
+    if (await this._unchanged(() => !this.archived)) return;
     await this._emit([{ stream: "", type: "model.unarchived", data: {} }]);
   }
 
@@ -364,6 +386,11 @@ export abstract class BaseModel {
   ): Promise<boolean> {
     meta.checkKey(key);
     const entry = meta.toMetadataEntry(key, value, vType ?? undefined);
+    const same = () => {
+      const cur = meta.metadataEntry(this._snap?.metadata, key);
+      return cur?.value === entry.value && cur.type === entry.type;
+    };
+    if (await this._unchanged(same)) return true;
     await this._emit([{
       stream: "",
       type: "model.metadata_changed",
@@ -375,6 +402,10 @@ export abstract class BaseModel {
   /** Removes metadata keys. */
   async removeMetadata(...keys: string[]): Promise<void> {
     keys.forEach(meta.checkKey);
+    if (await this._unchanged(() => true)) {
+      keys = keys.filter((k) => meta.metadataEntry(this._snap?.metadata, k) !== undefined);
+      if (!keys.length) return;
+    }
     await this._emit([{ stream: "", type: "model.metadata_changed", data: { remove: keys } }]);
   }
 

@@ -44,6 +44,21 @@ export function needTags(field: string, v: unknown): string[] {
     if (typeof t !== "string" || t.trim().length === 0) {
       throw new InvalidArgumentError(field, t, "tags must be non-empty strings");
     }
+    // A tag the query grammar reads otherwise could be stored but never matched.
+    if (t.includes(",")) {
+      throw new InvalidArgumentError(
+        field,
+        t,
+        "a tag must not contain a comma (it separates tags)",
+      );
+    }
+    if (t.startsWith("-") || t.startsWith("__$")) {
+      throw new InvalidArgumentError(
+        field,
+        t,
+        'a tag must not start with "-" or "__$" (queries read them as exclusion or operator)',
+      );
+    }
   }
   return [...new Set(v as string[])];
 }
