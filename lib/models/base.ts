@@ -37,8 +37,11 @@ export type { ReportedScalars, ScalarSummary } from "./read_back.ts";
 export type { LocalCopyOptions } from "../weights/local_copy.ts";
 type ModelSnapshot = read.ModelSnapshot;
 /** The options of a report after its title and series (the positional call form). */
-type Rest<T> = OrNull<Omit<T, "title" | "series">>;
-type MatrixOptions = Omit<fig.ConfusionMatrixOptions, "comment">;
+export type ReportRest<T> = OrNull<Omit<T, "title" | "series">>;
+/** Options of `reportMatrix`: a confusion matrix without `comment`. */
+export type MatrixOptions = Omit<fig.ConfusionMatrixOptions, "comment">;
+export type { OrNull } from "./util.ts";
+export type { TableReportOptions } from "./reporting.ts";
 
 // Module-internal access to a model's protected state for the other model files (set in
 // BaseModel's static block; `mod.ts` does not export these three).
@@ -598,12 +601,12 @@ export abstract class BaseModel {
   reportHistogram(
     title: string,
     series: string,
-    options?: Rest<fig.HistogramOptions>,
+    options?: ReportRest<fig.HistogramOptions>,
   ): void | Promise<void>;
   reportHistogram(
     options: OrNull<fig.HistogramOptions> | string,
     series?: string,
-    rest?: Rest<fig.HistogramOptions>,
+    rest?: ReportRest<fig.HistogramOptions>,
   ): void | Promise<void> {
     return this._queuePlot(
       report.plotBuilders.reportHistogram(reportOptions(options, series, rest)),
@@ -619,12 +622,12 @@ export abstract class BaseModel {
   reportVector(
     title: string,
     series: string,
-    options?: Rest<fig.VectorOptions>,
+    options?: ReportRest<fig.VectorOptions>,
   ): void | Promise<void>;
   reportVector(
     options: OrNull<fig.VectorOptions> | string,
     series?: string,
-    rest?: Rest<fig.VectorOptions>,
+    rest?: ReportRest<fig.VectorOptions>,
   ): void | Promise<void> {
     return this._queuePlot(report.plotBuilders.reportVector(reportOptions(options, series, rest)));
   }
@@ -638,12 +641,12 @@ export abstract class BaseModel {
   reportTable(
     title: string,
     series: string,
-    options?: Rest<report.TableReportOptions>,
+    options?: ReportRest<report.TableReportOptions>,
   ): Promise<void>;
   async reportTable(
     options: OrNull<report.TableReportOptions> | string,
     series?: string,
-    rest?: Rest<report.TableReportOptions>,
+    rest?: ReportRest<report.TableReportOptions>,
   ): Promise<void> {
     await this._queuePlot(await report.tableReport(reportOptions(options, series, rest)));
   }
@@ -657,12 +660,12 @@ export abstract class BaseModel {
   reportLinePlot(
     title: string,
     series: fig.LineSeries[],
-    options?: Rest<fig.LinePlotOptions>,
+    options?: ReportRest<fig.LinePlotOptions>,
   ): void | Promise<void>;
   reportLinePlot(
     options: OrNull<fig.LinePlotOptions> | string,
     series?: fig.LineSeries[],
-    rest?: Rest<fig.LinePlotOptions>,
+    rest?: ReportRest<fig.LinePlotOptions>,
   ): void | Promise<void> {
     return this._queuePlot(
       report.plotBuilders.reportLinePlot(reportOptions(options, series, rest)),
@@ -678,12 +681,12 @@ export abstract class BaseModel {
   reportScatter2d(
     title: string,
     series: string,
-    options?: Rest<fig.Scatter2dOptions>,
+    options?: ReportRest<fig.Scatter2dOptions>,
   ): void | Promise<void>;
   reportScatter2d(
     options: OrNull<fig.Scatter2dOptions> | string,
     series?: string,
-    rest?: Rest<fig.Scatter2dOptions>,
+    rest?: ReportRest<fig.Scatter2dOptions>,
   ): void | Promise<void> {
     return this._queuePlot(
       report.plotBuilders.reportScatter2d(reportOptions(options, series, rest)),
@@ -699,12 +702,12 @@ export abstract class BaseModel {
   reportScatter3d(
     title: string,
     series: string | string[],
-    options?: Rest<fig.Scatter3dOptions>,
+    options?: ReportRest<fig.Scatter3dOptions>,
   ): void | Promise<void>;
   reportScatter3d(
     options: OrNull<fig.Scatter3dOptions> | string,
     series?: string | string[],
-    rest?: Rest<fig.Scatter3dOptions>,
+    rest?: ReportRest<fig.Scatter3dOptions>,
   ): void | Promise<void> {
     return this._queuePlot(
       report.plotBuilders.reportScatter3d(reportOptions(options, series, rest)),
@@ -720,12 +723,12 @@ export abstract class BaseModel {
   reportConfusionMatrix(
     title: string,
     series: string,
-    options?: Rest<fig.ConfusionMatrixOptions>,
+    options?: ReportRest<fig.ConfusionMatrixOptions>,
   ): void | Promise<void>;
   reportConfusionMatrix(
     options: OrNull<fig.ConfusionMatrixOptions> | string,
     series?: string,
-    rest?: Rest<fig.ConfusionMatrixOptions>,
+    rest?: ReportRest<fig.ConfusionMatrixOptions>,
   ): void | Promise<void> {
     return this._queuePlot(
       report.plotBuilders.reportConfusionMatrix(reportOptions(options, series, rest)),
@@ -738,11 +741,15 @@ export abstract class BaseModel {
    */
   reportMatrix(options: OrNull<MatrixOptions>): void | Promise<void>;
   /** The positional form `(title, series, options)`. */
-  reportMatrix(title: string, series: string, options?: Rest<MatrixOptions>): void | Promise<void>;
+  reportMatrix(
+    title: string,
+    series: string,
+    options?: ReportRest<MatrixOptions>,
+  ): void | Promise<void>;
   reportMatrix(
     options: OrNull<MatrixOptions> | string,
     series?: string,
-    rest?: Rest<MatrixOptions>,
+    rest?: ReportRest<MatrixOptions>,
   ): void | Promise<void> {
     return this._queuePlot(report.plotBuilders.reportMatrix(reportOptions(options, series, rest)));
   }
@@ -756,12 +763,12 @@ export abstract class BaseModel {
   reportSurface(
     title: string,
     series: string,
-    options?: Rest<fig.SurfaceOptions>,
+    options?: ReportRest<fig.SurfaceOptions>,
   ): void | Promise<void>;
   reportSurface(
     options: OrNull<fig.SurfaceOptions> | string,
     series?: string,
-    rest?: Rest<fig.SurfaceOptions>,
+    rest?: ReportRest<fig.SurfaceOptions>,
   ): void | Promise<void> {
     return this._queuePlot(report.plotBuilders.reportSurface(reportOptions(options, series, rest)));
   }
