@@ -321,8 +321,8 @@ export abstract class BaseModel {
 
   /** Removes tags: `removeTags("a", "b")` or `removeTags(["a", "b"])`. */
   async removeTags(...tags: (string | string[])[]): Promise<void> {
-    let remove = needTags("tags", tags.flat());
-    if (await this._unchanged(() => true)) remove = remove.filter((t) => this.tags.includes(t));
+    // A remove of a tag not seen here is kept: it may cancel an add made on another device.
+    const remove = needTags("tags", tags.flat());
     if (remove.length) {
       await this._emit([{ stream: "", type: "model.tags_changed", data: { remove } }]);
     }
@@ -405,10 +405,6 @@ export abstract class BaseModel {
   /** Removes metadata keys. */
   async removeMetadata(...keys: string[]): Promise<void> {
     keys.forEach(meta.checkKey);
-    if (await this._unchanged(() => true)) {
-      keys = keys.filter((k) => meta.metadataEntry(this._snap?.metadata, k) !== undefined);
-      if (!keys.length) return;
-    }
     await this._emit([{ stream: "", type: "model.metadata_changed", data: { remove: keys } }]);
   }
 
