@@ -456,25 +456,29 @@ export async function streamEventsFrom(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Model lookups for the model API: id prefixes, and where a weights URI came from
+// Model id prefixes (the CLI, and `Model.get` / `InputModel.get` through `resolveModelId`)
 
 /**
- * The ids of live models whose id starts with `prefix` (lower-case hex), sorted, at most
- * `limit`. A range scan on the primary key.
+ * The ids of live models that start with `prefix` (at most `limit`, sorted). The prefix is
+ * matched literally: only hex digits are looked up, anything else finds nothing.
  */
 export async function modelIdsByPrefix(
   store: Store,
   prefix: string,
-  limit: number,
+  limit = 10,
 ): Promise<string[]> {
+  if (!/^[0-9a-f]+$/i.test(prefix)) return [];
+  const p = prefix.toLowerCase();
   const rows = await readAll<{ id: string }>(
     store,
-    `SELECT id FROM models WHERE id >= ? AND id < ? AND created = 1 AND removed = 0
-     ORDER BY id LIMIT ?`,
-    [prefix, prefix + "g", limit],
+    "SELECT id FROM models WHERE id >= ? AND id < ? AND created = 1 AND removed = 0 " +
+      "ORDER BY id LIMIT ?",
+    [p, p + "\u{10ffff}", limit],
   );
   return rows.map((r) => r.id);
 }
+
+// Where a weights URI came from, and tasks by id or name (for the model API)
 
 /**
  * Whether a model's weights URI `uri` arrived only by pull: no event written on this device
