@@ -23,6 +23,7 @@ import { type ModelQueryFlags, modelQueryFromFlags } from "../query_text.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
 import { type Command, define, UsageError, type Values } from "./registry.ts";
+import { DOWNLOAD_OPTS, fetchFromServer } from "./sync_cmds.ts";
 import { isoShort, jsonOut, numText, out, textTable, working } from "./output.ts";
 import {
   intOpt,
@@ -333,24 +334,33 @@ ${STORE_HELP}`,
 
 const download: Command = define("models download", {
   summary: "Copy a model's weights file into a folder",
-  usage: `cli.ts models download ID [DIR] [--force] [--json] [--home DIR]
+  usage: `cli.ts models download ID [DIR] [--force] [--json] [--server URL] [--home DIR]
 
   DIR      where to put the file (default: the current folder)
   --force  download again even when a cached copy exists
   --json   JSON: {id, path}
+  --server fetch missing weights by hash from this modelog server (or env MODELOG_SERVER;
+           default: the server the store last synced with); --token or MODELOG_TOKEN
 ${STORE_HELP}`,
-  options: { ...STORE_OPTS, force: { type: "boolean" }, json: { type: "boolean" } },
+  options: {
+    ...STORE_OPTS,
+    force: { type: "boolean" },
+    json: { type: "boolean" },
+    ...DOWNLOAD_OPTS,
+  },
   async run(values, positionals) {
     const id = needId(positionals, "models download");
     noExtra(positionals, 2, "models download");
     const dir = resolve(positionals[1] ?? ".");
     return await withStore(values, async (store) => {
       const m = await Model.get(id, { store });
+      const done = await fetchFromServer(store, values);
       const path = await working("fetching weights", () =>
         m.getWeights({
           targetDir: dir,
           ...(values.force ? { forceDownload: true } : {}),
         }));
+      done();
       if (values.json) jsonOut({ id: m.id, path });
       else out(path ?? "");
       return 0;

@@ -441,3 +441,76 @@ export async function projectsOfBlob(store: Store, hash: string): Promise<string
   );
   return rows.map((r) => r.project);
 }
+
+// ---------------------------------------------------------------- sync: sizes and quarantine
+
+/**
+ * The sequence number and stored size in bytes (payload plus the envelope's fields) of at most
+ * `limit` events after `afterSeq`, in order: lets a page be cut by bytes before it is read.
+ */
+export async function eventSizesAfter(
+  store: Store,
+  afterSeq: number,
+  limit: number,
+  options: { localOnly?: boolean } = {},
+): Promise<{ seq: number; bytes: number }[]> {
+  return await readAll<{ seq: number; bytes: number }>(
+    store,
+    `SELECT seq, length(CAST(data AS BLOB)) + length(stream) + length(type) + length(at)
+            + length(origin) + length(actor) + 120 AS bytes
+     FROM events WHERE seq > ?${options.localOnly ? " AND remote = 0" : ""}
+     ORDER BY seq LIMIT ?`,
+    [afterSeq, limit],
+  );
+}
+
+/** An event the sync worker holds back from a server. */
+export interface QuarantineEntry {
+  /** The event's id. */
+  id: string;
+  /** Its local sequence number. */
+  seq: number;
+  /** Its stream (`model:<id>` or `task:<id>`). */
+  stream: string;
+  /** Its type. */
+  type: string;
+  /** Why it is held (for a waiting event: what it waits behind). */
+  reason: string;
+  /** The held event it waits behind, when it waits for another (same stream, earlier). */
+  heldBy: string | undefined;
+  /** `held` (sent again on retry) or `dropped` (never sent to this server). */
+  status: "held" | "dropped";
+  /** When it was set aside (or dropped). */
+  since: Date;
+}
+
+/** The events held back from `server` (the dropped ones too with `includeDropped`), by seq. */
+export async function quarantineEntries(
+  store: Store,
+  server: string,
+  options: { includeDropped?: boolean; ids?: string[] } = {},
+): Promise<QuarantineEntry[]> {
+  const args: SqlArg[] = [server];
+  let where = "server = ?";
+  if (!options.includeDropped) where += " AND status = 'held'";
+  if (options.ids) {
+    where += ` AND event_id IN (${options.ids.map(() => "?").join(",") || "''"})`;
+    args.push(...options.ids);
+  }
+  const rows = await readAll<Record<string, string | number>>(
+    store,
+    `SELECT event_id, seq, stream, type, reason, held_by, status, since FROM sync_quarantine
+     WHERE ${where} ORDER BY seq`,
+    args,
+  );
+  return rows.map((r) => ({
+    id: String(r.event_id),
+    seq: Number(r.seq),
+    stream: String(r.stream),
+    type: String(r.type),
+    reason: String(r.reason),
+    heldBy: r.held_by ? String(r.held_by) : undefined,
+    status: r.status === "dropped" ? "dropped" : "held",
+    since: new Date(String(r.since)),
+  }));
+}

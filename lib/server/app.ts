@@ -22,6 +22,7 @@ import { blobRoutes } from "./blobs.ts";
 import { modelsRoutes } from "./models_api.ts";
 import { cookieToken, loginRoutes } from "./login.ts";
 import { uiRoutes } from "./ui.ts";
+import { MAX_PULL_BYTES, SYNC_PROTOCOL } from "../sync/protocol.ts";
 
 /** Host names a server without tokens answers to. */
 const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -131,6 +132,12 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
       schemaVersion: await ctx.store.schemaVersion(),
       seq: await head(ctx),
       ...(ctx.serverId ? { server: ctx.serverId } : {}),
+      protocol: SYNC_PROTOCOL,
+      limits: {
+        eventsBody: ctx.maxEventsBody,
+        eventsPerPush: ctx.maxEventsPerPush,
+        pullBytes: MAX_PULL_BYTES,
+      },
     }));
   app.route("/", eventsRoutes(ctx));
   app.route("/", blobRoutes(ctx));

@@ -1,7 +1,8 @@
 /**
  * `POST /v1/events` (a device pushes events: validated, authorised per project, ingested once)
- * and `GET /v1/events?after=N&limit=M` (a device pulls the log in server order, filtered to
- * the token's projects).
+ * and `GET /v1/events?after=N&limit=M[&maxBytes=B]` (a device pulls the log in server order,
+ * filtered to the token's projects, in pages of at most M events and, past the first event,
+ * B bytes: {@link MAX_PULL_BYTES} by default and at most).
  *
  * @module
  */
@@ -9,7 +10,12 @@ import { decodeData, type StoredEvent, validateEvent } from "../events.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { hlcWall } from "../clock.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
-import { MAX_PULL_LIMIT, type PullResponse, type PushResponse } from "../sync/protocol.ts";
+import {
+  MAX_PULL_BYTES,
+  MAX_PULL_LIMIT,
+  type PullResponse,
+  type PushResponse,
+} from "../sync/protocol.ts";
 import { Hono, type MiddlewareHandler } from "../deps.ts";
 import {
   type AppEnv,
@@ -22,7 +28,7 @@ import {
 } from "./http.ts";
 import { mayTouch, requireRole } from "./auth.ts";
 import { splitStream } from "../projections/project.ts";
-import { eventsAfter, projectOf } from "../projections/read.ts";
+import { eventsAfter, eventSizesAfter, projectOf } from "../projections/read.ts";
 
 /** Deepest JSON nesting a push may hold (event payloads need a few levels; a bomb needs many). */
 const MAX_JSON_DEPTH = 64;
@@ -202,7 +208,23 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
         `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
       );
     }
-    const page = await eventsAfter(s, after, limit);
+    const bytesText = c.req.query("maxBytes") ?? null;
+    const maxBytes = Number(bytesText ?? MAX_PULL_BYTES);
+    if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_PULL_BYTES) {
+      throw new InvalidArgumentError(
+        "maxBytes",
+        bytesText,
+        `must be an integer from 1 to ${MAX_PULL_BYTES}`,
+      );
+    }
+    // The page is cut by bytes before it is read: a log of big plots never makes a big answer.
+    const sizes = await eventSizesAfter(s, after, limit);
+    let n = 0;
+    for (let bytes = 0; n < sizes.length; n++) {
+      bytes += sizes[n]!.bytes;
+      if (n > 0 && bytes > maxBytes) break;
+    }
+    const page = n ? await eventsAfter(s, after, n) : [];
     let events = page;
     if (who.projects) {
       const mayRead = new Map<string, boolean>();
@@ -220,7 +242,7 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     const out: PullResponse = {
       events: events as PullResponse["events"],
       next: page.length ? page[page.length - 1]!.seq! : after,
-      more: page.length === limit,
+      more: page.length === limit || page.length < sizes.length,
       ...withServerId(),
       head: await head(ctx),
     };

@@ -36,6 +36,7 @@ import { ReportQueue } from "./report_queue.ts";
 import { readAll, readOne, readValues, registerReader, rowsOf, type SqlArg } from "./raw.ts";
 import { defaultHome } from "./home.ts";
 import { encodeEventData, logEvent, stamp, toEvent } from "./log.ts";
+import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
@@ -418,6 +419,11 @@ export class Store {
         "INSERT INTO sync_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       args: [key, value],
     });
+  }
+
+  /** Holds back, releases or drops events in the sync quarantine, in one transaction. */
+  async changeQuarantine(change: QuarantineChange): Promise<void> {
+    await this.#writer.tx((x) => applyQuarantine(x, change));
   }
 
   // ---------------------------------------------------------------- rebuild and dump
