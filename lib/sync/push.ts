@@ -70,8 +70,8 @@ interface Wire {
 /** A push round (see the module doc). */
 export class PushRound {
   readonly #d: PushDeps;
-  /** Stream -> the held event its later events wait behind. */
-  readonly #held = new Map<string, string>();
+  /** Stream -> the held event its later events wait behind, and the first held seq. */
+  readonly #held = new Map<string, { id: string; seq: number }>();
   /** Events already set aside (held or dropped): never sent by a plain push. */
   readonly #skip = new Set<string>();
   #rows: QuarantineRow[] = [];
@@ -88,12 +88,18 @@ export class PushRound {
     for (const q of await quarantineEntries(this.#d.store, this.#d.key, { includeDropped: true })) {
       if (except.has(q.id)) continue;
       this.#skip.add(q.id);
-      if (q.status === "held") this.#held.set(q.stream, q.heldBy ?? q.id);
+      if (q.status !== "held") continue;
+      const was = this.#held.get(q.stream);
+      this.#held.set(q.stream, {
+        id: q.heldBy ?? was?.id ?? q.id,
+        seq: Math.min(was?.seq ?? Infinity, q.seq),
+      });
     }
   }
 
   #hold(e: StoredEvent, reason: string): void {
-    this.#held.set(e.stream, e.id);
+    const was = this.#held.get(e.stream);
+    if (!was || (e.seq ?? 0) < was.seq) this.#held.set(e.stream, { id: e.id, seq: e.seq ?? 0 });
     this.#skip.add(e.id);
     this.#rows.push({
       eventId: e.id,
@@ -106,10 +112,11 @@ export class PushRound {
     this.tally.held++;
   }
 
-  /** Holds `e` when its stream waits behind a held event; returns whether it did. */
+  /** Holds `e` when it comes after a held event of its stream; returns whether it did. */
   #waits(e: StoredEvent): boolean {
-    const root = this.#held.get(e.stream);
-    if (root === undefined) return false;
+    const h = this.#held.get(e.stream);
+    if (h === undefined || (e.seq ?? Infinity) <= h.seq) return false;
+    const root = h.id;
     this.#skip.add(e.id);
     this.#rows.push({
       eventId: e.id,
