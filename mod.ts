@@ -36,6 +36,7 @@ export {
   WeightsNotFoundError,
 } from "./lib/errors.ts";
 export { openStore, type RebuildResult, Store, type StoreOptions } from "./lib/store/store.ts";
+export type { QuarantineChange, QuarantineRow } from "./lib/store/quarantine.ts";
 export { configure, defaultHome, getDefaultStore } from "./lib/store/default.ts";
 export {
   BaseModel,
@@ -89,6 +90,7 @@ export type {
 } from "./lib/reports/figures.ts";
 export { FRAMEWORKS } from "./lib/weights/framework.ts";
 export {
+  type QuarantineEntry,
   type SyncProgress,
   type SyncStatus,
   SyncWorker,
