@@ -209,7 +209,7 @@ export class PushRound {
       }
       // The validator names the first bad event: set it aside, send the others.
       const i = Number(/events\[(\d+)\]/.exec(r.message)?.[1] ?? NaN);
-      if (r.status === 400 && Number.isInteger(i) && i < chunk.length) {
+      if (Number.isInteger(i) && i < chunk.length) {
         this.#hold(chunk[i]!.e, `refused by the server (HTTP ${r.status}): ${r.message}`);
         await this.#send(chunk.filter((_, j) => j !== i));
         return;

@@ -163,7 +163,7 @@ export function refusalOf(e: unknown): { status: number; message: string } | und
  */
 export function refusesContent(r: { status: number; message: string }): boolean {
   if (r.status === 400 || r.status === 413) return true;
-  return r.status === 403 && /project/i.test(r.message);
+  return r.status === 403 && /project|events\[\d+\]/i.test(r.message);
 }
 
 /** Checks a pull answer's shape, so a broken server fails the round instead of looping. */
