@@ -10,9 +10,11 @@
  *
  * @example Models tagged "best" but not "draft", newest update first
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileModelQuery } from "./query.ts";
  * const q = compileModelQuery({ projectName: "vision", tags: ["best", "-draft"], maxResults: 10 });
- * console.log(q.sql, q.args);
+ * assert.match(q.sql, /ORDER BY/);
+ * assert.ok(q.args.includes("vision") && q.args.includes("best") && q.args.includes("draft"));
  * ```
  *
  * @module
@@ -185,9 +187,13 @@ function parseTerms(
  *
  * @example `(a OR b) AND c AND d`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTagFilter } from "./query.ts";
  * const e = parseTagFilter(["a", "b", "__$and", "c", "d"]);
- * console.log(e); // { op: "and", terms: [{ kind: "in", values: ["a","b"] }, { kind: "all", values: ["c","d"] }] }
+ * assert.deepEqual(e, {
+ *   op: "and",
+ *   terms: [{ kind: "in", values: ["a", "b"] }, { kind: "all", values: ["c", "d"] }],
+ * });
  * ```
  */
 export function parseTagFilter(terms: (string | null)[], field = "tags"): TagExpr {
@@ -229,12 +235,11 @@ const FILTER_KEYS = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateQueryFilter } from "./query.ts";
- * try {
- *   validateQueryFilter({ maxResults: -1 });
- * } catch (e) {
- *   console.log((e as Error).message); // Invalid maxResults -1: must be a non-negative integer
- * }
+ * assert.throws(() => validateQueryFilter({ maxResults: -1 }), {
+ *   message: "Invalid maxResults -1: must be a non-negative integer",
+ * });
  * ```
  */
 export function validateQueryFilter(f: unknown): QueryFilter {
@@ -524,13 +529,15 @@ function compileExpr(
  *
  * @example Cursor paging
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileModelQuery } from "./query.ts";
  * const first = compileModelQuery({ maxResults: 100 }, { columns: "m.id, m.last_update" });
  * const next = compileModelQuery({
  *   maxResults: 100,
  *   after: { lastUpdate: "2025-01-01T00:00:00.000Z", id: "abc" },
  * });
- * console.log(first.sql, next.args);
+ * assert.match(first.sql, /LIMIT/);
+ * assert.ok(next.args.includes("abc"));
  * ```
  */
 export function compileModelQuery(

@@ -442,6 +442,19 @@ export async function projectsOfBlob(store: Store, hash: string): Promise<string
   return rows.map((r) => r.project);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Server access checks and scope changes (added for the server's authorisation)
+
+/** Up to `limit` events of one stream after `afterSeq`, in local order. */
+export async function streamEventsFrom(
+  store: Store,
+  stream: string,
+  afterSeq: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  return await store.readEvents({ afterSeq, stream, limit });
+}
+
 // ---------------------------------------------------------------- sync: sizes and quarantine
 
 /**

@@ -84,11 +84,13 @@ const UI_PATHS = ["/", PLOTLY_PATH, "/models/*"];
 export function uiRoutes(store: Store): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get(PLOTLY_PATH, (c) => servePlotly(c.req.raw));
-  app.get("/", (c) => modelsPage(new URL(c.req.url), store));
+  // A project-limited token's pages show only its projects.
+  const scope = (c: Context) => c.get("principal")?.projects;
+  app.get("/", (c) => modelsPage(new URL(c.req.url), store, scope(c)));
   app.get("/models/*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (!path.startsWith("/models/")) return await next(); // `/models` itself: no page
-    return await modelPathPage(path, store);
+    return await modelPathPage(path, store, scope(c));
   });
   for (const p of UI_PATHS) {
     app.all(p, async (c: Context, next) => {
@@ -101,7 +103,11 @@ export function uiRoutes(store: Store): Hono<AppEnv> {
   return app;
 }
 
-async function modelPathPage(path: string, store: Store): Promise<Response> {
+async function modelPathPage(
+  path: string,
+  store: Store,
+  projects: ReadonlySet<string> | undefined,
+): Promise<Response> {
   const m = /^\/models\/([^/]+)$/.exec(path);
   if (!m) return notFound(`No page ${path}`);
   let id: string;
@@ -110,7 +116,7 @@ async function modelPathPage(path: string, store: Store): Promise<Response> {
   } catch {
     return notFound(`No page ${path}`);
   }
-  return await modelPage(id, store);
+  return await modelPage(id, store, projects);
 }
 
 /** A function serving a page, or undefined for a path it does not serve. */

@@ -94,7 +94,42 @@ ${f.limit ? `<input type="hidden" name="limit" value="${h(f.limit)}">` : ""}
 </form>`;
 }
 
-export async function modelsPage(url: URL, store: Store): Promise<Response> {
+/**
+ * Up to `want` models of a query that a project-limited caller may see (all when `projects`
+ * is undefined), skipping other projects' pages.
+ */
+async function visibleModels(
+  q: QueryModelsOptions,
+  want: number,
+  store: Store,
+  projects: ReadonlySet<string> | undefined,
+): Promise<Model[]> {
+  if (!projects) return await Model.queryModels({ ...q, maxResults: want, store });
+  if (q.projectName !== undefined && !projects.has(q.projectName)) return [];
+  if (projects.size === 1 && q.projectName === undefined) {
+    q = { ...q, projectName: [...projects][0]! };
+  }
+  const out: Model[] = [];
+  let after = q.after;
+  for (;;) {
+    const found = await Model.queryModels({
+      ...q,
+      ...(after ? { after } : {}),
+      maxResults: want,
+      store,
+    });
+    for (const m of found) if (projects.has(m.project) && out.length < want) out.push(m);
+    if (found.length < want || out.length >= want) return out;
+    after = found[found.length - 1]!.cursor;
+  }
+}
+
+/** The models table; `projects` limits it to a project-limited token's projects. */
+export async function modelsPage(
+  url: URL,
+  store: Store,
+  projects?: ReadonlySet<string>,
+): Promise<Response> {
   const form = readForm(url.searchParams);
   const after = url.searchParams.get("after");
   let error = "";
@@ -103,7 +138,7 @@ export async function modelsPage(url: URL, store: Store): Promise<Response> {
   try {
     const size = pageSize(form.limit);
     const q = toQuery(form, after);
-    const found = await Model.queryModels({ ...q, maxResults: size + 1, store });
+    const found = await visibleModels(q, size + 1, store, projects);
     more = found.length > size;
     models = found.slice(0, size);
   } catch (e) {

@@ -8,7 +8,7 @@
 import type { Store } from "../store/store.ts";
 import { Model } from "../models/model.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
-import { ModelogError } from "../errors.ts";
+import { ModelNotFoundError, ModelogError } from "../errors.ts";
 import { decodeData, type EventPayloads, type EventType } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { downsample, scalarsFigure } from "../reports/figures.ts";
@@ -132,10 +132,16 @@ async function lineage(store: Store, m: Model): Promise<string> {
   return kvTable(rows);
 }
 
-export async function modelPage(id: string, store: Store): Promise<Response> {
+export async function modelPage(
+  id: string,
+  store: Store,
+  projects?: ReadonlySet<string>,
+): Promise<Response> {
   let m: Model;
   try {
     m = await Model.get(id, { store });
+    // Another project's model looks missing to a project-limited token.
+    if (projects && !projects.has(m.project)) throw new ModelNotFoundError(id);
   } catch (e) {
     if (
       e instanceof ModelogError && (e.code === "MODEL_NOT_FOUND" || e.code === "INVALID_ARGUMENT")

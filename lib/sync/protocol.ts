@@ -50,6 +50,11 @@ export interface PullResponse {
   server?: string;
   /** The server's newest sequence number: below a device's cursor, the log went back. */
   head?: number;
+  /**
+   * Models that left a project-limited token's scope in this page (an admin moved them
+   * elsewhere): a device should stop showing them. Absent for unlimited tokens.
+   */
+  gone?: string[];
 }
 
 /** The limits a server advertises in `/v1/health`: a device keeps its pushes below them. */

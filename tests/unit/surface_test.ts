@@ -68,6 +68,7 @@ const TYPES = [
   "QueryFilter",
   "QueryModelsOptions",
   "RebuildResult",
+  "RefusedEvent",
   "RemoveModelOptions",
   "ReportedPlot",
   "ReportedScalars",
