@@ -6,7 +6,8 @@
  * Its rooms: `migrate.ts` (schema versions), `writer.ts` (the one writer: a queue in this
  * process, `BEGIN IMMEDIATE` across processes), `report_queue.ts` (batched reports), `raw.ts`
  * (raw reads on the read connection), `log.ts` (event rows), `default.ts` (the default
- * store), `doctor.ts` (checks).
+ * store), `doctor.ts` (checks), `quarantine.ts` (sync's held events). Over 600 lines by a few:
+ * `Store` is the one class behind every room.
  *
  * Reports are queued and written in batches: when {@link StoreOptions.reportBatchPoints}
  * points are pending, every {@link StoreOptions.reportFlushMs} milliseconds, on `flush()`,

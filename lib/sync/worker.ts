@@ -4,8 +4,9 @@
  * live in the store, so a restarted worker continues where it stopped; the server inserts by
  * event id, so a replay after a crash is harmless.
  *
- * Over 600 lines only through its runnable examples (about 130 lines, run by `deno test --doc`);
- * the code is one class.
+ * Over 600 lines through its runnable examples (about 130 lines, run by `deno test --doc`) and
+ * the quarantine's API docs; the code is one class (transport in `transport.ts`, the push round
+ * with its quarantine in `push.ts`).
  *
  * @module
  */
