@@ -199,7 +199,7 @@ Deno.test("a model written outside the token's project is held; the project's mo
       assert.equal(pushed.events, 3);
       const status = await cli(["sync", "status", "--home", home], env);
       assert.match(status, /held +2/);
-      assert.match(status, /may not write to project/);
+      assert.match(status, /outside this token's projects/);
       const held = JSON.parse(await cli(["sync", "held", "--home", home, "--json"], env));
       assert.deepEqual(held.map((q: { type: string }) => q.type), [
         "model.created",
