@@ -34,6 +34,7 @@ export const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
   scalar_series: ["model_id", "title", "series"],
   plots: ["model_id", "title", "series", "iteration"],
   upload_states: ["upload_id"],
+  sync_quarantine: ["server", "event_id"],
 };
 
 /** Replaces `?` placeholders outside quoted literals and identifiers with `$1, $2, ...`. */
