@@ -42,7 +42,8 @@ const doctorCmd: Command = define("doctor", {
 
 Checks without changing the store: the schema version; that the projections equal a replay of
 the event log (done on a copy of the database); and that every weights blob referenced by a model
-is present and hashes to its name. Exit code 1 when a check fails.
+is present and hashes to its name; stale temp files of the blob folder (left by a killed
+writer) are removed and listed. Exit code 1 when a check fails.
 
   --strict   count blobs missing from the store as failures too (else a warning: a synced
              store may fetch them later)
@@ -99,6 +100,10 @@ ${STORE_HELP}`,
           })`,
         );
       }
+      const t = r.tempFiles;
+      out(
+        `${"temp files".padEnd(12)} ${t.removed.length} stale removed (${t.bytes} bytes)`,
+      );
       out(r.ok ? "doctor: ok" : "doctor: problems found");
       return r.ok ? 0 : 1;
     });

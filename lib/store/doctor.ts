@@ -1,13 +1,15 @@
 /**
  * `doctor`: checks a store without changing it. The schema version; that the projections equal
  * a replay of the event log (done on a copy of the database); and that every weights blob a
- * live model references is present and hashes to its name.
+ * live model references is present and hashes to its name. The one thing it changes: stale
+ * temp files of the blob folder are removed (and reported).
  *
  * @module
  */
 import { join } from "node:path";
 import { SCHEMA_VERSION } from "../projections/schema.ts";
 import { sha256File } from "../weights/blobs.ts";
+import { sweepStaleTemp, type SweptFile } from "../weights/blob_sweep.ts";
 import { readAll, readOne } from "./raw.ts";
 import { openStore, type Store } from "./store.ts";
 
@@ -34,6 +36,11 @@ export interface DoctorReport {
     mismatched: { hash: string; actual: string; models: string[] }[];
     missing: { hash: string; models: string[]; uri: string }[];
   };
+  /**
+   * Stale temp files of the blob folder (a killed writer's `tmp/*.tmp`, abandoned partial
+   * uploads), removed by this check; a store also sweeps them when it opens.
+   */
+  tempFiles: { removed: SweptFile[]; bytes: number };
 }
 
 /** A progress reporter (the CLI's bar on a terminal). */
@@ -160,6 +167,9 @@ export async function doctor(
   }
   bar.end();
 
+  const removed = await sweepStaleTemp(store.blobs.dir);
+  const tempFiles = { removed, bytes: removed.reduce((n, f) => n + f.size, 0) };
+
   const schemaOk = version === SCHEMA_VERSION;
   return {
     ok: schemaOk && projections.ok && blobs.mismatched.length === 0,
@@ -167,5 +177,6 @@ export async function doctor(
     counts,
     projections,
     blobs,
+    tempFiles,
   };
 }

@@ -30,6 +30,7 @@ import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../error
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { Projection, upsertRows } from "../projections/project.ts";
 import { BlobStore } from "../weights/blobs.ts";
+import { sweepStaleTemp } from "../weights/blob_sweep.ts";
 import { migrate } from "./migrate.ts";
 import {
   corrupt,
@@ -251,6 +252,8 @@ export class Store {
     }
     const { w, r, value: origin } = opened;
     const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
+    // Temp files a killed writer left (only old ones: a live writer elsewhere is not hurt).
+    await sweepStaleTemp(blobsDir).catch(() => {});
     return new Store(home, where, origin, w, r, opts, remote, blobsDir);
   }
 

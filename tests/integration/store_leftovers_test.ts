@@ -1,0 +1,98 @@
+/**
+ * Issue 9 leftovers: stale temp blob files swept at open and by `doctor`; typed errors for
+ * oversized queries, cyclic config dicts and bad sync worker options; a checksum per event.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openStore } from "../../mod.ts";
+import { doctor } from "../../lib/store/doctor.ts";
+import { withTempDir } from "../fixtures/helpers.ts";
+import { waitFor } from "../fixtures/wait.ts";
+
+const WEIGHTS_WRITER = fileURLToPath(new URL("../fixtures/weights_writer.ts", import.meta.url));
+
+/** The files in a folder with their sizes (none when it does not exist). */
+async function filesIn(dir: string): Promise<{ name: string; size: number }[]> {
+  const out: { name: string; size: number }[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile) out.push({ name: e.name, size: (await Deno.stat(join(dir, e.name))).size });
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}
+
+/** Runs the weights writer and SIGKILLs it once a new temp file has bytes in it. */
+async function killDuringUpdateWeights(home: string, file: string): Promise<void> {
+  const tmp = join(home, "blobs", "tmp");
+  const before = new Set((await filesIn(tmp)).map((f) => f.name));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", WEIGHTS_WRITER, home, file],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitFor(
+    async () => (await filesIn(tmp)).some((f) => !before.has(f.name) && f.size > 0),
+    { what: "a temp file being written" },
+  );
+  child.kill("SIGKILL");
+  assert.equal((await child.status).signal, "SIGKILL");
+}
+
+/** Ages the files of a folder as if they were last written `ms` ago. */
+async function age(dir: string, ms: number): Promise<void> {
+  const t = new Date(Date.now() - ms);
+  for (const f of await filesIn(dir)) await Deno.utime(join(dir, f.name), t, t);
+}
+
+Deno.test("three SIGKILLs during updateWeights leave temp files; open and doctor remove them", async () => {
+  await withTempDir(async (home) => {
+    const file = join(home, "big.bin");
+    const chunk = new Uint8Array(1 << 20).fill(7);
+    const f = await Deno.open(file, { write: true, create: true });
+    for (let i = 0; i < 192; i++) await f.write(chunk);
+    f.close();
+    for (let i = 0; i < 3; i++) await killDuringUpdateWeights(home, file);
+    const tmp = join(home, "blobs", "tmp");
+    const left = await filesIn(tmp);
+    assert.ok(left.length >= 3, `each kill left a temp file: ${left.length}`);
+    assert.ok(left.every((x) => x.size > 0));
+
+    // Fresh files are a live writer's (perhaps in another process): open keeps them.
+    await (await openStore({ home })).close();
+    assert.equal((await filesIn(tmp)).length, left.length, "fresh temp files are kept");
+
+    // Once they are old, opening the store removes them.
+    await age(tmp, 11 * 60_000);
+    const store = await openStore({ home });
+    try {
+      assert.deepEqual(await filesIn(tmp), [], "open swept the stale temp files");
+
+      // Left after the store opened (another kill, an abandoned partial upload): doctor
+      // reports and removes them, and keeps a fresh one.
+      await Deno.writeFile(join(tmp, "dead.tmp"), new Uint8Array(4096));
+      await Deno.writeFile(join(tmp, "live.tmp"), new Uint8Array(10));
+      const t = new Date(Date.now() - 11 * 60_000);
+      await Deno.utime(join(tmp, "dead.tmp"), t, t);
+      const partial = join(home, "blobs", "partial");
+      await Deno.mkdir(partial, { recursive: true });
+      await Deno.writeFile(join(partial, "a".repeat(64)), new Uint8Array(100));
+      await age(partial, 25 * 60 * 60_000);
+      const r = await doctor(store);
+      assert.equal(r.ok, true);
+      assert.deepEqual(
+        r.tempFiles.removed.map((x) => x.path).sort(),
+        [join(partial, "a".repeat(64)), join(tmp, "dead.tmp")],
+      );
+      assert.equal(r.tempFiles.bytes, 4196);
+      assert.deepEqual((await filesIn(tmp)).map((x) => x.name), ["live.tmp"]);
+      assert.deepEqual(await filesIn(partial), []);
+    } finally {
+      await store.close();
+    }
+  });
+});
