@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openStore } from "../../mod.ts";
+import { InvalidArgumentError, Model, openStore, OutputModel, Task } from "../../mod.ts";
+import { spawnServer } from "../fixtures/sync_helpers.ts";
 import { doctor } from "../../lib/store/doctor.ts";
 import { withTempDir } from "../fixtures/helpers.ts";
 import { waitFor } from "../fixtures/wait.ts";
@@ -93,6 +94,56 @@ Deno.test("three SIGKILLs during updateWeights leave temp files; open and doctor
       assert.deepEqual(await filesIn(partial), []);
     } finally {
       await store.close();
+    }
+  });
+});
+
+Deno.test("queryModels with __$and and 1,000 tags or metadata keys: answered, over a cap a typed error; the server answers them", async () => {
+  await withTempDir(async (home) => {
+    const db = join(home, "server.db");
+    const tags = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+    const md = Object.fromEntries(tags.map((t) => [t, "v"]));
+    const store = await openStore({ home, path: db });
+    let all: string;
+    try {
+      const task = await Task.init({ projectName: "p", taskName: "q", store });
+      const full = new OutputModel({ task, name: "full" });
+      await full.addTags(...tags);
+      const entries = (ks: string[]) => Object.fromEntries(ks.map((k) => [k, { value: "v" }]));
+      await full.setAllMetadata(entries(tags));
+      const short = new OutputModel({ task, name: "short" });
+      await short.addTags(...tags.slice(1));
+      await short.setAllMetadata(entries(tags.slice(1)));
+      all = full.id;
+      const byTags = await Model.queryModels({ tags: ["__$and", ...tags], store });
+      assert.deepEqual(byTags.map((m) => m.id), [all]);
+      const byKeys = await Model.queryModels({ metadata: md, store });
+      assert.deepEqual(byKeys.map((m) => m.id), [all]);
+      const either = await Model.queryModels({ tags: ["__$or", ...tags], store });
+      assert.equal(either.length, 2);
+      // Past what one statement can bind: a typed error naming the field and the cap.
+      const many = Array.from({ length: 25_000 }, (_, i) => `x${i}`);
+      await assert.rejects(
+        () => Model.queryModels({ tags: ["__$and", ...many], store }),
+        (e: unknown) =>
+          e instanceof InvalidArgumentError && e.code === "INVALID_ARGUMENT" &&
+          e.field === "tags" && /at most 20000 values/.test(e.message),
+      );
+      await task.close();
+    } finally {
+      await store.close();
+    }
+    const server = await spawnServer({ db, quiet: true });
+    try {
+      const get = (q: string) => fetch(`${server.url}/v1/models?${q}`);
+      const r1 = await get(`tags=${encodeURIComponent(["__$and", ...tags].join(","))}`);
+      assert.equal(r1.status, 200);
+      assert.deepEqual((await r1.json()).models.map((m: { id: string }) => m.id), [all]);
+      const r2 = await get(tags.map((t) => `metadata.${t}=v`).join("&"));
+      assert.equal(r2.status, 200);
+      assert.deepEqual((await r2.json()).models.map((m: { id: string }) => m.id), [all]);
+    } finally {
+      await server.stop();
     }
   });
 });
