@@ -116,6 +116,17 @@ function parsePull(text: string, cursor: number): PullResponse {
   return body;
 }
 
+/** Checks the numeric options of a worker: each, when given, a safe integer in its range. */
+function checkNumbers(o: SyncWorkerOptions): void {
+  const ranges = { intervalMs: 1, maxRetries: 1, retryBaseMs: 0 } as const;
+  for (const [k, min] of Object.entries(ranges) as [keyof typeof ranges, number][]) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= min)) {
+      throw new InvalidArgumentError(k, v, `must be an integer of at least ${min}`);
+    }
+  }
+}
+
 /**
  * Syncs a store with a modelog server.
  *
@@ -194,6 +205,10 @@ export class SyncWorker {
         batch,
         `must be an integer from 1 to ${MAX_EVENTS_PER_PUSH}`,
       );
+    }
+    checkNumbers(options);
+    if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
+      throw new InvalidArgumentError("onProgress", options.onProgress, "must be a function");
     }
     this.#server = options.server.replace(/\/+$/, "");
     this.#token = options.token;

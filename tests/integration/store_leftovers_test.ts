@@ -5,7 +5,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InvalidArgumentError, Model, openStore, OutputModel, Task } from "../../mod.ts";
+import {
+  InvalidArgumentError,
+  Model,
+  openStore,
+  OutputModel,
+  SyncWorker,
+  type SyncWorkerOptions,
+  Task,
+} from "../../mod.ts";
 import { spawnServer } from "../fixtures/sync_helpers.ts";
 import { doctor } from "../../lib/store/doctor.ts";
 import { withTempDir } from "../fixtures/helpers.ts";
@@ -144,6 +152,50 @@ Deno.test("queryModels with __$and and 1,000 tags or metadata keys: answered, ov
       assert.deepEqual((await r2.json()).models.map((m: { id: string }) => m.id), [all]);
     } finally {
       await server.stop();
+    }
+  });
+});
+
+Deno.test("a cyclic configDict and bad SyncWorker options are typed errors naming the field", async () => {
+  await withTempDir(async (home) => {
+    const store = await openStore({ home });
+    try {
+      const task = await Task.init({ projectName: "p", taskName: "cyc", store });
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic.self = cyclic;
+      const m = new OutputModel({ task, name: "m" });
+      await assert.rejects(
+        () => m.updateDesign({ configDict: cyclic }),
+        (e: unknown) =>
+          e instanceof InvalidArgumentError && e.field === "configDict" &&
+          /cannot be stored as JSON/.test(e.message),
+      );
+      assert.throws(
+        () => new OutputModel({ task, name: "n", configDict: cyclic }),
+        (e: unknown) => e instanceof InvalidArgumentError && e.field === "configDict",
+      );
+      await task.close();
+      const server = "http://127.0.0.1:1";
+      const bad: [string, Record<string, unknown>][] = [
+        ["maxRetries", { maxRetries: 0 }],
+        ["maxRetries", { maxRetries: -1 }],
+        ["maxRetries", { maxRetries: Number.NaN }],
+        ["intervalMs", { intervalMs: 0 }],
+        ["intervalMs", { intervalMs: "5" }],
+        ["retryBaseMs", { retryBaseMs: -5 }],
+        ["onProgress", { onProgress: "yes" }],
+        ["batchSize", { batchSize: 0 }],
+        ["server", { server: "ftp://x" }],
+      ];
+      for (const [field, o] of bad) {
+        assert.throws(
+          () => new SyncWorker({ server, store, ...o } as SyncWorkerOptions),
+          (e: unknown) => e instanceof InvalidArgumentError && e.field === field,
+          field,
+        );
+      }
+    } finally {
+      await store.close();
     }
   });
 });
