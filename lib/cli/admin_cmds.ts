@@ -40,7 +40,8 @@ const doctorCmd: Command = define("doctor", {
   summary: "Check a store: schema, projections against a replay, weights blob hashes",
   usage: `cli.ts doctor [--strict] [--json] [--home DIR]
 
-Checks without changing the store: the schema version; that the projections equal a replay of
+Checks without changing the store: the schema version; that every event matches its checksum;
+that the projections equal a replay of
 the event log (done on a copy of the database); and that every weights blob referenced by a model
 is present and hashes to its name; stale temp files of the blob folder (left by a killed
 writer) are removed and listed. Exit code 1 when a check fails.
@@ -70,6 +71,12 @@ ${STORE_HELP}`,
           "store".padEnd(12)
         } ${r.counts.events} events, ${r.counts.models} models, ${r.counts.tasks} tasks`,
       );
+      out(
+        `${"events".padEnd(12)} ${r.events.checked} checked against their checksums: ${
+          mark(r.events.mismatched.length === 0)
+        }`,
+      );
+      for (const e of r.events.mismatched) out(`  CHANGED  event ${e.id} (seq ${e.seq})`);
       if (!r.projections.checked) out(`${"projections".padEnd(12)} ${r.projections.note}`);
       else {
         out(

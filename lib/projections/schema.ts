@@ -6,7 +6,7 @@
  */
 
 /** The schema version this code writes and understands. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The projection tables, in the order a canonical dump lists them, with their sort keys. */
 export const PROJECTION_TABLES: readonly { name: string; orderBy: string }[] = [
@@ -20,7 +20,7 @@ export const PROJECTION_TABLES: readonly { name: string; orderBy: string }[] = [
   { name: "plots", orderBy: "model_id, title, series, iteration" },
 ];
 
-/** Statements that create the version-1 schema (each migration is a list of statements). */
+/** The migrations: entry i brings a database from version i to i + 1 (a list of statements). */
 export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -108,4 +108,6 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (model_id, title, series, iteration)) WITHOUT ROWID`,
     `CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   ],
+  // Version 2: a checksum per event (see `store/log.ts`); `migrate` fills it for old events.
+  [`ALTER TABLE events ADD COLUMN checksum TEXT NOT NULL DEFAULT ''`],
 ];

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import {
   InvalidArgumentError,
   Model,
+  ModelogError,
   openStore,
   OutputModel,
   SyncWorker,
@@ -16,6 +17,7 @@ import {
 } from "../../mod.ts";
 import { spawnServer } from "../fixtures/sync_helpers.ts";
 import { doctor } from "../../lib/store/doctor.ts";
+import { createClient } from "../../lib/deps.ts";
 import { withTempDir } from "../fixtures/helpers.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
@@ -196,6 +198,97 @@ Deno.test("a cyclic configDict and bad SyncWorker options are typed errors namin
       }
     } finally {
       await store.close();
+    }
+  });
+});
+
+Deno.test("a checksum per event: doctor finds a flipped byte, ingest refuses a bad checksum and a conflicting duplicate", async () => {
+  await withTempDir(async (home) => {
+    const path = join(home, "modelog.db");
+    let store = await openStore({ home });
+    const task = await Task.init({ projectName: "p", taskName: "sum", store });
+    const m = new OutputModel({ task, name: "m" });
+    await m.setMetadata("note", "hello world");
+    await task.close();
+    const events = await store.readEvents();
+    assert.ok(events.every((e) => typeof e.checksum === "string" && e.checksum.length === 64));
+    assert.equal((await doctor(store)).ok, true);
+    await store.close();
+
+    // One byte inside an event's data changes ("hello" -> "jello"), the projections do not.
+    const c = createClient({ url: `file:${path}` });
+    const rs = await c.execute("SELECT seq, data FROM events WHERE data LIKE '%hello world%'");
+    const seq = Number(rs.rows[0]![0]);
+    await c.execute({
+      sql: "UPDATE events SET data = ? WHERE seq = ?",
+      args: [String(rs.rows[0]![1]).replace("hello", "jello"), seq],
+    });
+    c.close();
+    store = await openStore({ home });
+    try {
+      const r = await doctor(store);
+      assert.equal(r.ok, false);
+      assert.deepEqual(r.events.mismatched.map((x) => x.seq), [seq]);
+      assert.equal(r.events.checked, events.length);
+
+      // Ingest: a checksum that does not match the content is refused, and nothing is written.
+      const peer = await openStore({ home: join(home, "peer") });
+      try {
+        const good = events.slice(0, 2);
+        const changed = { ...events[0]!, actor: "someone", at: events[0]!.at };
+        const tampered = {
+          ...events[2]!,
+          data: { ...(events[2]!.data as object), note: "x" },
+        };
+        await assert.rejects(
+          () => peer.ingest([...good, tampered]),
+          (e: unknown) =>
+            e instanceof ModelogError && e.code === "INVALID_EVENT" &&
+            /event\.checksum/.test(e.message),
+        );
+        assert.equal((await peer.readEvents()).length, 0, "nothing of the batch was written");
+        // The actor is attribution (a server rewrites it): the same event either way.
+        assert.equal((await peer.ingest([...good, changed])).length, 2);
+        // The same id with other content is a conflict, never silently kept.
+        const { checksum: _c, ...other } = { ...events[1]!, at: events[1]!.at + "" };
+        const twin = { ...other, data: { ...(other.data as object), extra: 1 } };
+        await assert.rejects(
+          () => peer.ingest([twin]),
+          (e: unknown) => e instanceof ModelogError && e.code === "EVENT_CONFLICT",
+        );
+        const refused: string[] = [];
+        const fresh = await peer.ingest([twin, ...events.slice(2)], {
+          onRefused: (r) => refused.push(...r.map((x) => x.error.code)),
+        });
+        assert.deepEqual(refused, ["EVENT_CONFLICT"]);
+        assert.equal(fresh.length, events.length - 2, "the rest of the batch went on");
+      } finally {
+        await peer.close();
+      }
+    } finally {
+      await store.close();
+    }
+
+    // Through a real server: a pushed event with a bad checksum gets 400, a conflict 409.
+    const server = await spawnServer({ db: join(home, "server.db"), quiet: true });
+    try {
+      const push = (evs: unknown[]) =>
+        fetch(`${server.url}/v1/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ events: evs }),
+        });
+      const plain = events.map(({ seq: _s, ...e }) => e);
+      const ok = await push(plain.slice(0, 2));
+      assert.equal(ok.status, 200, await ok.text());
+      const bad = await push([{ ...plain[2]!, checksum: "0".repeat(64) }]);
+      assert.equal(bad.status, 400);
+      assert.equal((await bad.json()).error.code, "INVALID_EVENT");
+      const clash = await push([{ ...plain[1]!, checksum: undefined, data: { x: 1 } }]);
+      assert.equal(clash.status, 409);
+      assert.equal((await clash.json()).error.code, "EVENT_CONFLICT");
+    } finally {
+      await server.stop();
     }
   });
 });
