@@ -272,21 +272,23 @@ export class Store {
     options: { requireModel?: string } = {},
   ): Promise<StoredEvent[]> {
     return this.#writer.tx(async (x) => {
-      // Checked inside the transaction: a remove committed just before cannot slip between.
-      if (options.requireModel !== undefined) {
-        const live = await x.execute({
-          sql: "SELECT 1 FROM models WHERE id = ? AND created = 1 AND removed = 0",
-          args: [options.requireModel],
-        });
-        if (live.rows.length === 0) throw new ModelNotFoundError(options.requireModel);
+      // One read for the clock and the check, inside the transaction: a remove committed just
+      // before cannot slip between.
+      const rs = await x.execute({
+        sql: `SELECT (SELECT value FROM meta WHERE key = 'max_at'),
+                     EXISTS (SELECT 1 FROM models WHERE id = ? AND created = 1 AND removed = 0)`,
+        args: [options.requireModel ?? ""],
+      });
+      const [maxAt, live] = [rs.rows[0]?.[0], rs.rows[0]?.[1]];
+      if (options.requireModel !== undefined && !Number(live)) {
+        throw new ModelNotFoundError(options.requireModel);
       }
+      if (maxAt !== null && maxAt !== undefined) this.#clock.observe(String(maxAt));
       return await this.#commitLocal(x, events);
     });
   }
 
   async #commitLocal(x: Executor, events: NewEvent[]): Promise<StoredEvent[]> {
-    const maxAt = await x.execute("SELECT value FROM meta WHERE key = 'max_at'");
-    if (maxAt.rows[0]) this.#clock.observe(String(maxAt.rows[0].value));
     const stored = events.map((e) => stamp(e, e.at ?? this.#clock.now(), this.origin, this.actor));
     // What a peer would refuse must not enter the log: it could never sync. Scalar batches
     // are skipped: the report queue checks every point as it is queued (the hot path).
