@@ -15,9 +15,14 @@
  * `reportFlushMs` (default 1 s) that were not flushed; every awaited durable operation is
  * committed before its promise resolves.
  *
+ * Over 600 lines: the one `Store` class with its option checks; the PostgreSQL branches (open,
+ * stream locks, no `max_at` row) are a few lines each, beside the paths they change.
+ *
  * @module
  */
-import type { Client, InStatement } from "../deps.ts";
+import type { InStatement } from "../deps.ts";
+import { type DbClient, type Dialect, dialectOf, isPostgresUrl } from "./db.ts";
+import { lockStreams, PostgresClient } from "./pg.ts";
 import { DEFAULT_MAX_SKEW_MS, Hlc, newOrigin } from "../clock.ts";
 import {
   type EventPayloads,
@@ -59,8 +64,8 @@ export interface StoreOptions {
   /** The store's folder (database, blobs, cache). Default: `MODELOG_HOME` or `~/.modelog`. */
   home?: string;
   /**
-   * A libSQL URL for the database instead of a file: `libsql://…`, `http(s)://…` (sqld or
-   * Turso) or `file:…`. Passed straight to `@libsql/client`.
+   * A database URL instead of a file: `libsql://…`, `http(s)://…` (sqld or Turso) or `file:…`,
+   * passed straight to `@libsql/client`; or `postgres://…` (a server database on PostgreSQL).
    */
   url?: string;
   /** Auth token for a remote libSQL `url`. */
@@ -162,7 +167,8 @@ export class Store {
    */
   blobFetcher: ((hash: string) => Promise<void>) | undefined;
   readonly #writer: Writer;
-  readonly #r: Client;
+  readonly #r: DbClient;
+  readonly #dialect: Dialect;
   readonly #remoteDb: boolean;
   readonly #clock: Hlc;
   #closed = false;
@@ -172,8 +178,8 @@ export class Store {
     home: string,
     path: string,
     origin: string,
-    w: Client,
-    r: Client,
+    w: DbClient,
+    r: DbClient,
     opts: StoreTuning,
     remote: boolean,
     blobsDir: string,
@@ -193,7 +199,8 @@ export class Store {
       synchronous: opts.synchronous,
     }, assertOpen);
     this.#r = r;
-    registerReader(this, { client: r, assertOpen });
+    this.#dialect = dialectOf(w);
+    registerReader(this, { client: r, assertOpen, dialect: this.#dialect });
     // One clock per process on this store: the suffix keeps two processes' stamps distinct.
     this.#clock = new Hlc(`${origin}-${newOrigin().slice(0, 6)}`, Date.now, opts.maxClockSkewMs);
     this.#reports = new ReportQueue({
@@ -231,6 +238,15 @@ export class Store {
     }
     const remote = options.url !== undefined && !options.url.startsWith("file:");
     const url = options.url ?? fileUrl(path);
+    if (isPostgresUrl(url)) {
+      const where = url.replace(/\/\/[^@/]*@/, "//"); // no password in messages
+      const pg = new PostgresClient(url);
+      const origin = await migrate(pg, where, true).catch((e) =>
+        pg.close().then(() => Promise.reject(e))
+      );
+      const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
+      return new Store(home, where, origin, pg, pg, opts, true, blobsDir);
+    }
     const cfg = options.authToken ? { url, authToken: options.authToken } : { url };
     const where = remote ? url : path;
     let opened;
@@ -272,6 +288,7 @@ export class Store {
     options: { requireModel?: string } = {},
   ): Promise<StoredEvent[]> {
     return this.#writer.tx(async (x) => {
+      if (this.#dialect === "postgres") await lockStreams(x, events);
       // One read for the clock and the check, inside the transaction: a remove committed just
       // before cannot slip between.
       const rs = await x.execute({
@@ -337,6 +354,7 @@ export class Store {
     // content, is refused (never silently kept or dropped).
     const { bad, texts, sums, unique } = screenIncoming(inTime);
     const fresh = await this.#writer.tx(async (x) => {
+      if (this.#dialect === "postgres") await lockStreams(x, unique);
       const existing = new Map<string, string>();
       for (let i = 0; i < unique.length; i += 500) {
         const part = unique.slice(i, i + 500);
@@ -389,11 +407,14 @@ export class Store {
     stmts.push(...p.statements());
     let maxAt = "";
     for (const e of events) if (e.at > maxAt) maxAt = e.at;
-    stmts.push({
-      sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
+    // Not on PostgreSQL: a row every write of every instance updates would serialize them.
+    if (this.#dialect !== "postgres") {
+      stmts.push({
+        sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
             ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
-      args: [maxAt],
-    });
+        args: [maxAt],
+      });
+    }
     for (const s of stmts) await x.execute(s);
   }
 
@@ -575,8 +596,8 @@ export class Store {
     if (this.#closed) return; // a concurrent close() finished first
     this.#closed = true;
     this.#reports.dispose();
-    this.#writer.close();
-    if (!this.#remoteDb) this.#r.close();
+    await this.#writer.close();
+    if (!this.#remoteDb) await this.#r.close();
     if (failure) throw failure.error;
   }
 }
