@@ -11,7 +11,7 @@ import { ModelogError } from "../errors.ts";
 import { MIGRATIONS, PROJECTION_TABLES, SCHEMA_VERSION } from "../projections/schema.ts";
 import { eventChecksum } from "./log.ts";
 
-/** Version 1 to 2: computes the checksum of every event written before it was kept. */
+/** Version 2 to 3: computes the checksum of every event written before it was kept. */
 async function fillChecksums(w: Pick<DbClient, "execute">): Promise<void> {
   let after = 0;
   for (;;) {
@@ -74,7 +74,7 @@ export async function migrate(c: DbClient, path: string, remote: boolean): Promi
     for (let i = current; i < SCHEMA_VERSION; i++) {
       for (const sql of (pg ? PG_MIGRATIONS : MIGRATIONS)[i]!) await w.execute(sql);
     }
-    if (current >= 1 && current < 2) await fillChecksums(w);
+    if (current >= 1 && current < 3) await fillChecksums(w);
     await w.execute({
       sql:
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
