@@ -288,8 +288,10 @@ Deno.test("cli.ts: each point of the CLI, with a JSON shape check per command", 
         ok: "boolean",
         schema: "object",
         counts: "object",
+        events: "object",
         projections: "object",
         blobs: "object",
+        tempFiles: "object",
       }, "doctor");
     });
 
