@@ -182,12 +182,12 @@ Deno.test("1,000 half-sent requests: /v1/health keeps answering, and they are al
 });
 
 Deno.test("the guard tells the app who each client is, on every keep-alive request", async () => {
-  let guard: ConnGuard | undefined;
+  const front: { guard?: ConnGuard } = {};
   const inner = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (_req, info) => Response.json(guard?.peerOf(info.remoteAddr) ?? null),
+    (_req, info) => Response.json(front.guard?.peerOf(info.remoteAddr) ?? null),
   );
-  guard = ConnGuard.listen(
+  const guard = front.guard = ConnGuard.listen(
     { hostname: "127.0.0.1", port: 0 },
     { hostname: "127.0.0.1", port: inner.addr.port },
     await guardLimits({}),
