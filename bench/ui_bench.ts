@@ -4,7 +4,8 @@
  * (`Model.queryModels` / `getReportedScalars`). Target: a page costs at most 2x its call.
  *
  * Run: `deno run -A bench/ui_bench.ts [--models 100000] [--points 1000000] [--runs 15] [--home DIR]`
- * (`--home` keeps the seeded store there and reuses it on the next run).
+ * (`--home` keeps the seeded store there and reuses it on the next run; `BENCH_QUICK=1` makes the
+ * default sizes 10x smaller). Prints one `VERDICT {json}` line per page (target: page <= 2x call).
  *
  * Seeding uses `store.ingest` of crafted events (bench/seed.ts) for the models and
  * `store.queueScalar` for the points. Pages are fetched over HTTP from a real server
@@ -20,12 +21,13 @@ import { startServer } from "../lib/server/server.ts";
 import { uiPages } from "../lib/server/ui.ts";
 import { formatHlc, uuidv7 } from "../lib/clock.ts";
 import { Seeder } from "./seed.ts";
+import { envSize, type Target, verdict, verdictTable } from "./stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    models: { type: "string", default: "100000" },
-    points: { type: "string", default: "1000000" },
+    models: { type: "string", default: String(envSize("BENCH_UI_MODELS", 100_000)) },
+    points: { type: "string", default: String(envSize("BENCH_UI_POINTS", 1_000_000)) },
     runs: { type: "string", default: "15" },
     home: { type: "string" },
   },
@@ -163,8 +165,20 @@ try {
     }
     console.log(
       "\npage ms: HTTP GET through startServer (fetch + text); handler ms: uiPages() called " +
-        "directly; ratio = page / call.",
+        "directly; ratio = page / call.\n",
     );
+    const targets: Target[] = rows.map(([label, p, cl, c]) =>
+      verdict({
+        bench: "ui",
+        name: `${label} / ${cl}`,
+        figure: `${p.toFixed(1)} ms`,
+        baseline: `${c.toFixed(1)} ms`,
+        ratio: `${(p / c).toFixed(2)}x`,
+        goal: "<= 2x",
+        pass: p / c <= 2,
+      })
+    );
+    console.log(verdictTable(targets));
   } finally {
     await server.close();
   }

@@ -1,6 +1,6 @@
 /**
- * The sync commands: `sync push`, `sync pull` and `sync status` against a modelog server, with a
- * progress bar per phase on a terminal.
+ * The sync commands: `sync push`, `sync pull` and `sync status` against a modelog server, with
+ * one progress bar per sync on a terminal (weights bytes with rate and ETA, and events).
  *
  * @example Push a store to a server on a free port
  * ```ts
@@ -11,42 +11,98 @@
  * const dir = await Deno.makeTempDir();
  * const server = await startServer({ port: 0, db: `${dir}/server.db`, log: () => {} });
  * const push = SYNC_COMMANDS.find((c) => c.name === "sync push")!;
- * const code = await push.run({ server: server.url, home: `${dir}/laptop`, json: true }, []);
- * assert.equal(code, 0); // printed {"events":0,"blobs":0,"bytes":0}
+ * const pull = SYNC_COMMANDS.find((c) => c.name === "sync pull")!;
+ * const home = `${dir}/laptop`;
+ * assert.equal(await pull.run({ server: server.url, home, json: true }, []), 0); // creates it
+ * const code = await push.run({ server: server.url, home, json: true }, []);
+ * assert.equal(code, 0); // printed {"events": 0, "blobs": 0, "bytes": 0}
  * await server.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
  */
-import { type SyncProgress, SyncWorker } from "../sync/worker.ts";
+import { type SyncProgress, type SyncStatus, SyncWorker } from "../sync/worker.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { type Command, define } from "./registry.ts";
-import { out, type ProgressBar, progressBar } from "./output.ts";
-import { STORE_OPTS, storeFrom } from "./options.ts";
+import { humanBytes, jsonOut, out, transferBar, type TransferState } from "./output.ts";
+import { STORE_HELP, STORE_OPTS, storeFrom } from "./options.ts";
 
-const PHASE_LABELS: Record<SyncProgress["phase"], string> = {
-  blob: "uploading weights",
-  push: "pushing events",
-  pull: "pulling events",
-};
+/** `sync status` as one object: every key the text shows, `null` where there is no value. */
+export function statusObject(server: string, s: SyncStatus): Record<string, unknown> {
+  return {
+    server,
+    pendingEvents: s.pendingEvents,
+    pendingBytes: s.pendingBytes,
+    pushCursor: s.pushCursor,
+    pullCursor: s.pullCursor,
+    lastSuccess: s.lastSuccess ? s.lastSuccess.toISOString() : null,
+    lastError: s.lastError ?? null,
+    running: s.running,
+    bytesSent: s.bytesSent,
+  };
+}
 
 /** Prints what a sync action returned, as `--json` or as text. */
 function printResult(action: "push" | "pull" | "status", result: unknown, json: boolean): void {
-  if (json) out(JSON.stringify(result));
+  if (json) jsonOut(result);
   else if (action === "push") {
     const r = result as { events: number; blobs: number; bytes: number };
-    out(`pushed ${r.events} events, ${r.blobs} blobs (${r.bytes} bytes sent)`);
+    out(`pushed ${r.events} events, ${r.blobs} blobs (${humanBytes(r.bytes)} sent)`);
   } else if (action === "pull") {
     const r = result as { events: number; fresh: number };
     out(`pulled ${r.events} events (${r.fresh} new)`);
   } else {
-    const s = result as Record<string, unknown>;
-    for (const [k, v] of Object.entries(s)) {
-      out(`${k.padEnd(14)} ${v instanceof Date ? v.toISOString() : v ?? "-"}`);
+    for (const [k, v] of Object.entries(result as Record<string, unknown>)) {
+      out(`${k.padEnd(14)} ${v ?? "-"}`);
     }
   }
 }
+
+/**
+ * Folds the worker's progress reports (per blob and per page) into running totals for one bar:
+ * a blob report whose count went down, or that follows a finished blob, starts the next blob.
+ */
+function progressTotals(
+  start: TransferState,
+  draw: (s: TransferState) => void,
+): (p: SyncProgress) => void {
+  const s = { ...start };
+  let finished = 0, cur = 0, curTotal = 0, complete = false;
+  return (p) => {
+    if (p.phase === "blob") {
+      if (complete || p.done < cur) {
+        finished += complete ? curTotal : cur;
+        cur = 0;
+      }
+      cur = p.done;
+      curTotal = p.total ?? p.done;
+      complete = p.done >= curTotal;
+      s.bytes = finished + cur;
+      if (s.bytesTotal !== undefined && s.bytes > s.bytesTotal) s.bytesTotal = s.bytes;
+    } else {
+      s.events = p.done;
+      if (p.total !== undefined) s.eventsTotal = p.total;
+    }
+    draw({ ...s });
+  };
+}
+
+const EXAMPLES: Record<"push" | "pull" | "status", string> = {
+  push: `  cli.ts sync push --server https://models.example.com --token $TOKEN
+  MODELOG_SERVER=http://127.0.0.1:8080 cli.ts sync push --home ./ml-store --json`,
+  pull: `  cli.ts sync pull --server https://models.example.com --home ./team-copy
+  cli.ts sync pull --json`,
+  status: `  cli.ts sync status --server https://models.example.com
+  cli.ts sync status --json`,
+};
+
+const JSON_SHAPES: Record<"push" | "pull" | "status", string> = {
+  push: "{events, blobs, bytes}",
+  pull: "{events, fresh}",
+  status:
+    "{server, pendingEvents, pendingBytes, pushCursor, pullCursor, lastSuccess, lastError,\n            running, bytesSent}",
+};
 
 /** `sync <action>`. */
 function syncCommand(action: "push" | "pull" | "status"): Command {
@@ -60,8 +116,13 @@ function syncCommand(action: "push" | "pull" | "status"): Command {
 
   --server  the modelog server (or env MODELOG_SERVER)
   --token   bearer token (or env MODELOG_TOKEN)
-  --home    the store folder (default $MODELOG_HOME or ~/.modelog)
-  --json    machine-readable output`,
+  --json    JSON: ${JSON_SHAPES[action]}
+${STORE_HELP}${
+      action === "pull" ? "\nCreates the store when it does not exist yet (and says so)." : ""
+    }
+
+Examples:
+${EXAMPLES[action]}`,
     options: {
       ...STORE_OPTS,
       server: { type: "string" },
@@ -74,21 +135,28 @@ function syncCommand(action: "push" | "pull" | "status"): Command {
         throw new InvalidArgumentError("--server", server, "is required (or set MODELOG_SERVER)");
       }
       const token = (values.token as string | undefined) ?? Deno.env.get("MODELOG_TOKEN");
-      const store = await storeFrom(values);
+      const store = await storeFrom(values, { create: action === "pull" });
       try {
-        const bars = new Map<SyncProgress["phase"], ProgressBar>();
-        const onProgress = (p: SyncProgress) => {
-          let b = bars.get(p.phase);
-          if (!b) bars.set(p.phase, b = progressBar(PHASE_LABELS[p.phase]));
-          b.update(p.done, p.total);
-        };
-        const w = new SyncWorker({ server, store, ...(token ? { token } : {}), onProgress });
-        const result = action === "push"
-          ? await w.push()
-          : action === "pull"
-          ? await w.pull()
-          : await w.status();
-        for (const b of bars.values()) b.end();
+        const bar = transferBar(action === "push" ? "pushing" : "pulling");
+        let onProgress: (p: SyncProgress) => void = () => {};
+        const w = new SyncWorker({
+          server,
+          store,
+          ...(token ? { token } : {}),
+          onProgress: (p) => onProgress(p),
+        });
+        if (action === "status") {
+          printResult(action, statusObject(server, await w.status()), values.json === true);
+          return 0;
+        }
+        const before = action === "push" ? await w.status() : undefined;
+        onProgress = progressTotals({
+          bytes: 0,
+          events: 0,
+          ...(before ? { eventsTotal: before.pendingEvents, bytesTotal: before.pendingBytes } : {}),
+        }, (s) => bar.update(s));
+        const result = action === "push" ? await w.push() : await w.pull();
+        bar.end();
         printResult(action, result, values.json === true);
         return 0;
       } finally {

@@ -454,3 +454,26 @@ export async function streamEventsFrom(
 ): Promise<StoredEvent[]> {
   return await store.readEvents({ afterSeq, stream, limit });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Model id prefixes (for the CLI until `Model.get` resolves prefixes itself)
+
+/**
+ * The ids of live models that start with `prefix` (at most `limit`, sorted). The prefix is
+ * matched literally: only hex digits are looked up, anything else finds nothing.
+ */
+export async function modelIdsByPrefix(
+  store: Store,
+  prefix: string,
+  limit = 10,
+): Promise<string[]> {
+  if (!/^[0-9a-f]+$/i.test(prefix)) return [];
+  const p = prefix.toLowerCase();
+  const rows = await readAll<{ id: string }>(
+    store,
+    "SELECT id FROM models WHERE id >= ? AND id < ? AND created = 1 AND removed = 0 " +
+      "ORDER BY id LIMIT ?",
+    [p, p + "\u{10ffff}", limit],
+  );
+  return rows.map((r) => r.id);
+}
