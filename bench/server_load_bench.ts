@@ -6,6 +6,7 @@
  * against 1 s. Run: `deno run -A bench/server_load_bench.ts [seconds]`.
  */
 import { startServer } from "../lib/server/server.ts";
+import { verdict, verdictTable } from "./stats.ts";
 
 const seconds = Number(Deno.args[0] ?? 30);
 const dir = await Deno.makeTempDir();
@@ -64,11 +65,25 @@ await server.close();
 await Deno.remove(dir, { recursive: true });
 health.sort((a, b) => a - b);
 const q = (p: number) => health[Math.min(health.length - 1, Math.floor(p * health.length))]!;
-const verdict = (ms: number) => `${ms.toFixed(1)} ms ${ms <= 1000 ? "PASS" : "MISS"}`;
+const mark = (ms: number) => `${ms.toFixed(1)} ms ${ms <= 1000 ? "PASS" : "MISS"}`;
 console.log(
   `${seconds} s, 50 connections + 500 half-sent: ${served} queries served ` +
     `(${(served / seconds).toFixed(0)}/s, ${failed} not answered 200); ` +
     `${closedByServer} of 500 half-sent closed by the server\n` +
-    `health, ${health.length} probes against 1 s: p50 ${verdict(q(0.5))}, ` +
-    `p99 ${verdict(q(0.99))}, max ${verdict(health.at(-1)!)}`,
+    `health, ${health.length} probes against 1 s: p50 ${mark(q(0.5))}, ` +
+    `p99 ${mark(q(0.99))}, max ${mark(health.at(-1)!)}`,
 );
+console.log(verdictTable(
+  ([["health p50", q(0.5)], ["health p99", q(0.99)], ["health max", health.at(-1)!]] as const)
+    .map(([name, ms]) =>
+      verdict({
+        bench: "server_load",
+        name,
+        figure: `${ms.toFixed(1)} ms`,
+        baseline: "-",
+        ratio: `${ms.toFixed(1)} ms`,
+        goal: "<= 1000 ms",
+        pass: ms <= 1000,
+      })
+    ),
+));
