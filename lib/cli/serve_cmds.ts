@@ -77,12 +77,13 @@ function runUntilSignal(server: RunningServer, after?: () => Promise<void>): Pro
 const serve: Command = define("serve", {
   summary: "Run the modelog server (sync endpoints, query API, web UI)",
   usage:
-    `cli.ts serve [--port ${SERVE_PORT}] [--hostname 127.0.0.1] [--db PATH|libsql://…] [--blobs DIR] [--tokens FILE]
+    `cli.ts serve [--port ${SERVE_PORT}] [--hostname 127.0.0.1] [--db PATH|libsql://…|postgres://…] [--blobs DIR] [--tokens FILE]
 
   --port      TCP port (default ${SERVE_PORT}; 0 picks a free one)
   --hostname  interface (default 127.0.0.1; without --tokens the server only listens on 127.0.0.1)
   --db        database: a file path / file: URL (default $MODELOG_HOME/server/modelog.db),
-              or a libsql:// or http(s):// sqld/Turso URL passed straight to the client
+              a libsql:// or http(s):// sqld/Turso URL passed straight to the client,
+              or a postgres:// URL (several instances may share one PostgreSQL)
   --db-token  auth token for a remote --db (or env MODELOG_DB_TOKEN)
   --blobs     folder for weights blobs (default: beside the database)
   --tokens    JSON file {"tokens": [{"token": "...", "role": "read|write|admin", "projects": [...]}]}

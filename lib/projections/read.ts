@@ -10,7 +10,10 @@
  * @module
  */
 import type { Store } from "../store/store.ts";
-import { readAll, readOne, type SqlArg } from "../store/raw.ts";
+import { PG_PULL_SQL } from "../store/pg_sql.ts";
+import { toEvent } from "../store/log.ts";
+import type { PullCursor } from "../sync/cursor.ts";
+import { dialectOfStore, readAll, readOne, type SqlArg } from "../store/raw.ts";
 import type { ModelRow, SeriesRow } from "./project.ts";
 import type { EventPayloads, MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
 import {
@@ -64,6 +67,13 @@ const QUERY_COLUMNS = `m.*,
   (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata d
      WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
 
+/** {@link QUERY_COLUMNS} in PostgreSQL's JSON aggregates (same JSON text out). */
+const PG_QUERY_COLUMNS = `m.*,
+  (SELECT coalesce(json_agg(tag ORDER BY tag), '[]'::json)::text FROM model_tags t
+     WHERE t.model_id = m.id AND t.present = 1) AS tags_json,
+  (SELECT coalesce(json_object_agg(key, json_build_array(type, value)), '{}'::json)::text
+     FROM model_metadata d WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
+
 type QueryRow = ModelRow & { tags_json: string; metadata_json: string };
 
 function viewFromRow(r: QueryRow): ModelView {
@@ -88,7 +98,8 @@ export async function queryModelViews(
   filter: QueryFilter,
   plan: { strategy: QueryStrategy; driver?: Driver },
 ): Promise<ModelView[]> {
-  const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, ...plan });
+  const columns = dialectOfStore(store) === "postgres" ? PG_QUERY_COLUMNS : QUERY_COLUMNS;
+  const { sql, args } = compileModelQuery(filter, { columns, ...plan });
   return (await readAll<QueryRow>(store, sql, args)).map(viewFromRow);
 }
 
@@ -327,6 +338,34 @@ export async function eventsAfter(
     limit,
     ...(options.localOnly ? { localOnly: true } : {}),
   });
+}
+
+/**
+ * One page of the server's log after `cursor`, in serving order, and the cursor after it. On
+ * libSQL (one writer) that is sequence order; on PostgreSQL, `(transaction id, seq)` order and
+ * only the events of transactions older than every one still running (see `PG_PULL_SQL`), so
+ * a page never skips an event that commits later.
+ */
+export async function pullPage(
+  store: Store,
+  cursor: PullCursor,
+  limit: number,
+): Promise<{ events: StoredEvent[]; next: PullCursor }> {
+  if (dialectOfStore(store) !== "postgres") {
+    const events = await store.readEvents({ afterSeq: cursor.seq, limit });
+    const last = events[events.length - 1];
+    return { events, next: last ? { seq: last.seq! } : cursor };
+  }
+  const rows = await readAll<Record<string, unknown> & { tx: string; seq: number }>(
+    store,
+    PG_PULL_SQL,
+    [cursor.tx ?? "0", cursor.seq, limit],
+  );
+  const last = rows[rows.length - 1];
+  return {
+    events: rows.map(toEvent),
+    next: last ? { tx: String(last.tx), seq: Number(last.seq) } : cursor,
+  };
 }
 
 /** Events by id (missing ids are absent from the map). */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { PROTOCOL_VERSION } from "../sync/protocol.ts";
 import { Hono, HTTPException, type MiddlewareHandler, timeout } from "../deps.ts";
 import {
   type AppEnv,
@@ -219,6 +220,7 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
   app.get("/v1/health", async () =>
     json({
       ok: true,
+      protocol: PROTOCOL_VERSION,
       schemaVersion: await ctx.store.schemaVersion(),
       seq: await head(ctx),
       ...(ctx.serverId ? { server: ctx.serverId } : {}),

@@ -1,7 +1,7 @@
 /**
  * `POST /v1/events` (a device pushes events: validated, authorised per project, ingested once)
- * and `GET /v1/events?after=N&limit=M` (a device pulls the log in server order, filtered to
- * the token's projects).
+ * and `GET /v1/events?after=CURSOR&limit=M` (a device pulls the log in server order, filtered
+ * to the token's projects; the cursor is opaque, see `sync/cursor.ts`).
  *
  * @module
  */
@@ -23,7 +23,8 @@ import {
 import { mayTouch, type Principal, requireRole } from "./auth.ts";
 import { holdsBlob, mayReadBlob } from "./uploads.ts";
 import { splitStream } from "../projections/project.ts";
-import { eventsAfter, projectOf, streamEventsFrom } from "../projections/read.ts";
+import { projectOf, pullPage, streamEventsFrom } from "../projections/read.ts";
+import { decodeCursor, encodeCursor } from "../sync/cursor.ts";
 
 /** Deepest JSON nesting a push may hold (event payloads need a few levels; a bomb needs many). */
 const MAX_JSON_DEPTH = 64;
@@ -285,11 +286,9 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     const who = c.get("principal");
     const afterText = c.req.query("after") ?? null;
     const limitText = c.req.query("limit") ?? null;
-    const after = Number(afterText ?? "0");
+    const cursor = decodeCursor(afterText);
+    const after = cursor.seq;
     const limit = Number(limitText ?? "1000");
-    if (!Number.isInteger(after) || after < 0) {
-      throw new InvalidArgumentError("after", afterText, "must be a non-negative integer");
-    }
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) {
       throw new InvalidArgumentError(
         "limit",
@@ -297,7 +296,7 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
         `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
       );
     }
-    const page = await eventsAfter(s, after, limit);
+    const { events: page, next } = await pullPage(s, cursor, limit);
     let events = page;
     const gone: string[] = [];
     if (who.projects) {
@@ -331,7 +330,7 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     }
     const out: PullResponse = {
       events: events as PullResponse["events"],
-      next: page.length ? page[page.length - 1]!.seq! : after,
+      next: encodeCursor(next),
       more: page.length === limit,
       ...withServerId(),
       head: await head(ctx),

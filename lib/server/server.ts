@@ -29,7 +29,10 @@ export interface ServerOptions {
   port?: number;
   /** Interface to listen on (default 127.0.0.1; 0.0.0.0 only makes sense with tokens). */
   hostname?: string;
-  /** The database: a file path, a `file:` URL, or a `libsql://` / `http(s)://` sqld/Turso URL. */
+  /**
+   * The database: a file path, a `file:` URL, a `libsql://` / `http(s)://` sqld/Turso URL, or
+   * a `postgres://` URL (several server instances may share one PostgreSQL database).
+   */
   db?: string;
   /** Auth token for a remote `db`. */
   dbAuthToken?: string;
@@ -122,7 +125,7 @@ const SERVER_ID_KEY = "server:id";
 
 function parseDb(db: string | undefined, fallbackHome: string): { url?: string; path?: string } {
   if (!db) return { path: join(fallbackHome, "server", "modelog.db") };
-  if (/^(libsql|https?|wss?):\/\//i.test(db)) return { url: db };
+  if (/^(libsql|https?|wss?|postgres(ql)?):\/\//i.test(db)) return { url: db };
   if (db.startsWith("file:")) return { path: resolve(db.slice(5).replace(/^\/\/(?=\/)/, "")) };
   return { path: resolve(db) };
 }
@@ -135,7 +138,8 @@ async function openServerStore(
   const blobsDir = options.blobs ? resolve(options.blobs) : join(home, "blobs");
   await Deno.mkdir(dirname(blobsDir), { recursive: true });
   if (db.path) await Deno.mkdir(dirname(db.path), { recursive: true });
-  // One process per database file and blob folder (see lock.ts).
+  // One process per database file and blob folder (see lock.ts). Several instances may share
+  // a PostgreSQL database (their blobs then go to a shared store, not one folder each).
   const lock = await lockServerFiles([
     ...(db.path ? [`${db.path}.server.lock`] : []),
     `${blobsDir}.server.lock`,

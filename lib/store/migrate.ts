@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Client } from "../deps.ts";
+import { type DbClient, dialectOf } from "./db.ts";
+import { MIGRATION_LOCK, PG_MIGRATIONS } from "./pg_sql.ts";
 import { newOrigin } from "../clock.ts";
 import { ModelogError } from "../errors.ts";
 import { MIGRATIONS, PROJECTION_TABLES, SCHEMA_VERSION } from "../projections/schema.ts";
@@ -16,15 +17,20 @@ import { MIGRATIONS, PROJECTION_TABLES, SCHEMA_VERSION } from "../projections/sc
  * @param c The writer connection.
  * @param path The database path or URL, for error messages.
  * @param remote Whether `c` is a remote database (interactive transaction instead of
- *   `BEGIN IMMEDIATE`).
+ *   `BEGIN IMMEDIATE`). On PostgreSQL the transaction first takes an advisory lock, so that
+ *   several server instances starting at once migrate one after the other.
  * @returns The origin id kept in the database.
  * @throws {ModelogError} `SCHEMA_TOO_NEW` when the database is newer than this code.
  */
-export async function migrate(c: Client, path: string, remote: boolean): Promise<string> {
+export async function migrate(c: DbClient, path: string, remote: boolean): Promise<string> {
+  const pg = dialectOf(c) === "postgres";
   const tx = remote ? await c.transaction("write") : undefined;
   const w = tx ?? c;
   if (!tx) await c.execute("BEGIN IMMEDIATE");
   try {
+    if (pg) {
+      await w.execute({ sql: "SELECT pg_advisory_xact_lock(?::bigint)", args: [MIGRATION_LOCK] });
+    }
     await w.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const v = await w.execute("SELECT value FROM meta WHERE key = 'schema_version'");
     const current = v.rows[0] ? Number(v.rows[0].value) : 0;
@@ -37,7 +43,7 @@ export async function migrate(c: Client, path: string, remote: boolean): Promise
       );
     }
     for (let i = current; i < SCHEMA_VERSION; i++) {
-      for (const sql of MIGRATIONS[i]!) await w.execute(sql);
+      for (const sql of (pg ? PG_MIGRATIONS : MIGRATIONS)[i]!) await w.execute(sql);
     }
     await w.execute({
       sql:

@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { type Client, createClient, type ResultSet } from "../deps.ts";
+import { createClient, type ResultSet } from "../deps.ts";
+import type { DbClient } from "./db.ts";
 import { newOrigin } from "../clock.ts";
 import { EVENT_VERSION, type StoredEvent } from "../events.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
@@ -100,7 +101,7 @@ export interface RebuildSide {
   /** The store's writer. */
   writer: Writer;
   /** The store's read connection. */
-  reader: Client;
+  reader: DbClient;
 }
 
 /**

@@ -15,9 +15,14 @@
  * `reportFlushMs` (default 1 s) that were not flushed; every awaited durable operation is
  * committed before its promise resolves.
  *
+ * Over 600 lines: the one `Store` class with its option checks; the PostgreSQL branches (open,
+ * stream locks, no `max_at` row) are a few lines each, beside the paths they change.
+ *
  * @module
  */
-import type { Client, InStatement } from "../deps.ts";
+import type { InStatement } from "../deps.ts";
+import { type DbClient, type Dialect, dialectOf, isPostgresUrl } from "./db.ts";
+import { lockStreams, PostgresClient } from "./pg.ts";
 import { DEFAULT_MAX_SKEW_MS, Hlc, newOrigin } from "../clock.ts";
 import {
   type EventPayloads,
@@ -57,8 +62,8 @@ export interface StoreOptions {
   /** The store's folder (database, blobs, cache). Default: `MODELOG_HOME` or `~/.modelog`. */
   home?: string;
   /**
-   * A libSQL URL for the database instead of a file: `libsql://…`, `http(s)://…` (sqld or
-   * Turso) or `file:…`. Passed straight to `@libsql/client`.
+   * A database URL instead of a file: `libsql://…`, `http(s)://…` (sqld or Turso) or `file:…`,
+   * passed straight to `@libsql/client`; or `postgres://…` (a server database on PostgreSQL).
    */
   url?: string;
   /** Auth token for a remote libSQL `url`. */
@@ -162,7 +167,8 @@ export class Store {
    */
   blobFetcher: ((hash: string) => Promise<void>) | undefined;
   readonly #writer: Writer;
-  readonly #r: Client;
+  readonly #r: DbClient;
+  readonly #dialect: Dialect;
   readonly #remoteDb: boolean;
   readonly #clock: Hlc;
   #closed = false;
@@ -172,8 +178,8 @@ export class Store {
     home: string,
     path: string,
     origin: string,
-    w: Client,
-    r: Client,
+    w: DbClient,
+    r: DbClient,
     opts: StoreTuning,
     remote: boolean,
     blobsDir: string,
@@ -193,7 +199,8 @@ export class Store {
       synchronous: opts.synchronous,
     }, assertOpen);
     this.#r = r;
-    registerReader(this, { client: r, assertOpen });
+    this.#dialect = dialectOf(w);
+    registerReader(this, { client: r, assertOpen, dialect: this.#dialect });
     // One clock per process on this store: the suffix keeps two processes' stamps distinct.
     this.#clock = new Hlc(`${origin}-${newOrigin().slice(0, 6)}`, Date.now, opts.maxClockSkewMs);
     this.#reports = new ReportQueue({
@@ -231,6 +238,15 @@ export class Store {
     }
     const remote = options.url !== undefined && !options.url.startsWith("file:");
     const url = options.url ?? fileUrl(path);
+    if (isPostgresUrl(url)) {
+      const where = url.replace(/\/\/[^@/]*@/, "//"); // no password in messages
+      const pg = new PostgresClient(url);
+      const origin = await migrate(pg, where, true).catch((e) =>
+        pg.close().then(() => Promise.reject(e))
+      );
+      const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
+      return new Store(home, where, origin, pg, pg, opts, true, blobsDir);
+    }
     const cfg = options.authToken ? { url, authToken: options.authToken } : { url };
     const where = remote ? url : path;
     let opened;
@@ -270,6 +286,7 @@ export class Store {
     options: { requireModel?: string } = {},
   ): Promise<StoredEvent[]> {
     return this.#writer.tx(async (x) => {
+      if (this.#dialect === "postgres") await lockStreams(x, events);
       // Checked inside the transaction: a remove committed just before cannot slip between.
       if (options.requireModel !== undefined) {
         const live = await x.execute({
@@ -332,6 +349,7 @@ export class Store {
     const seen = new Set<string>();
     const unique = inTime.filter((e) => !seen.has(e.id) && seen.add(e.id));
     return await this.#writer.tx(async (x) => {
+      if (this.#dialect === "postgres") await lockStreams(x, unique);
       const existing = new Set<string>();
       for (let i = 0; i < unique.length; i += 500) {
         const part = unique.slice(i, i + 500);
@@ -370,11 +388,14 @@ export class Store {
     stmts.push(...p.statements());
     let maxAt = "";
     for (const e of events) if (e.at > maxAt) maxAt = e.at;
-    stmts.push({
-      sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
+    // Not on PostgreSQL: a row every write of every instance updates would serialize them.
+    if (this.#dialect !== "postgres") {
+      stmts.push({
+        sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
             ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
-      args: [maxAt],
-    });
+        args: [maxAt],
+      });
+    }
     for (const s of stmts) await x.execute(s);
   }
 
@@ -556,8 +577,8 @@ export class Store {
     if (this.#closed) return; // a concurrent close() finished first
     this.#closed = true;
     this.#reports.dispose();
-    this.#writer.close();
-    if (!this.#remoteDb) this.#r.close();
+    await this.#writer.close();
+    if (!this.#remoteDb) await this.#r.close();
     if (failure) throw failure.error;
   }
 }

@@ -13,6 +13,7 @@ import { getDefaultStore } from "../store/default.ts";
 import type { Store } from "../store/store.ts";
 import { decodeData, encodeData, type EventPayloads } from "../events.ts";
 import { InvalidArgumentError, SyncError } from "../errors.ts";
+import { cursorSeq, START_CURSOR } from "./cursor.ts";
 import {
   countLocalEventsAfter,
   eventsAfter,
@@ -21,6 +22,7 @@ import {
 import {
   blobPath,
   MAX_EVENTS_PER_PUSH,
+  protocolMismatch,
   type PullResponse,
   type PushResponse,
   UPLOAD_LENGTH,
@@ -90,7 +92,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Checks a pull answer's shape, so a broken server fails the round instead of looping. */
-function parsePull(text: string, cursor: number): PullResponse {
+function parsePull(text: string, cursor: string): PullResponse {
   const bad = (why: string, cause?: unknown): never => {
     throw new SyncError(
       "SYNC_FAILED",
@@ -108,11 +110,11 @@ function parsePull(text: string, cursor: number): PullResponse {
   if (body === null || typeof body !== "object" || !Array.isArray(body.events)) {
     return bad("no events array");
   }
-  if (!Number.isSafeInteger(body.next) || body.next < 0) {
-    return bad(`next ${JSON.stringify(body.next)} is not a non-negative integer`);
+  if (typeof body.next !== "string" || body.next === "" || body.next.length > 64) {
+    return bad(`next ${JSON.stringify(body.next)} is not a cursor`);
   }
   if (typeof body.more !== "boolean") return bad("more is not a boolean");
-  if (body.more && body.next <= cursor) return bad(`more events promised but next ${body.next}`);
+  if (body.more && body.next === cursor) return bad(`more events promised but next ${body.next}`);
   return body;
 }
 
@@ -252,6 +254,21 @@ export class SyncWorker {
   }
 
   /** Sends a request, retrying transient failures with exponential backoff and jitter. */
+  #protocolOk = false;
+
+  /** Refuses, once per worker, a server that speaks another sync protocol (its health says). */
+  async #checkProtocol(): Promise<void> {
+    if (this.#protocolOk) return;
+    const res = await this.#request(
+      () => fetch(`${this.#server}/v1/health`, { headers: this.#headers() }),
+      "checking the server",
+    );
+    const health = res.ok ? await res.json().catch(() => null) : await res.body?.cancel();
+    const why = protocolMismatch(health);
+    if (why) throw new SyncError("SYNC_FAILED", `cannot sync with ${this.#server}: ${why}`);
+    this.#protocolOk = true;
+  }
+
   async #request(make: () => Promise<Response>, what: string): Promise<Response> {
     let last: unknown;
     for (let attempt = 0; attempt < this.#retries; attempt++) {
@@ -492,12 +509,14 @@ export class SyncWorker {
    */
   async pull(): Promise<{ events: number; fresh: number }> {
     const store = await this.#getStore();
-    let cursor = Number(await store.getState(this.#pullKey) ?? "0");
+    await this.#checkProtocol();
+    let cursor = await store.getState(this.#pullKey) ?? START_CURSOR;
     let events = 0, fresh = 0;
     for (;;) {
+      const after = encodeURIComponent(cursor);
       const res = await this.#request(
         () =>
-          fetch(`${this.#server}/v1/events?after=${cursor}&limit=${this.#batch}`, {
+          fetch(`${this.#server}/v1/events?after=${after}&limit=${this.#batch}`, {
             headers: this.#headers(),
           }),
         "pulling events",
@@ -510,8 +529,8 @@ export class SyncWorker {
         );
       }
       const body = parsePull(await res.text(), cursor);
-      if (await this.#serverChanged(store, body.server, body.head, cursor)) {
-        cursor = 0;
+      if (await this.#serverChanged(store, body.server, body.head, cursorSeq(cursor))) {
+        cursor = START_CURSOR;
         continue;
       }
       if (body.events.length) {
@@ -521,9 +540,9 @@ export class SyncWorker {
         fresh += added.length;
       }
       events += body.events.length;
-      if (body.next > cursor) {
+      if (body.next !== cursor) {
         cursor = body.next;
-        await store.setState(this.#pullKey, String(cursor));
+        await store.setState(this.#pullKey, cursor);
       }
       this.#onProgress?.({ phase: "pull", done: events });
       if (!body.more) break;
@@ -667,7 +686,7 @@ export class SyncWorker {
   async status(): Promise<SyncStatus> {
     const store = await this.#getStore();
     const pushCursor = Number(await store.getState(this.#pushKey) ?? "0");
-    const pullCursor = Number(await store.getState(this.#pullKey) ?? "0");
+    const pullCursor = cursorSeq(await store.getState(this.#pullKey) ?? START_CURSOR);
     const n = await countLocalEventsAfter(store, pushCursor);
     const sizes = new Map<string, number>();
     for (const d of await localWeightsUpdatesAfter(store, pushCursor)) {
