@@ -344,27 +344,43 @@ export async function eventsAfter(
  * One page of the server's log after `cursor`, in serving order, and the cursor after it. On
  * libSQL (one writer) that is sequence order; on PostgreSQL, `(transaction id, seq)` order and
  * only the events of transactions older than every one still running (see `PG_PULL_SQL`), so
- * a page never skips an event that commits later.
+ * a page never skips an event that commits later. A page holds at most `limit` events and, past
+ * its first event, `maxBytes` bytes of them.
  */
 export async function pullPage(
   store: Store,
   cursor: PullCursor,
   limit: number,
-): Promise<{ events: StoredEvent[]; next: PullCursor }> {
+  maxBytes: number,
+): Promise<{ events: StoredEvent[]; next: PullCursor; more: boolean }> {
   if (dialectOfStore(store) !== "postgres") {
-    const events = await store.readEvents({ afterSeq: cursor.seq, limit });
+    // The page is cut by bytes before it is read: a log of big plots never makes a big answer.
+    const sizes = await eventSizesAfter(store, cursor.seq, limit);
+    let n = 0;
+    for (let bytes = 0; n < sizes.length; n++) {
+      bytes += sizes[n]!.bytes;
+      if (n > 0 && bytes > maxBytes) break;
+    }
+    const events = n ? await store.readEvents({ afterSeq: cursor.seq, limit: n }) : [];
     const last = events[events.length - 1];
-    return { events, next: last ? { seq: last.seq! } : cursor };
+    return {
+      events,
+      next: last ? { seq: last.seq! } : cursor,
+      more: events.length === limit || n < sizes.length,
+    };
   }
-  const rows = await readAll<Record<string, unknown> & { tx: string; seq: number }>(
+  // One statement, one snapshot: the rows below the horizon, cut where their bytes add up.
+  const rows = await readAll<Record<string, unknown> & { tx: string; seq: number; more: number }>(
     store,
     PG_PULL_SQL,
-    [cursor.tx ?? "0", cursor.seq, limit],
+    [cursor.tx ?? "0", cursor.seq, limit, maxBytes],
   );
   const last = rows[rows.length - 1];
+  const seen = rows.length ? Number(rows[0]!.more) : 0;
   return {
     events: rows.map(toEvent),
     next: last ? { tx: String(last.tx), seq: Number(last.seq) } : cursor,
+    more: rows.length === limit || rows.length < seen,
   };
 }
 
@@ -495,7 +511,7 @@ export async function streamEventsFrom(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Model id prefixes (for the CLI until `Model.get` resolves prefixes itself)
+// Model id prefixes (the CLI, and `Model.get` / `InputModel.get` through `resolveModelId`)
 
 /**
  * The ids of live models that start with `prefix` (at most `limit`, sorted). The prefix is
@@ -515,4 +531,149 @@ export async function modelIdsByPrefix(
     [p, p + "\u{10ffff}", limit],
   );
   return rows.map((r) => r.id);
+}
+
+// Where a weights URI came from, and tasks by id or name (for the model API)
+
+/**
+ * Whether a model's weights URI `uri` arrived only by pull: no event written on this device
+ * (`remote = 0` and this store's origin) set it. Such a `file://` URI names a path on another
+ * machine, which this device must never read or delete.
+ */
+export async function uriOnlyFromOtherDevices(
+  store: Store,
+  modelId: string,
+  uri: string,
+): Promise<boolean> {
+  const local = await readOne(
+    store,
+    `SELECT 1 AS x FROM events WHERE stream = ? AND type IN ('model.created', 'model.weights_updated')
+     AND remote = 0 AND origin = ? AND json_extract(data, '$.uri') = ? LIMIT 1`,
+    [`model:${modelId}`, store.origin, uri],
+  );
+  return local === undefined;
+}
+
+/** A task row as `Task.getTask` needs it. */
+export interface TaskDetails {
+  /** The task id. */
+  id: string;
+  /** The task name. */
+  name: string;
+  /** The project name. */
+  project: string;
+  /** The task type. */
+  taskType: string;
+  /** The task tags. */
+  tags: string[];
+  /** The default upload destination ("" when none). */
+  outputUri: string;
+  /** Whether the task was closed. */
+  closed: boolean;
+}
+
+/** A created task by id, or the newest created task with this project and name. */
+export async function findTask(
+  store: Store,
+  by: { id: string } | { project: string; name: string },
+): Promise<TaskDetails | undefined> {
+  const r = await readOne<{
+    id: string;
+    name: string;
+    project: string;
+    task_type: string;
+    tags: string;
+    output_uri: string;
+    closed: number;
+  }>(
+    store,
+    "id" in by
+      ? "SELECT * FROM tasks WHERE id = ? AND created = 1"
+      : `SELECT * FROM tasks WHERE project = ? AND name = ? AND created = 1
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+    "id" in by ? [by.id] : [by.project, by.name],
+  );
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    name: r.name,
+    project: r.project,
+    taskType: r.task_type,
+    tags: JSON.parse(r.tags || "[]"),
+    outputUri: r.output_uri,
+    closed: r.closed === 1,
+  };
+}
+
+// ---------------------------------------------------------------- sync: sizes and quarantine
+
+/**
+ * The sequence number and stored size in bytes (payload plus the envelope's fields) of at most
+ * `limit` events after `afterSeq`, in order: lets a page be cut by bytes before it is read.
+ */
+export async function eventSizesAfter(
+  store: Store,
+  afterSeq: number,
+  limit: number,
+  options: { localOnly?: boolean } = {},
+): Promise<{ seq: number; bytes: number }[]> {
+  return await readAll<{ seq: number; bytes: number }>(
+    store,
+    `SELECT seq, length(CAST(data AS BLOB)) + length(stream) + length(type) + length(at)
+            + length(origin) + length(actor) + 120 AS bytes
+     FROM events WHERE seq > ?${options.localOnly ? " AND remote = 0" : ""}
+     ORDER BY seq LIMIT ?`,
+    [afterSeq, limit],
+  );
+}
+
+/** An event the sync worker holds back from a server. */
+export interface QuarantineEntry {
+  /** The event's id. */
+  id: string;
+  /** Its local sequence number. */
+  seq: number;
+  /** Its stream (`model:<id>` or `task:<id>`). */
+  stream: string;
+  /** Its type. */
+  type: string;
+  /** Why it is held (for a waiting event: what it waits behind). */
+  reason: string;
+  /** The held event it waits behind, when it waits for another (same stream, earlier). */
+  heldBy: string | undefined;
+  /** `held` (sent again on retry) or `dropped` (never sent to this server). */
+  status: "held" | "dropped";
+  /** When it was set aside (or dropped). */
+  since: Date;
+}
+
+/** The events held back from `server` (the dropped ones too with `includeDropped`), by seq. */
+export async function quarantineEntries(
+  store: Store,
+  server: string,
+  options: { includeDropped?: boolean; ids?: string[] } = {},
+): Promise<QuarantineEntry[]> {
+  const args: SqlArg[] = [server];
+  let where = "server = ?";
+  if (!options.includeDropped) where += " AND status = 'held'";
+  if (options.ids) {
+    where += ` AND event_id IN (${options.ids.map(() => "?").join(",") || "''"})`;
+    args.push(...options.ids);
+  }
+  const rows = await readAll<Record<string, string | number>>(
+    store,
+    `SELECT event_id, seq, stream, type, reason, held_by, status, since FROM sync_quarantine
+     WHERE ${where} ORDER BY seq`,
+    args,
+  );
+  return rows.map((r) => ({
+    id: String(r.event_id),
+    seq: Number(r.seq),
+    stream: String(r.stream),
+    type: String(r.type),
+    reason: String(r.reason),
+    heldBy: r.held_by ? String(r.held_by) : undefined,
+    status: r.status === "dropped" ? "dropped" : "held",
+    since: new Date(String(r.since)),
+  }));
 }
