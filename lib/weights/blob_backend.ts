@@ -12,7 +12,6 @@
  */
 
 import { InvalidArgumentError, ModelogError } from "../errors.ts";
-import type { Sha256State } from "./sha256.ts";
 
 /** A byte range `[start, end)`; `end` defaults to the blob's size and is clamped to it. */
 export interface ByteRange {
@@ -98,8 +97,8 @@ export interface UploadState {
   storageUploadId: string;
   /** The parts received, in order. */
   parts: UploadedPart[];
-  /** The running SHA-256 of the parts received. */
-  sha256: Sha256State;
+  /** The running SHA-256 of the bytes received, as `Sha256.save()` wrote it (base64). */
+  sha256: string;
   /** Bumped by every change, for compare-and-set. */
   version: number;
 }

@@ -474,7 +474,7 @@ export class S3BlobStore implements BlobBackend {
       key,
       storageUploadId,
       parts: [],
-      sha256: new Sha256().save(),
+      sha256: (await Sha256.create()).save(),
       version: 0,
     });
     return uploadId;
@@ -532,7 +532,7 @@ export class S3BlobStore implements BlobBackend {
       );
     }
     const etag = await this.#uploadPart(state.key, state.storageUploadId, partNumber, bytes);
-    const running = Sha256.restore(state.sha256).update(bytes);
+    const running = (await Sha256.restore(state.sha256)).update(bytes);
     const updated: UploadState = {
       ...state,
       parts: [...state.parts, {
@@ -569,7 +569,7 @@ export class S3BlobStore implements BlobBackend {
         `has ${received} of its ${state.length} bytes`,
       );
     }
-    const actual = Sha256.restore(state.sha256).digestHex();
+    const actual = (await Sha256.restore(state.sha256)).digestHex();
     if (actual !== state.hash) {
       await this.#abortMultipart(state.key, state.storageUploadId);
       await this.uploadStates.delete(uploadId);
