@@ -513,6 +513,15 @@ export class Store {
     });
   }
 
+  /**
+   * Runs one write statement on a table outside the event log (the server's upload states,
+   * `upload_states.ts`); returns how many rows it changed.
+   */
+  async writeRow(sql: string, args: SqlArg[]): Promise<number> {
+    this.#assertOpen();
+    return (await this.#writer.run({ sql, args })).rowsAffected;
+  }
+
   // ---------------------------------------------------------------- rebuild and dump
 
   /**
