@@ -48,10 +48,14 @@ export {
   BaseModel,
   type HistoryEntry,
   type LocalCopyOptions,
+  type MatrixOptions,
+  type OrNull,
   type ReportedPlot,
   type ReportedScalars,
+  type ReportRest,
   type ScalarSummary,
   SINGLE_VALUE_ITERATION,
+  type TableReportOptions,
 } from "./lib/models/base.ts";
 export { Model, type QueryModelsOptions, type RemoveModelOptions } from "./lib/models/model.ts";
 export { type ComparedRow, compareModels, type ModelComparison } from "./lib/models/compare.ts";

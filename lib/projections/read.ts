@@ -495,7 +495,7 @@ export async function streamEventsFrom(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Model id prefixes (for the CLI until `Model.get` resolves prefixes itself)
+// Model id prefixes (the CLI, and `Model.get` / `InputModel.get` through `resolveModelId`)
 
 /**
  * The ids of live models that start with `prefix` (at most `limit`, sorted). The prefix is
@@ -515,4 +515,76 @@ export async function modelIdsByPrefix(
     [p, p + "\u{10ffff}", limit],
   );
   return rows.map((r) => r.id);
+}
+
+// Where a weights URI came from, and tasks by id or name (for the model API)
+
+/**
+ * Whether a model's weights URI `uri` arrived only by pull: no event written on this device
+ * (`remote = 0` and this store's origin) set it. Such a `file://` URI names a path on another
+ * machine, which this device must never read or delete.
+ */
+export async function uriOnlyFromOtherDevices(
+  store: Store,
+  modelId: string,
+  uri: string,
+): Promise<boolean> {
+  const local = await readOne(
+    store,
+    `SELECT 1 AS x FROM events WHERE stream = ? AND type IN ('model.created', 'model.weights_updated')
+     AND remote = 0 AND origin = ? AND json_extract(data, '$.uri') = ? LIMIT 1`,
+    [`model:${modelId}`, store.origin, uri],
+  );
+  return local === undefined;
+}
+
+/** A task row as `Task.getTask` needs it. */
+export interface TaskDetails {
+  /** The task id. */
+  id: string;
+  /** The task name. */
+  name: string;
+  /** The project name. */
+  project: string;
+  /** The task type. */
+  taskType: string;
+  /** The task tags. */
+  tags: string[];
+  /** The default upload destination ("" when none). */
+  outputUri: string;
+  /** Whether the task was closed. */
+  closed: boolean;
+}
+
+/** A created task by id, or the newest created task with this project and name. */
+export async function findTask(
+  store: Store,
+  by: { id: string } | { project: string; name: string },
+): Promise<TaskDetails | undefined> {
+  const r = await readOne<{
+    id: string;
+    name: string;
+    project: string;
+    task_type: string;
+    tags: string;
+    output_uri: string;
+    closed: number;
+  }>(
+    store,
+    "id" in by
+      ? "SELECT * FROM tasks WHERE id = ? AND created = 1"
+      : `SELECT * FROM tasks WHERE project = ? AND name = ? AND created = 1
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+    "id" in by ? [by.id] : [by.project, by.name],
+  );
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    name: r.name,
+    project: r.project,
+    taskType: r.task_type,
+    tags: JSON.parse(r.tags || "[]"),
+    outputUri: r.output_uri,
+    closed: r.closed === 1,
+  };
 }

@@ -11,6 +11,8 @@ import type { BlobStore } from "./blobs.ts";
 import { sha256File } from "./blobs.ts";
 import { baseName, downloadToCache, fileUriToPath } from "./remote.ts";
 import { extractZip } from "./zip.ts";
+import type { Store } from "../store/store.ts";
+import { uriOnlyFromOtherDevices } from "../projections/read.ts";
 
 /** Options of `getLocalCopy`. */
 export interface LocalCopyOptions {
@@ -44,6 +46,24 @@ export interface WeightsRef {
   hash: string;
   /** Whether the weights are a zip package. */
   isPackage: boolean;
+  /**
+   * The URI arrived by pull (set on another device): a `file://` path then names a file on
+   * another machine and is never read here.
+   */
+  foreignUri?: boolean;
+}
+
+/**
+ * Whether a model's weights URI was set only on other devices (see `WeightsRef.foreignUri`);
+ * false for a URI that is not `file://` or a local path.
+ */
+export async function uriArrivedByPull(
+  store: Store,
+  modelId: string,
+  uri: string,
+): Promise<boolean> {
+  if (!uri || /^https?:\/\//i.test(uri)) return false;
+  return await uriOnlyFromOtherDevices(store, modelId, uri);
 }
 
 /**
@@ -110,6 +130,13 @@ async function fetchWeights(
   }
   if (!w.uri) throw new WeightsNotFoundError(w.id, "the model has no weights");
   if (w.uri.startsWith("file://") || !/^[a-z][a-z0-9+.-]*:\/\//i.test(w.uri)) {
+    if (w.foreignUri) {
+      throw new WeightsNotFoundError(
+        w.uri,
+        "this local path was set on another device and is never read here; sync the weights " +
+          "blob from the server instead",
+      );
+    }
     const p = fileUriToPath(w.uri);
     const ok = await Deno.stat(p).then((s) => s.isFile, () => false);
     if (!ok) throw new WeightsNotFoundError(w.uri);
