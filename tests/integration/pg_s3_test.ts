@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { checkPostgres, type PostgresServer, startPostgres } from "../fixtures/postgres.ts";
-import { checkS3, type S3Server, startS3 } from "../fixtures/s3.ts";
+import { checkS3, s3ServeOptions, type S3Server, startS3 } from "../fixtures/s3.ts";
 import { serviceGate } from "../fixtures/services.ts";
 import { type ServerProc, spawnServer } from "../fixtures/sync_helpers.ts";
 import { waitFor } from "../fixtures/wait.ts";
@@ -18,14 +18,6 @@ const gate = serviceGate(
   "PostgreSQL and s3rver",
   !pgCheck.ok ? pgCheck : s3Check,
 );
-
-/** `serve` options for blobs in the bucket of `s3`. */
-export function s3ServeOptions(s3: S3Server): { args: string[]; env: Record<string, string> } {
-  return {
-    args: ["--blobs", `s3://${s3.bucket}/team`, "--s3-endpoint", s3.endpoint],
-    env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-  };
-}
 
 async function withS3Instances(
   n: number,
