@@ -43,6 +43,7 @@ export {
   Store,
   type StoreOptions,
 } from "./lib/store/store.ts";
+export type { QuarantineChange, QuarantineRow } from "./lib/store/quarantine.ts";
 export { configure, defaultHome, getDefaultStore } from "./lib/store/default.ts";
 export {
   BaseModel,
@@ -100,6 +101,7 @@ export type {
 } from "./lib/reports/figures.ts";
 export { FRAMEWORKS } from "./lib/weights/framework.ts";
 export {
+  type QuarantineEntry,
   type SyncProgress,
   type SyncStatus,
   SyncWorker,

@@ -28,6 +28,7 @@ import type { MetadataType } from "../events.ts";
 import { InvalidArgumentError, ModelogError } from "../errors.ts";
 import { type Command, define, UsageError } from "./registry.ts";
 import { cut, jsonOut, out, textTable, working } from "./output.ts";
+import { DOWNLOAD_OPTS, fetchFromServer } from "./sync_cmds.ts";
 import {
   modelByIdOrPrefix,
   needId,
@@ -67,17 +68,24 @@ export function safeFileName(uri: string, fallback: string): string {
 
 const download: Command = define("models download", {
   summary: "Copy a model's weights file into a folder",
-  usage: `cli.ts models download ID [DIR] [--force] [--json] [--home DIR]
+  usage: `cli.ts models download ID [DIR] [--force] [--json] [--server URL] [--home DIR]
 
   DIR      where to put the file (default: the current folder); nothing is written elsewhere
   --force  fetch again, and replace a file of that name in DIR (else refused)
   --json   JSON: {id, path}
+  --server fetch missing weights by hash from this modelog server (or env MODELOG_SERVER;
+           default: the server the store last synced with); --token or MODELOG_TOKEN
 ${STORE_HELP}
 
 Examples:
   cli.ts models download 3b5a0d ./weights
   cli.ts models download 3b5a0d . --force --json`,
-  options: { ...STORE_OPTS, force: { type: "boolean" }, json: { type: "boolean" } },
+  options: {
+    ...STORE_OPTS,
+    force: { type: "boolean" },
+    json: { type: "boolean" },
+    ...DOWNLOAD_OPTS,
+  },
   async run(values, positionals) {
     const id = needId(positionals, "models download");
     noExtra(positionals, 2, "models download");
@@ -88,10 +96,11 @@ Examples:
       // The name is checked before anything is fetched; the weights go to the cache (or are
       // the file itself) first, then one copy lands in DIR.
       const name = safeFileName(m.url, "weights");
+      const done = await fetchFromServer(store, values);
       const src = await working(
         "fetching weights",
         () => m.getWeights(force ? { forceDownload: true } : {}),
-      );
+      ).finally(done);
       if (!src) throw new ModelogError("WEIGHTS_NOT_FOUND", `Model ${m.id} has no weights`);
       const dest = join(dir, name);
       if (!dest.startsWith(dir + sep)) {

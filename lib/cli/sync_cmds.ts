@@ -1,6 +1,8 @@
 /**
  * The sync commands: `sync push`, `sync pull` and `sync status` against a modelog server, with
- * one progress bar per sync on a terminal (weights bytes with rate and ETA, and events).
+ * one progress bar per sync on a terminal (weights bytes with rate and ETA, and events), and the
+ * quarantine: `sync held` lists the events held back from the server and why, `sync retry ID`
+ * sends one again, `sync drop ID` gives it up.
  *
  * @example Push a store to a server on a free port
  * ```ts
@@ -22,11 +24,37 @@
  *
  * @module
  */
-import { type SyncProgress, type SyncStatus, SyncWorker } from "../sync/worker.ts";
+import {
+  LAST_SERVER_KEY,
+  type QuarantineEntry,
+  type SyncProgress,
+  type SyncStatus,
+  SyncWorker,
+} from "../sync/worker.ts";
+import type { Store } from "../store/store.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { type Command, define } from "./registry.ts";
-import { humanBytes, jsonOut, out, transferBar, type TransferState } from "./output.ts";
-import { STORE_HELP, STORE_OPTS, storeFrom } from "./options.ts";
+import { type Command, define, type Values } from "./registry.ts";
+import {
+  humanBytes,
+  jsonOut,
+  out,
+  type ProgressBar,
+  progressBar,
+  transferBar,
+  type TransferState,
+} from "./output.ts";
+import { noExtra, STORE_HELP, STORE_OPTS, storeFrom } from "./options.ts";
+
+type Action = "push" | "pull" | "status" | "held" | "retry" | "drop";
+
+/** One line per held event. */
+function heldLines(held: QuarantineEntry[]): string[] {
+  return held.map((q) =>
+    `${q.id}  ${q.type.padEnd(22)} ${q.stream}  ${
+      q.status === "dropped" ? "dropped: " : ""
+    }${q.reason}`
+  );
+}
 
 /** `sync status` as one object: every key the text shows, `null` where there is no value. */
 export function statusObject(server: string, s: SyncStatus): Record<string, unknown> {
@@ -40,21 +68,35 @@ export function statusObject(server: string, s: SyncStatus): Record<string, unkn
     lastError: s.lastError ?? null,
     running: s.running,
     bytesSent: s.bytesSent,
+    held: s.held,
   };
 }
 
 /** Prints what a sync action returned, as `--json` or as text. */
-function printResult(action: "push" | "pull" | "status", result: unknown, json: boolean): void {
+function printResult(action: Action, result: unknown, json: boolean): void {
   if (json) jsonOut(result);
-  else if (action === "push") {
+  else if (action === "held") {
+    const held = result as QuarantineEntry[];
+    if (!held.length) out("nothing is held back");
+    for (const l of heldLines(held)) out(l);
+  } else if (action === "retry" || action === "drop") {
+    const r = result as { events: number; held: number };
+    out(`sent ${r.events} events, ${r.held} held back`);
+  } else if (action === "push") {
     const r = result as { events: number; blobs: number; bytes: number };
     out(`pushed ${r.events} events, ${r.blobs} blobs (${humanBytes(r.bytes)} sent)`);
   } else if (action === "pull") {
     const r = result as { events: number; fresh: number };
     out(`pulled ${r.events} events (${r.fresh} new)`);
   } else {
-    for (const [k, v] of Object.entries(result as Record<string, unknown>)) {
-      out(`${k.padEnd(14)} ${v ?? "-"}`);
+    const { heldEvents, ...st } = result as Record<string, unknown> & {
+      heldEvents: QuarantineEntry[];
+    };
+    for (const [k, v] of Object.entries(st)) out(`${k.padEnd(14)} ${v ?? "-"}`);
+    if (heldEvents.length) {
+      out("held back (the rest of each stream waits behind; see sync retry / sync drop):");
+      for (const l of heldLines(heldEvents.slice(0, 20))) out(`  ${l}`);
+      if (heldEvents.length > 20) out(`  … and ${heldEvents.length - 20} more (sync held)`);
     }
   }
 }
@@ -88,31 +130,43 @@ function progressTotals(
   };
 }
 
-const EXAMPLES: Record<"push" | "pull" | "status", string> = {
+const EXAMPLES: Record<Action, string> = {
   push: `  cli.ts sync push --server https://models.example.com --token $TOKEN
   MODELOG_SERVER=http://127.0.0.1:8080 cli.ts sync push --home ./ml-store --json`,
   pull: `  cli.ts sync pull --server https://models.example.com --home ./team-copy
   cli.ts sync pull --json`,
   status: `  cli.ts sync status --server https://models.example.com
   cli.ts sync status --json`,
+  held: `  cli.ts sync held --server https://models.example.com`,
+  retry: `  cli.ts sync retry 0193a1c2-... --server https://models.example.com`,
+  drop: `  cli.ts sync drop 0193a1c2-... --server https://models.example.com --json`,
 };
 
-const JSON_SHAPES: Record<"push" | "pull" | "status", string> = {
+const JSON_SHAPES: Record<Action, string> = {
   push: "{events, blobs, bytes}",
   pull: "{events, fresh}",
   status:
-    "{server, pendingEvents, pendingBytes, pushCursor, pullCursor, lastSuccess, lastError,\n            running, bytesSent}",
+    "{server, pendingEvents, pendingBytes, pushCursor, pullCursor, lastSuccess, lastError,\n            running, bytesSent, held, heldEvents}",
+  held: "[{id, seq, stream, type, reason, status, ...}]",
+  retry: "{events, held}",
+  drop: "{events, held}",
+};
+
+const SUMMARIES: Record<Action, string> = {
+  push: "Push local events and weights to a modelog server",
+  pull: "Pull events from a modelog server",
+  status: "Show pending sync work, cursors, the last outcome and what is held back",
+  held: "List the events held back from the server, and why",
+  retry: "Send a held event again (with the events waiting behind it)",
+  drop: "Never send a held event to this server (the events behind it go on)",
 };
 
 /** `sync <action>`. */
-function syncCommand(action: "push" | "pull" | "status"): Command {
+function syncCommand(action: Action): Command {
+  const id = action === "retry" || action === "drop" ? " ID" : "";
   return define(`sync ${action}`, {
-    summary: action === "status"
-      ? "Show pending sync work and cursors"
-      : `${
-        action === "push" ? "Push local events and weights to" : "Pull events from"
-      } a modelog server`,
-    usage: `cli.ts sync ${action} --server URL [--token TOKEN] [--home DIR] [--json]
+    summary: SUMMARIES[action],
+    usage: `cli.ts sync ${action}${id} --server URL [--token TOKEN] [--home DIR] [--json]
 
   --server  the modelog server (or env MODELOG_SERVER)
   --token   bearer token (or env MODELOG_TOKEN)
@@ -129,7 +183,12 @@ ${EXAMPLES[action]}`,
       token: { type: "string" },
       json: { type: "boolean" },
     },
-    async run(values) {
+    async run(values, positionals) {
+      noExtra(positionals, id ? 1 : 0, `sync ${action}`);
+      const target = positionals[0];
+      if (id && !target) {
+        throw new InvalidArgumentError("ID", target, "is required: a held event's id (sync held)");
+      }
       const server = (values.server as string | undefined) ?? Deno.env.get("MODELOG_SERVER");
       if (!server) {
         throw new InvalidArgumentError("--server", server, "is required (or set MODELOG_SERVER)");
@@ -137,7 +196,7 @@ ${EXAMPLES[action]}`,
       const token = (values.token as string | undefined) ?? Deno.env.get("MODELOG_TOKEN");
       const store = await storeFrom(values, { create: action === "pull" });
       try {
-        const bar = transferBar(action === "push" ? "pushing" : "pulling");
+        const bar = transferBar(action === "pull" ? "pulling" : "pushing");
         let onProgress: (p: SyncProgress) => void = () => {};
         const w = new SyncWorker({
           server,
@@ -146,16 +205,30 @@ ${EXAMPLES[action]}`,
           onProgress: (p) => onProgress(p),
         });
         if (action === "status") {
-          printResult(action, statusObject(server, await w.status()), values.json === true);
+          const st = {
+            ...statusObject(server, await w.status()),
+            heldEvents: await w.quarantined(),
+          };
+          printResult(action, st, values.json === true);
           return 0;
         }
-        const before = action === "push" ? await w.status() : undefined;
+        if (action === "held") {
+          printResult(action, await w.quarantined(), values.json === true);
+          return 0;
+        }
+        const before = action === "pull" ? undefined : await w.status();
         onProgress = progressTotals({
           bytes: 0,
           events: 0,
           ...(before ? { eventsTotal: before.pendingEvents, bytesTotal: before.pendingBytes } : {}),
         }, (s) => bar.update(s));
-        const result = action === "push" ? await w.push() : await w.pull();
+        const result = action === "push"
+          ? await w.push()
+          : action === "pull"
+          ? await w.pull()
+          : action === "retry"
+          ? await w.retry(target!)
+          : await w.drop(target!);
         bar.end();
         printResult(action, result, values.json === true);
         return 0;
@@ -166,9 +239,38 @@ ${EXAMPLES[action]}`,
   });
 }
 
+/** The options `models download` takes to fetch weights from a server. */
+export const DOWNLOAD_OPTS = {
+  server: { type: "string" },
+  token: { type: "string" },
+} as const;
+
+/**
+ * Points `store` at the server of `--server` (or `MODELOG_SERVER`, else the one it last synced
+ * with, or none) for missing weights, with a progress bar; returns what ends the bar.
+ */
+export async function fetchFromServer(store: Store, values: Values): Promise<() => void> {
+  const server = (values.server as string | undefined) ?? Deno.env.get("MODELOG_SERVER") ??
+    await store.getState(LAST_SERVER_KEY);
+  if (!server) return () => {};
+  const token = (values.token as string | undefined) ?? Deno.env.get("MODELOG_TOKEN");
+  let bar: ProgressBar | undefined;
+  const w = new SyncWorker({
+    server,
+    store,
+    ...(token ? { token } : {}),
+    onProgress: (p) => (bar ??= progressBar("downloading weights")).update(p.done, p.total),
+  });
+  store.blobFetcher = (hash) => w.fetchBlob(hash);
+  return () => bar?.end();
+}
+
 /** The sync commands. */
 export const SYNC_COMMANDS: readonly Command[] = [
   syncCommand("push"),
   syncCommand("pull"),
   syncCommand("status"),
+  syncCommand("held"),
+  syncCommand("retry"),
+  syncCommand("drop"),
 ];

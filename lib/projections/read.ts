@@ -10,12 +10,9 @@
  * @module
  */
 import type { Store } from "../store/store.ts";
-import { PG_PULL_SQL } from "../store/pg_sql.ts";
-import { toEvent } from "../store/log.ts";
-import type { PullCursor } from "../sync/cursor.ts";
 import { dialectOfStore, readAll, readOne, type SqlArg } from "../store/raw.ts";
 import type { ModelRow, SeriesRow } from "./project.ts";
-import type { EventPayloads, MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
+import type { MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
 import {
   type CompiledQuery,
   compileModelQuery,
@@ -317,138 +314,6 @@ export async function inputTaskIds(store: Store, modelId: string): Promise<strin
 }
 
 // ---------------------------------------------------------------------------------------------
-// The event log
-
-/** The highest local sequence number of the log (0 when empty). */
-export async function headSeq(store: Store): Promise<number> {
-  return (await readOne<{ n: number }>(store, "SELECT coalesce(max(seq), 0) AS n FROM events"))
-    ?.n ??
-    0;
-}
-
-/** Up to `limit` events after `afterSeq`, in local order; `localOnly` skips pulled events. */
-export async function eventsAfter(
-  store: Store,
-  afterSeq: number,
-  limit: number,
-  options: { localOnly?: boolean } = {},
-): Promise<StoredEvent[]> {
-  return await store.readEvents({
-    afterSeq,
-    limit,
-    ...(options.localOnly ? { localOnly: true } : {}),
-  });
-}
-
-/**
- * One page of the server's log after `cursor`, in serving order, and the cursor after it. On
- * libSQL (one writer) that is sequence order; on PostgreSQL, `(transaction id, seq)` order and
- * only the events of transactions older than every one still running (see `PG_PULL_SQL`), so
- * a page never skips an event that commits later.
- */
-export async function pullPage(
-  store: Store,
-  cursor: PullCursor,
-  limit: number,
-): Promise<{ events: StoredEvent[]; next: PullCursor }> {
-  if (dialectOfStore(store) !== "postgres") {
-    const events = await store.readEvents({ afterSeq: cursor.seq, limit });
-    const last = events[events.length - 1];
-    return { events, next: last ? { seq: last.seq! } : cursor };
-  }
-  const rows = await readAll<Record<string, unknown> & { tx: string; seq: number }>(
-    store,
-    PG_PULL_SQL,
-    [cursor.tx ?? "0", cursor.seq, limit],
-  );
-  const last = rows[rows.length - 1];
-  return {
-    events: rows.map(toEvent),
-    next: last ? { tx: String(last.tx), seq: Number(last.seq) } : cursor,
-  };
-}
-
-/** Events by id (missing ids are absent from the map). */
-export async function eventsById(store: Store, ids: string[]): Promise<Map<string, StoredEvent>> {
-  return await store.eventsById(ids);
-}
-
-/** A model's events, newest first, at most `limit`. */
-export async function modelEvents(
-  store: Store,
-  modelId: string,
-  limit: number,
-): Promise<StoredEvent[]> {
-  return await store.streamEvents(`model:${modelId}`, limit);
-}
-
-/** One audit-trail entry: an event with its payload as stored (JSON text). */
-export interface AuditRow {
-  /** Event id. */
-  id: string;
-  /** Event type. */
-  type: string;
-  /** Its HLC time. */
-  at: string;
-  /** Who wrote it. */
-  actor: string;
-  /** The device that wrote it. */
-  origin: string;
-  /** The payload, JSON text. */
-  data: string;
-}
-
-/**
- * A model's audit trail, newest first: at most `limit` events other than reported metrics,
- * and how many metric events (scalar batches and plots) it has besides.
- */
-export async function modelAuditTrail(
-  store: Store,
-  modelId: string,
-  limit: number,
-): Promise<{ rows: AuditRow[]; scalarEvents: number; plotEvents: number }> {
-  const stream = `model:${modelId}`;
-  const rows = await readAll<AuditRow>(
-    store,
-    `SELECT id, type, at, actor, origin, data FROM events
-     WHERE stream = ? AND type NOT IN ('metric.scalars', 'metric.plot')
-     ORDER BY at DESC LIMIT ?`,
-    [stream, limit],
-  );
-  const counts = await readAll<{ type: string; n: number }>(
-    store,
-    `SELECT type, count(*) AS n FROM events
-     WHERE stream = ? AND type IN ('metric.scalars', 'metric.plot') GROUP BY type`,
-    [stream],
-  );
-  const n = (t: string) => Number(counts.find((c) => c.type === t)?.n ?? 0);
-  return { rows, scalarEvents: n("metric.scalars"), plotEvents: n("metric.plot") };
-}
-
-/** How many local (not pulled) events come after `afterSeq`: what a push still has to send. */
-export async function countLocalEventsAfter(store: Store, afterSeq: number): Promise<number> {
-  return (await readOne<{ n: number }>(
-    store,
-    "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
-    [afterSeq],
-  ))?.n ?? 0;
-}
-
-/** The payloads of the local `model.weights_updated` events after `afterSeq`, in local order. */
-export async function localWeightsUpdatesAfter(
-  store: Store,
-  afterSeq: number,
-): Promise<EventPayloads["model.weights_updated"][]> {
-  const rows = await readAll<{ data: string }>(
-    store,
-    `SELECT data FROM events WHERE seq > ? AND remote = 0 AND type = 'model.weights_updated'
-     ORDER BY seq`,
-    [afterSeq],
-  );
-  return rows.map((r) => JSON.parse(r.data) as EventPayloads["model.weights_updated"]);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Projects (access checks)
 
 /**
@@ -588,3 +453,5 @@ export async function findTask(
     closed: r.closed === 1,
   };
 }
+
+export * from "./read_log.ts";

@@ -6,7 +6,7 @@
  */
 
 /** The schema version this code writes and understands. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The projection tables, in the order a canonical dump lists them, with their sort keys. */
 export const PROJECTION_TABLES: readonly { name: string; orderBy: string }[] = [
@@ -107,5 +107,15 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       kind TEXT NOT NULL, event_id TEXT NOT NULL, at TEXT NOT NULL,
       PRIMARY KEY (model_id, title, series, iteration)) WITHOUT ROWID`,
     `CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  ],
+  // Version 2: events the sync worker holds back from a server (refused, or a blob that failed
+  // its hash), each with its reason; `held_by` names the event a waiting one queues behind.
+  [
+    `CREATE TABLE IF NOT EXISTS sync_quarantine (
+      server TEXT NOT NULL, event_id TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL,
+      type TEXT NOT NULL, reason TEXT NOT NULL, held_by TEXT NOT NULL DEFAULT '',
+      status TEXT NOT NULL DEFAULT 'held', since TEXT NOT NULL,
+      PRIMARY KEY (server, event_id)) WITHOUT ROWID`,
+    `CREATE INDEX IF NOT EXISTS sync_quarantine_stream ON sync_quarantine(server, stream, status)`,
   ],
 ];

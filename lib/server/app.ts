@@ -24,6 +24,7 @@ import { modelsRoutes } from "./models_api.ts";
 import { loginRoutes, remoteAddress, sessionPrincipal, Sessions } from "./login.ts";
 import { adminRoutes } from "./admin.ts";
 import { uiRoutes } from "./ui.ts";
+import { MAX_PULL_BYTES } from "../sync/protocol.ts";
 
 /** Host names a server without tokens answers to. */
 const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -224,6 +225,11 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
       schemaVersion: await ctx.store.schemaVersion(),
       seq: await head(ctx),
       ...(ctx.serverId ? { server: ctx.serverId } : {}),
+      limits: {
+        eventsBody: ctx.maxEventsBody,
+        eventsPerPush: ctx.maxEventsPerPush,
+        pullBytes: MAX_PULL_BYTES,
+      },
     }));
   app.route("/", eventsRoutes(ctx));
   app.route("/", blobRoutes(ctx));

@@ -1,7 +1,9 @@
 /**
  * `POST /v1/events` (a device pushes events: validated, authorised per project, ingested once)
- * and `GET /v1/events?after=CURSOR&limit=M` (a device pulls the log in server order, filtered
- * to the token's projects; the cursor is opaque, see `sync/cursor.ts`).
+ * and `GET /v1/events?after=CURSOR&limit=M[&maxBytes=B]` (a device pulls the log in server
+ * order, filtered to the token's projects; the cursor is opaque, see `sync/cursor.ts`), in
+ * pages of at most M events and, past the first event, B bytes ({@link MAX_PULL_BYTES} by
+ * default and at most).
  *
  * @module
  */
@@ -9,7 +11,12 @@ import { decodeData, type StoredEvent, validateEvent } from "../events.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { hlcWall } from "../clock.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
-import { MAX_PULL_LIMIT, type PullResponse, type PushResponse } from "../sync/protocol.ts";
+import {
+  MAX_PULL_BYTES,
+  MAX_PULL_LIMIT,
+  type PullResponse,
+  type PushResponse,
+} from "../sync/protocol.ts";
 import { Hono, type MiddlewareHandler } from "../deps.ts";
 import {
   type AppEnv,
@@ -296,7 +303,16 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
         `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
       );
     }
-    const { events: page, next } = await pullPage(s, cursor, limit);
+    const bytesText = c.req.query("maxBytes") ?? null;
+    const maxBytes = Number(bytesText ?? MAX_PULL_BYTES);
+    if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_PULL_BYTES) {
+      throw new InvalidArgumentError(
+        "maxBytes",
+        bytesText,
+        `must be an integer from 1 to ${MAX_PULL_BYTES}`,
+      );
+    }
+    const { events: page, next, more } = await pullPage(s, cursor, limit, maxBytes);
     let events = page;
     const gone: string[] = [];
     if (who.projects) {
@@ -331,7 +347,7 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     const out: PullResponse = {
       events: events as PullResponse["events"],
       next: encodeCursor(next),
-      more: page.length === limit,
+      more,
       ...withServerId(),
       head: await head(ctx),
       ...(gone.length ? { gone } : {}),

@@ -34,6 +34,7 @@ export const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
   scalar_series: ["model_id", "title", "series"],
   plots: ["model_id", "title", "series", "iteration"],
   upload_states: ["upload_id"],
+  sync_quarantine: ["server", "event_id"],
 };
 
 /** Replaces `?` placeholders outside quoted literals and identifiers with `$1, $2, ...`. */
@@ -147,8 +148,20 @@ export const MIGRATION_LOCK = 0x6d6f_6465_6c6f_67n; // "modelog"
  * transaction commits after a later one; ordered by transaction id and served only below the
  * snapshot's horizon, every row a reader could still be missing is beyond its cursor.
  */
-export const PG_PULL_SQL = `SELECT seq, id, stream, type, at, origin, v, actor, data, tx::text AS tx
-  FROM events
-  WHERE (tx, seq) > ($1::text::xid8, $2::bigint)
-    AND tx < pg_snapshot_xmin(pg_current_snapshot())
-  ORDER BY tx, seq LIMIT $3`;
+export const PG_PULL_SQL = `SELECT seq, id, stream, type, at, origin, v, actor, data, tx, more
+  FROM (
+    SELECT seq, id, stream, type, at, origin, v, actor, data, tx::text AS tx,
+      row_number() OVER w AS n,
+      sum(octet_length(data) + octet_length(stream) + octet_length(type) + octet_length(at)
+          + octet_length(origin) + octet_length(actor) + 120) OVER w AS cum,
+      count(*) OVER () AS more
+    FROM (
+      SELECT * FROM events
+      WHERE (tx, seq) > ($1::text::xid8, $2::bigint)
+        AND tx < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY tx, seq LIMIT $3
+    ) page
+    WINDOW w AS (ORDER BY tx, seq)
+  ) sized
+  WHERE n = 1 OR cum <= $4
+  ORDER BY tx, seq`;

@@ -6,7 +6,8 @@
  * Its rooms: `migrate.ts` (schema versions), `writer.ts` (the one writer: a queue in this
  * process, `BEGIN IMMEDIATE` across processes), `report_queue.ts` (batched reports), `raw.ts`
  * (raw reads on the read connection), `log.ts` (event rows), `default.ts` (the default
- * store), `doctor.ts` (checks).
+ * store), `doctor.ts` (checks), `quarantine.ts` (sync's held events). Over 600 lines by a few:
+ * `Store` is the one class behind every room.
  *
  * Reports are queued and written in batches: when {@link StoreOptions.reportBatchPoints}
  * points are pending, every {@link StoreOptions.reportFlushMs} milliseconds, on `flush()`,
@@ -50,6 +51,7 @@ import { defaultHome } from "./home.ts";
 import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
 import { encodeEventData, stamp, toEvent } from "./log.ts";
 import { preload, rebuildProjections } from "./rebuild.ts";
+import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
@@ -520,6 +522,11 @@ export class Store {
   async writeRow(sql: string, args: SqlArg[]): Promise<number> {
     this.#assertOpen();
     return (await this.#writer.run({ sql, args })).rowsAffected;
+  }
+
+  /** Holds back, releases or drops events in the sync quarantine, in one transaction. */
+  async changeQuarantine(change: QuarantineChange): Promise<void> {
+    await this.#writer.tx((x) => applyQuarantine(x, change));
   }
 
   // ---------------------------------------------------------------- rebuild and dump

@@ -20,6 +20,8 @@ export const MAX_EVENTS_BODY = 32 * 1024 * 1024;
 export const MAX_EVENTS_PER_PUSH = 5000;
 /** Most events in one pull page. */
 export const MAX_PULL_LIMIT = 5000;
+/** Most bytes of events in one pull page (a page holds at least one event, however big). */
+export const MAX_PULL_BYTES = 8 * 1024 * 1024;
 /** Header carrying the byte offset of a resumable blob upload. */
 export const UPLOAD_OFFSET = "Upload-Offset";
 /** Header carrying the full size of a blob being uploaded. */
@@ -74,6 +76,31 @@ export function protocolMismatch(health: unknown): string | undefined {
   return `the server speaks an older sync protocol (${
     typeof v === "number" ? v : 1
   }) than this modelog's ${PROTOCOL_VERSION}: upgrade the modelog server`;
+}
+
+/** The limits a server advertises in `/v1/health`: a device keeps its pushes below them. */
+export interface SyncLimits {
+  /** Largest `POST /v1/events` body in bytes. */
+  eventsBody: number;
+  /** Most events in one push. */
+  eventsPerPush: number;
+  /** Most bytes of events in one pull page. */
+  pullBytes: number;
+}
+
+/** Answer to `GET /v1/health` (the fields the sync worker reads). */
+export interface HealthResponse {
+  ok: boolean;
+  /** The store's schema version. */
+  schemaVersion?: number;
+  /** The server's newest sequence number. */
+  seq?: number;
+  /** The server database's identity. */
+  server?: string;
+  /** The wire protocol's version ({@link PROTOCOL_VERSION}). */
+  protocol?: number;
+  /** What one push or pull may hold (absent from older servers: the defaults apply). */
+  limits?: SyncLimits;
 }
 
 /** Error body of every refused request. */
