@@ -519,7 +519,7 @@ export class Store {
    * Runs one write statement on a table outside the event log (the server's upload states,
    * `upload_states.ts`); returns how many rows it changed.
    */
-  async writeRow(sql: string, args: SqlArg[]): Promise<number> {
+  async writeRow(sql: string, args: (string | number | null)[]): Promise<number> {
     this.#assertOpen();
     return (await this.#writer.run({ sql, args })).rowsAffected;
   }
