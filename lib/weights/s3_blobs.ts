@@ -10,6 +10,9 @@
  * the running hash is kept, with the part list, in an {@link UploadStateStore} that several
  * instances may share.
  *
+ * Over 600 lines by a few: the S3 requests themselves (raw object and multipart calls, also used
+ * by `s3_uploads.ts`) live here beside the store, so that nothing else signs requests.
+ *
  * @module
  */
 
