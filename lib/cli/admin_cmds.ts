@@ -72,9 +72,11 @@ const doctorCmd: Command = define("doctor", {
   summary: "Check a store: schema, projections against a replay, weights blob hashes",
   usage: `cli.ts doctor [--strict] [--json] [--home DIR]
 
-Checks without changing the store: the schema version; that the projections equal a replay of
+Checks without changing the store: the schema version; that every event matches its checksum;
+that the projections equal a replay of
 the event log (done on a copy of the database); and that every weights blob referenced by a model
-is present and hashes to its name. Exit code 1 when a check fails.
+is present and hashes to its name; stale temp files of the blob folder (left by a killed
+writer) are removed and listed. Exit code 1 when a check fails.
 
   --strict   count blobs missing from the store as failures too (else a warning: a synced
              store may fetch them later)
@@ -105,6 +107,12 @@ Examples:
           "store".padEnd(12)
         } ${r.counts.events} events, ${r.counts.models} models, ${r.counts.tasks} tasks`,
       );
+      out(
+        `${"events".padEnd(12)} ${r.events.checked} checked against their checksums: ${
+          mark(r.events.mismatched.length === 0)
+        }`,
+      );
+      for (const e of r.events.mismatched) out(`  CHANGED  event ${e.id} (seq ${e.seq})`);
       if (!r.projections.checked) out(`${"projections".padEnd(12)} ${r.projections.note}`);
       else {
         out(
@@ -135,6 +143,10 @@ Examples:
           })`,
         );
       }
+      const t = r.tempFiles;
+      out(
+        `${"temp files".padEnd(12)} ${t.removed.length} stale removed (${t.bytes} bytes)`,
+      );
       out(r.ok ? "doctor: ok" : "doctor: problems found");
       return r.ok ? 0 : 1;
     });

@@ -101,7 +101,12 @@ export function designText(
     if (typeof configDict !== "object" || Array.isArray(configDict)) {
       throw new InvalidArgumentError("configDict", configDict, "must be a plain object");
     }
-    return JSON.stringify(configDict, null, 2);
+    try {
+      return JSON.stringify(configDict, null, 2);
+    } catch (e) {
+      // A cyclic object (or a BigInt): JSON cannot hold it.
+      throw new InvalidArgumentError("configDict", configDict, `cannot be stored as JSON: ${e}`);
+    }
   }
   if (configText !== undefined && configText !== null) {
     return needString("configText", configText, true);

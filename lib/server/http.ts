@@ -66,6 +66,7 @@ const STATUS: Partial<Record<ModelogErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   STORE_LOCKED: 503,
   MODEL_PUBLISHED: 409,
+  EVENT_CONFLICT: 409,
 };
 
 /** A JSON answer (event data encoded so NaN and infinities survive). */

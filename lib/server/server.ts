@@ -16,6 +16,8 @@ import { uiPages } from "./ui.ts";
 import { Sessions } from "./login.ts";
 import { expireStalePartials, uploadLimits } from "./uploads.ts";
 import { lockServerFiles, type ServerLock } from "./lock.ts";
+import { ConnGuard, guardLimits } from "./conn_guard.ts";
+import { errorJson } from "./http.ts";
 import { dirname, join, resolve } from "node:path";
 import { isS3Url, s3Blobs } from "./s3.ts";
 
@@ -90,6 +92,28 @@ export interface ServerOptions {
   maxPerAddress?: number;
   /** Most requests answered at once per token (default 128). */
   maxPerToken?: number;
+  /**
+   * How long a new connection may take to send its first request head, in ms (default 10 s);
+   * then it is closed. Half-sent requests cannot hold connections for ever.
+   */
+  headerTimeoutMs?: number;
+  /**
+   * How long a connection may move no byte in either direction, in ms (default 60 s); then it
+   * is closed. Uploads and downloads keep moving bytes, so they live.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Most connections open at once from one address (default 64). A further one is answered
+   * 503 at once, unless one of that address's connections has not sent its head yet: the
+   * oldest of those is closed to make room.
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Most connections open at once in total (default: what the process's open-file limit
+   * allows with room to spare, at most 4096; 256 when the limit cannot be read). Over it, as
+   * for one address.
+   */
+  maxConnections?: number;
 }
 
 /** A running server. */
@@ -187,6 +211,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log(`modelog server: no tokens given, so listening on 127.0.0.1 only (not ${hostname})`);
     hostname = "127.0.0.1";
   }
+  const limits = await guardLimits({
+    ...(options.headerTimeoutMs !== undefined ? { headerTimeoutMs: options.headerTimeoutMs } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.maxConnectionsPerAddress !== undefined
+      ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
+      : {}),
+    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+  });
   const ownStore = !options.store;
   const opened = options.store ? undefined : await openServerStore(options);
   const store = options.store ?? opened!.store;
@@ -236,16 +268,41 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   expire();
   const sweeper = setInterval(expire, Math.min(ttl, 3600_000));
 
+  // The real listener is private (127.0.0.1, a free port); the public one is the guard's
+  // (conn_guard.ts), which drops slow and idle connections and says who each client is.
   const ac = new AbortController();
   let resolvePort: (p: number) => void;
   const portP = new Promise<number>((r) => (resolvePort = r));
+  let guard: ConnGuard | undefined;
   const server = Deno.serve({
-    port: options.port ?? 8080,
-    hostname,
+    port: 0,
+    hostname: "127.0.0.1",
     signal: ac.signal,
     onListen: ({ port }) => resolvePort(port),
-  }, app.fetch);
-  const port = await portP;
+  }, (req, info) => {
+    const peer = guard?.peerOf(info.remoteAddr);
+    if (!peer) {
+      return errorJson(403, "FORBIDDEN", "Connect through the server's public port");
+    }
+    return app.fetch(req, { ...info, remoteAddr: peer });
+  });
+  const inner = await portP;
+  try {
+    guard = ConnGuard.listen(
+      { hostname, port: options.port ?? 8080 },
+      { hostname: "127.0.0.1", port: inner },
+      limits,
+    );
+  } catch (e) {
+    clearInterval(sweeper);
+    ac.abort();
+    await server.finished;
+    await sweeping;
+    if (ownStore) await store.close();
+    await opened?.lock.release();
+    throw e;
+  }
+  const port = guard.addr.port;
   const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   return {
     url: `http://${shown}:${port}`,
@@ -253,8 +310,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store,
     async close() {
       clearInterval(sweeper);
+      guard!.stopListening();
+      guard!.closePending();
       ac.abort();
       await server.finished;
+      await guard!.close();
       await sweeping;
       if (ownStore) await store.close();
       await opened?.lock.release();

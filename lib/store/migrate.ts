@@ -9,6 +9,35 @@ import { MIGRATION_LOCK, PG_MIGRATIONS } from "./pg_sql.ts";
 import { newOrigin } from "../clock.ts";
 import { ModelogError } from "../errors.ts";
 import { MIGRATIONS, PROJECTION_TABLES, SCHEMA_VERSION } from "../projections/schema.ts";
+import { eventChecksum } from "./log.ts";
+
+/** Version 2 to 3: computes the checksum of every event written before it was kept. */
+async function fillChecksums(w: Pick<DbClient, "execute">): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const rs = await w.execute({
+      sql: `SELECT seq, id, stream, type, at, origin, v, data FROM events
+            WHERE seq > ? ORDER BY seq LIMIT 2000`,
+      args: [after],
+    });
+    if (rs.rows.length === 0) return;
+    for (const r of rs.rows) {
+      const e = {
+        id: String(r.id),
+        stream: String(r.stream),
+        type: String(r.type),
+        at: String(r.at),
+        origin: String(r.origin),
+        v: Number(r.v),
+      };
+      await w.execute({
+        sql: "UPDATE events SET checksum = ? WHERE seq = ?",
+        args: [eventChecksum(e, String(r.data)), r.seq],
+      });
+      after = Number(r.seq);
+    }
+  }
+}
 
 /**
  * Runs the pending migrations on the writer connection and returns the store's origin id
@@ -45,6 +74,7 @@ export async function migrate(c: DbClient, path: string, remote: boolean): Promi
     for (let i = current; i < SCHEMA_VERSION; i++) {
       for (const sql of (pg ? PG_MIGRATIONS : MIGRATIONS)[i]!) await w.execute(sql);
     }
+    if (current >= 1 && current < 3) await fillChecksums(w);
     await w.execute({
       sql:
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

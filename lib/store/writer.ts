@@ -163,6 +163,11 @@ export class Writer {
     this.#assertOpen = assertOpen;
   }
 
+  /** How long a statement waits for another process's lock, in ms. */
+  get busyTimeoutMs(): number {
+    return this.#s.busyTimeoutMs;
+  }
+
   /** The connection writes run on right now (inside {@link tx}: the transaction). */
   get executor(): Executor {
     return this.#x;

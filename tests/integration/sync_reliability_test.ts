@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Model, openStore, startServer, type Store, SyncWorker } from "../../mod.ts";
 import { newId } from "../../lib/clock.ts";
-import { MAX_PULL_BYTES } from "../../lib/sync/protocol.ts";
+import { MAX_PULL_BYTES, PROTOCOL_VERSION } from "../../lib/sync/protocol.ts";
 import { CLI, serverEvents, spawnDeno, spawnServer } from "../fixtures/sync_helpers.ts";
 import { withTempDir } from "../fixtures/helpers.ts";
 
@@ -89,7 +89,7 @@ Deno.test("an event larger than the server's limit is held back; the rest goes o
     const a = await openStore({ home: join(dir, "a") });
     try {
       const health = await (await fetch(`${server.url}/v1/health`)).json();
-      assert.equal(health.protocol, 1);
+      assert.equal(health.protocol, PROTOCOL_VERSION);
       assert.equal(health.limits.eventsBody, 1 << 20);
       assert.ok(health.limits.pullBytes > 0);
       const big = await model(a, "p", "big");
@@ -298,7 +298,7 @@ Deno.test("sync status keeps the last success and error between runs; errors nam
     await cli(["sync", "push", "--home", home, "--server", url]);
     let st = JSON.parse(await cli(["sync", "status", "--home", home, "--server", url, "--json"]));
     assert.ok(st.lastSuccess, "lastSuccess survives the process");
-    assert.equal(st.lastError, undefined);
+    assert.equal(st.lastError, null, "no error: the --json object says null");
     await server.stop();
     const s2 = await openStore({ home });
     await model(s2, "p", "n");
