@@ -7,7 +7,10 @@
  *   between them), all real `cli.ts serve` processes;
  * - pull of every event (`GET /v1/events` pages of 5000) from the libSQL and the PostgreSQL
  *   instance;
- * - a blob put of `PG_BENCH_UPLOAD_MB` MB to S3 (s3rver) and to the local blob folder.
+ * - a blob put of `PG_BENCH_UPLOAD_MB` MB to S3 (s3rver) and to the local blob folder;
+ * - the same upload through the server (a device's `SyncWorker.uploadBlob`: 2 MiB `PUT`s) to
+ *   an instance on the local folder and to one on S3 (parts of 8 MiB, the bytes short of a
+ *   part staged between requests).
  *
  * Environment: `PG_BENCH_EVENTS` events pushed per target (default 200000; the pull reads them
  * back; 1M takes several minutes per target on 2 cores), `PG_BENCH_UPLOAD_MB` (default 1024).
@@ -21,7 +24,8 @@ import { BlobStore } from "../lib/weights/blobs.ts";
 import { S3BlobStore } from "../lib/weights/s3_blobs.ts";
 import { hlc } from "../tests/fixtures/helpers.ts";
 import { startPostgres } from "../tests/fixtures/postgres.ts";
-import { startS3 } from "../tests/fixtures/s3.ts";
+import { s3ServeOptions, startS3 } from "../tests/fixtures/s3.ts";
+import { openStore, SyncWorker } from "../mod.ts";
 import { type ServerProc, spawnServer } from "../tests/fixtures/sync_helpers.ts";
 
 const EVENTS = Number(Deno.env.get("PG_BENCH_EVENTS") ?? 200_000);
@@ -145,6 +149,29 @@ try {
   const s3S = (performance.now() - t0) / 1000;
   rows.push([`put ${UPLOAD_MB} MB, S3 (s3rver)`, `${(UPLOAD_MB / s3S).toFixed(0)} MB/s`]);
   rows.push(["ratio S3 / local", (localS / s3S).toFixed(2)]);
+
+  // Through the server: a device holding the blob uploads it to each kind of instance.
+  const device = await openStore({ home: join(dir, "device") });
+  try {
+    await device.blobs.putFromStream(big.hash, big.stream());
+    const p3 = await spawnServer({ db: pg.url, quiet: true, ...s3ServeOptions(s3) });
+    started.push(p3);
+    const through = async (url: string) => {
+      const t = performance.now();
+      await new SyncWorker({ server: url, store: device }).uploadBlob(big.hash);
+      return (performance.now() - t) / 1000;
+    };
+    const viaLocal = await through(p1.url);
+    rows.push([
+      `upload ${UPLOAD_MB} MB via server, local folder`,
+      `${(UPLOAD_MB / viaLocal).toFixed(0)} MB/s`,
+    ]);
+    const viaS3 = await through(p3.url);
+    rows.push([`upload ${UPLOAD_MB} MB via server, S3`, `${(UPLOAD_MB / viaS3).toFixed(0)} MB/s`]);
+    rows.push(["ratio via server S3 / local", (viaLocal / viaS3).toFixed(2)]);
+  } finally {
+    await device.close();
+  }
 } finally {
   for (const s of started) await s.stop();
   await s3.stop();

@@ -77,7 +77,7 @@ function runUntilSignal(server: RunningServer, after?: () => Promise<void>): Pro
 const serve: Command = define("serve", {
   summary: "Run the modelog server (sync endpoints, query API, web UI)",
   usage:
-    `cli.ts serve [--port ${SERVE_PORT}] [--hostname 127.0.0.1] [--db PATH|libsql://…|postgres://…] [--blobs DIR] [--tokens FILE]
+    `cli.ts serve [--port ${SERVE_PORT}] [--hostname 127.0.0.1] [--db PATH|libsql://…|postgres://…] [--blobs DIR|s3://bucket/prefix] [--tokens FILE]
 
   --port      TCP port (default ${SERVE_PORT}; 0 picks a free one)
   --hostname  interface (default 127.0.0.1; without --tokens the server only listens on 127.0.0.1)
@@ -85,19 +85,25 @@ const serve: Command = define("serve", {
               a libsql:// or http(s):// sqld/Turso URL passed straight to the client,
               or a postgres:// URL (several instances may share one PostgreSQL)
   --db-token  auth token for a remote --db (or env MODELOG_DB_TOKEN)
-  --blobs     folder for weights blobs (default: beside the database)
+  --blobs     folder for weights blobs (default: beside the database), or s3://bucket/prefix
+              (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+  --s3-endpoint  S3-compatible service URL (default AWS_ENDPOINT_URL, else AWS S3)
+  --s3-region    S3 region (default AWS_REGION, else us-east-1)
   --tokens    JSON file {"tokens": [{"token": "...", "role": "read|write|admin", "projects": [...]}]}
   --quiet     do not log requests
 
 Examples:
   cli.ts serve --db ./server/modelog.db
-  cli.ts serve --hostname 0.0.0.0 --port 9000 --tokens tokens.json`,
+  cli.ts serve --hostname 0.0.0.0 --port 9000 --tokens tokens.json
+  cli.ts serve --db postgres://modelog@db/modelog --blobs s3://team-weights/modelog --s3-endpoint http://minio:9000`,
   options: {
     port: { type: "string" },
     hostname: { type: "string" },
     db: { type: "string" },
     "db-token": { type: "string" },
     blobs: { type: "string" },
+    "s3-endpoint": { type: "string" },
+    "s3-region": { type: "string" },
     tokens: { type: "string" },
     quiet: { type: "boolean" },
   },
@@ -114,6 +120,8 @@ Examples:
         ...(values.db ? { db: values.db as string } : {}),
         ...(dbToken ? { dbAuthToken: dbToken } : {}),
         ...(values.blobs ? { blobs: values.blobs as string } : {}),
+        ...(values["s3-endpoint"] ? { s3Endpoint: values["s3-endpoint"] as string } : {}),
+        ...(values["s3-region"] ? { s3Region: values["s3-region"] as string } : {}),
         ...(values.tokens ? { tokens: values.tokens as string } : {}),
         ...(values.quiet ? { log: () => {} } : {}),
         pages: uiPages,

@@ -147,7 +147,7 @@ async function checkReferences(
     if (e.type === "model.weights_updated" && e.data.hash) {
       const h = e.data.hash;
       if (
-        await ctx.store.blobs.has(h) && !(await mayReadBlob(ctx.store, who, h)) &&
+        await (ctx.blobs ?? ctx.store.blobs).has(h) && !(await mayReadBlob(ctx.store, who, h)) &&
         !(await holdsBlob(ctx.store, who, h))
       ) {
         throw new HttpError(

@@ -12,6 +12,7 @@ import { bodyLimit, type Context, HTTPException, type MiddlewareHandler } from "
 import type { Principal, TokenAuth } from "./auth.ts";
 import { headSeq } from "../projections/read.ts";
 import type { UploadLimits } from "./uploads.ts";
+import type { ServerBlobs } from "../weights/blob_backend.ts";
 
 /** The hono environment of every route: the principal the auth middleware found. */
 export type AppEnv = { Variables: { principal: Principal } };
@@ -36,6 +37,8 @@ export interface ServerContext {
   requestTimeoutMs: number;
   /** Limits on uploads in progress (defaults of `uploadLimits()` when absent). */
   uploads?: UploadLimits;
+  /** Where the blob routes keep blobs (S3); absent: the store's folder, `store.blobs`. */
+  blobs?: ServerBlobs;
 }
 
 /** An error with the HTTP status to answer it with. */

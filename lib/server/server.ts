@@ -19,6 +19,7 @@ import { lockServerFiles, type ServerLock } from "./lock.ts";
 import { ConnGuard, guardLimits } from "./conn_guard.ts";
 import { errorJson } from "./http.ts";
 import { dirname, join, resolve } from "node:path";
+import { isS3Url, s3Blobs } from "./s3.ts";
 
 export { modelRecord } from "./models_api.ts";
 export { readAhead } from "./blobs.ts";
@@ -36,8 +37,15 @@ export interface ServerOptions {
   db?: string;
   /** Auth token for a remote `db`. */
   dbAuthToken?: string;
-  /** Folder for blobs (default: beside the database, `blobs/`). */
+  /**
+   * Where blobs go: a folder (default: beside the database, `blobs/`) or `s3://bucket/prefix`
+   * (any S3-compatible service; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+   */
   blobs?: string;
+  /** The S3 service URL for `s3://` blobs (default AWS_ENDPOINT_URL, else AWS S3). */
+  s3Endpoint?: string;
+  /** The S3 region for `s3://` blobs (default AWS_REGION, else us-east-1). */
+  s3Region?: string;
   /** A tokens file path, or the token entries themselves. Without tokens: 127.0.0.1 only. */
   tokens?: string | TokenEntry[];
   /** Largest accepted `POST /v1/events` body in bytes. */
@@ -134,15 +142,21 @@ async function openServerStore(
   options: ServerOptions,
 ): Promise<{ store: Store; lock: ServerLock }> {
   const db = parseDb(options.db, Deno.env.get("MODELOG_HOME") ?? join(Deno.cwd(), ".modelog"));
-  const home = db.path ? dirname(db.path) : resolve(options.blobs ?? ".");
-  const blobsDir = options.blobs ? resolve(options.blobs) : join(home, "blobs");
+  const s3 = isS3Url(options.blobs);
+  // With S3 blobs and a database URL nothing is kept locally: a scratch folder is the home.
+  const home = db.path
+    ? dirname(db.path)
+    : s3
+    ? await Deno.makeTempDir({ prefix: "modelog-server-" })
+    : resolve(options.blobs ?? ".");
+  const blobsDir = options.blobs && !s3 ? resolve(options.blobs) : join(home, "blobs");
   await Deno.mkdir(dirname(blobsDir), { recursive: true });
   if (db.path) await Deno.mkdir(dirname(db.path), { recursive: true });
   // One process per database file and blob folder (see lock.ts). Several instances may share
   // a PostgreSQL database (their blobs then go to a shared store, not one folder each).
   const lock = await lockServerFiles([
     ...(db.path ? [`${db.path}.server.lock`] : []),
-    `${blobsDir}.server.lock`,
+    ...(s3 ? [] : [`${blobsDir}.server.lock`]),
   ]);
   try {
     const store = await openStore({
@@ -216,6 +230,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const ctx: ServerContext = {
     store,
+    ...(isS3Url(options.blobs) ? { blobs: s3Blobs(store, options) } : {}),
     auth,
     readOnly: options.readOnly ?? false,
     serverId,

@@ -534,6 +534,15 @@ export class Store {
     });
   }
 
+  /**
+   * Runs one write statement on a table outside the event log (the server's upload states,
+   * `upload_states.ts`); returns how many rows it changed.
+   */
+  async writeRow(sql: string, args: (string | number | null)[]): Promise<number> {
+    this.#assertOpen();
+    return (await this.#writer.run({ sql, args })).rowsAffected;
+  }
+
   /** Holds back, releases or drops events in the sync quarantine, in one transaction. */
   async changeQuarantine(change: QuarantineChange): Promise<void> {
     await this.#writer.tx((x) => applyQuarantine(x, change));

@@ -6,33 +6,51 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openStore, OutputModel, type Store, SyncWorker, Task } from "../../mod.ts";
+import { Model, openStore, OutputModel, type Store, SyncWorker, Task } from "../../mod.ts";
+import { sha256File } from "../../lib/weights/blobs.ts";
 import { postgres } from "../../lib/deps.ts";
 import { newId } from "../../lib/clock.ts";
 import { encodeEventData } from "../../lib/store/log.ts";
 import { craft, hlc, withTempDir } from "../fixtures/helpers.ts";
 import { checkPostgres, type PostgresServer, startPostgres } from "../fixtures/postgres.ts";
 import { serviceGate } from "../fixtures/services.ts";
-import { serverEvents, type ServerProc, spawnServer } from "../fixtures/sync_helpers.ts";
+import {
+  serverEvents,
+  type ServerProc,
+  spawnServer,
+  writeBigFile,
+} from "../fixtures/sync_helpers.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { checkS3, s3ServeOptions, startS3 } from "../fixtures/s3.ts";
 
 const gate = serviceGate("PostgreSQL", await checkPostgres());
+/** The size of the weights the devices push (MiB): `MODELOG_TEST_WEIGHTS_MIB`, default 50. */
+const WEIGHTS_MIB = Number(Deno.env.get("MODELOG_TEST_WEIGHTS_MIB") ?? 50);
+const pgCheck = await checkPostgres();
+const s3Gate = serviceGate("PostgreSQL and s3rver", !pgCheck.ok ? pgCheck : await checkS3());
 
-/** A PostgreSQL and `n` instances on it (each with its own blob folder). */
+/**
+ * A PostgreSQL and `n` instances on it: each with its own blob folder, or all on one s3rver
+ * bucket (`s3`).
+ */
 async function withInstances(
   n: number,
   fn: (pg: PostgresServer, servers: ServerProc[], dir: string) => Promise<void>,
+  o: { s3?: boolean } = {},
 ): Promise<void> {
-  gate.requireService();
+  (o.s3 ? s3Gate : gate).requireService();
   const pg = await startPostgres();
+  const s3 = o.s3 ? await startS3() : undefined;
   try {
     await withTempDir(async (dir) => {
       // Started at once: the migrations take an advisory lock, one runs, the others wait.
       const servers = await Promise.all(
-        Array.from(
-          { length: n },
-          (_, i) => spawnServer({ db: pg.url, blobs: join(dir, `blobs${i}`), quiet: true }),
-        ),
+        Array.from({ length: n }, (_, i) =>
+          spawnServer({
+            db: pg.url,
+            quiet: true,
+            ...(s3 ? s3ServeOptions(s3) : { blobs: join(dir, `blobs${i}`) }),
+          })),
       );
       try {
         await fn(pg, servers, dir);
@@ -41,6 +59,7 @@ async function withInstances(
       }
     });
   } finally {
+    await s3?.stop();
     await pg.stop();
   }
 }
@@ -49,8 +68,8 @@ async function withInstances(
 const dumpOf = async (s: Store) => JSON.parse(JSON.stringify(await s.dump()));
 
 Deno.test({
-  name: "pg instances: 8 devices through 3 instances at once converge to the server's state",
-  ignore: gate.ignore,
+  name: "pg instances: 8 devices through 3 instances on one S3 bucket converge, weights included",
+  ignore: s3Gate.ignore,
   async fn() {
     await withInstances(3, async (pg, servers, dir) => {
       const devices: Store[] = [];
@@ -64,6 +83,16 @@ Deno.test({
         await m0.flush();
         await first.close();
         await new SyncWorker({ server: servers[0]!.url, store: devices[0]! }).push();
+        // Two devices push weights of WEIGHTS_MIB through different instances, in round 0.
+        const weights: string[] = [];
+        for (let d = 0; d < 2; d++) {
+          const t = await Task.init({ projectName: "p", taskName: `w${d}`, store: devices[d]! });
+          const m = new OutputModel({ task: t, name: `weights-${d}` });
+          const file = await writeBigFile(join(dir, `w${d}.bin`), WEIGHTS_MIB);
+          await m.updateWeights({ weightsFilename: file });
+          await t.close();
+          weights.push(m.id);
+        }
         for (let round = 0; round < 3; round++) {
           await Promise.all(devices.map(async (store, d) => {
             const w = new SyncWorker({ server: servers[(d + round) % 3]!.url, store });
@@ -97,13 +126,21 @@ Deno.test({
           // Served once each: the log through any instance holds each event once.
           const ids = (await serverEvents(servers[2]!.url)).map((e) => e.id);
           assert.equal(new Set(ids).size, ids.length);
+          // Every device gets a local copy of weights it never had, through any instance.
+          await Promise.all(devices.map(async (store, d) => {
+            new SyncWorker({ server: servers[d % 3]!.url, store });
+            const m = await Model.get(weights[(d + 1) % 2]!, { store });
+            const path = await m.getLocalCopy();
+            assert.ok(path, `device ${d} has a copy`);
+            assert.equal((await sha256File(path)).hash, m.hash);
+          }));
         } finally {
           await server.close();
         }
       } finally {
         for (const s of devices) await s.close();
       }
-    });
+    }, { s3: true });
   },
 });
 
