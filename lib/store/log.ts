@@ -154,3 +154,32 @@ export function toEvent(r: Record<string, unknown>): StoredEvent {
   if (typeof r.checksum === "string" && r.checksum !== "") out.checksum = r.checksum;
   return out;
 }
+
+/**
+ * Turns rows of `seq, id, stream, type, at, data` (in that order, as arrays) into the events a
+ * fold reads, and the last row's seq (`after` when there are none).
+ */
+export function foldEventsOfRows(
+  rows: ArrayLike<ArrayLike<unknown>>,
+  after: number,
+): { events: StoredEvent[]; last: number } {
+  const events: StoredEvent[] = [];
+  let last = after;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    events.push(
+      logEvent(
+        String(r[1]),
+        String(r[2]),
+        String(r[3]),
+        String(r[4]),
+        "",
+        EVENT_VERSION,
+        "",
+        String(r[5]),
+      ),
+    );
+    last = Number(r[0]);
+  }
+  return { events, last };
+}

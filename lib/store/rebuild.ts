@@ -16,10 +16,10 @@
 import type { ResultSet } from "../deps.ts";
 import type { DbClient } from "./db.ts";
 import { newOrigin } from "../clock.ts";
-import { EVENT_VERSION, type StoredEvent } from "../events.ts";
+import type { StoredEvent } from "../events.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
-import { logEvent } from "./log.ts";
+import { foldEventsOfRows } from "./log.ts";
 import { projectionIndexes } from "./migrate.ts";
 import { LogPages, Pacer, Scratch } from "./scratch.ts";
 import { rowsOf } from "./raw.ts";
@@ -35,24 +35,7 @@ const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
 
 /** Turns a page of `PAGE_SQL` rows into events (only what the fold reads). */
 function pageEvents(rs: ResultSet): { events: StoredEvent[]; last: number } {
-  const events: StoredEvent[] = [];
-  let last = 0;
-  for (const r of rs.rows) {
-    events.push(
-      logEvent(
-        String(r[1]),
-        String(r[2]),
-        String(r[3]),
-        String(r[4]),
-        "",
-        EVENT_VERSION,
-        "",
-        String(r[5]),
-      ),
-    );
-    last = Number(r[0]);
-  }
-  return { events, last };
+  return foldEventsOfRows(rs.rows, 0);
 }
 
 /**

@@ -16,10 +16,10 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { InStatement } from "../deps.ts";
-import { EVENT_VERSION, type StoredEvent } from "../events.ts";
+import type { StoredEvent } from "../events.ts";
 import { MIGRATIONS } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
-import { logEvent } from "./log.ts";
+import { foldEventsOfRows } from "./log.ts";
 import { nextTurn } from "./writer.ts";
 
 type Bound = null | string | bigint | number | Uint8Array;
@@ -82,25 +82,7 @@ export class LogPages {
   }
   /** Up to `limit` events after `after` (only what the fold reads), and the last seq. */
   next(after: number, limit: number): { events: StoredEvent[]; last: number } {
-    const rows = this.#page.all(after, limit) as unknown as unknown[][];
-    const events: StoredEvent[] = [];
-    let last = after;
-    for (const r of rows) {
-      events.push(
-        logEvent(
-          String(r[1]),
-          String(r[2]),
-          String(r[3]),
-          String(r[4]),
-          "",
-          EVENT_VERSION,
-          "",
-          String(r[5]),
-        ),
-      );
-      last = Number(r[0]);
-    }
-    return { events, last };
+    return foldEventsOfRows(this.#page.all(after, limit) as unknown as unknown[][], after);
   }
   close(): void {
     this.#c.close();
