@@ -17,6 +17,7 @@ import {
   type CompiledQuery,
   compileModelQuery,
   type Driver,
+  type ModelOrder,
   type QueryFilter,
   type QueryStrategy,
 } from "../query.ts";
@@ -440,4 +441,140 @@ export async function projectsOfBlob(store: Store, hash: string): Promise<string
     [hash],
   );
   return rows.map((r) => r.project);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web UI: the sorted models table, id prefixes, column values, chart times.
+// (Reads only the web UI makes; the models table is sorted and counted in SQL so that 100k
+// models stay fast.)
+
+/** One page of the models table: the models in the order asked, and how many match in all. */
+export interface ModelTablePage {
+  /** The page's models. */
+  views: ModelView[];
+  /** How many models match the filter (all pages). */
+  total: number;
+}
+
+/**
+ * A page of models matching `filter` sorted by `order` (SQL `ORDER BY`, `LIMIT`, `OFFSET`),
+ * and the count of all matches.
+ */
+export async function modelTablePage(
+  store: Store,
+  filter: QueryFilter,
+  opts: { order: ModelOrder; offset: number; limit: number },
+): Promise<ModelTablePage> {
+  const { maxResults: _, after: __, ...where } = filter;
+  const q = compileModelQuery({ ...where, maxResults: opts.limit }, {
+    columns: QUERY_COLUMNS,
+    order: opts.order,
+    offset: opts.offset,
+  });
+  const c = compileModelQuery(where, { count: true });
+  const [rows, total] = await Promise.all([
+    readAll<QueryRow>(store, q.sql, q.args),
+    readOne<{ n: number }>(store, c.sql, c.args),
+  ]);
+  return { views: rows.map(viewFromRow), total: Number(total?.n ?? 0) };
+}
+
+/**
+ * The ids of live models starting with `prefix` (at most `limit`, sorted): the models an id
+ * prefix in a UI URL may mean. Until `Model.get` resolves prefixes itself.
+ */
+export async function modelIdsWithPrefix(
+  store: Store,
+  prefix: string,
+  limit = 10,
+): Promise<string[]> {
+  const rows = await readAll<{ id: string }>(
+    store,
+    "SELECT id FROM models WHERE id >= ? AND id < ? AND created = 1 AND removed = 0 " +
+      "ORDER BY id LIMIT ?",
+    [prefix, prefix + "\uffff", limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The distinct projects of live models, sorted (at most `limit`). */
+export async function projectNames(store: Store, limit = 500): Promise<string[]> {
+  const rows = await readAll<{ project: string }>(
+    store,
+    "SELECT DISTINCT project FROM models WHERE created = 1 AND removed = 0 AND project != '' " +
+      "ORDER BY project LIMIT ?",
+    [limit],
+  );
+  return rows.map((r) => r.project);
+}
+
+/** A scalar series' summary values, for a column of the models table. */
+export interface SeriesStats {
+  /** The model. */
+  modelId: string;
+  /** `title/series`. */
+  key: string;
+  /** Last value (null when not finite). */
+  last: number | null;
+  /** Smallest finite value. */
+  min: number | null;
+  /** Largest finite value. */
+  max: number | null;
+}
+
+/** The scalar summaries of the given models (every series but single values). */
+export async function seriesStatsOf(store: Store, modelIds: string[]): Promise<SeriesStats[]> {
+  if (modelIds.length === 0) return [];
+  const rows = await readAll<
+    { model_id: string; title: string; series: string; last: string; min: number; max: number }
+  >(
+    store,
+    `SELECT model_id, title, series, last, min, max FROM scalar_series WHERE model_id IN (${
+      modelIds.map(() => "?").join(", ")
+    }) AND max_iter != -2147483648 ORDER BY title, series`,
+    modelIds,
+  );
+  return rows.map((r) => {
+    const last = JSON.parse(r.last);
+    return {
+      modelId: r.model_id,
+      key: `${r.title}/${r.series}`,
+      last: typeof last === "number" ? last : null,
+      min: r.min ?? null,
+      max: r.max ?? null,
+    };
+  });
+}
+
+/** One stored batch of a scalar series: its iteration range and when it was written (HLC). */
+export interface ScalarChunkSpan {
+  /** Report title. */
+  title: string;
+  /** Report series. */
+  series: string;
+  /** First iteration in the batch. */
+  minIter: number;
+  /** Last iteration in the batch. */
+  maxIter: number;
+  /** The batch event's HLC time. */
+  at: string;
+}
+
+/** The scalar batches of a model, by title, series and time (for a wall-time axis). */
+export async function scalarChunkSpans(store: Store, modelId: string): Promise<ScalarChunkSpan[]> {
+  const rows = await readAll<
+    { title: string; series: string; min_iter: number; max_iter: number; at: string }
+  >(
+    store,
+    "SELECT title, series, min_iter, max_iter, at FROM metric_chunks WHERE model_id = ? " +
+      "ORDER BY title, series, at",
+    [modelId],
+  );
+  return rows.map((r) => ({
+    title: r.title,
+    series: r.series,
+    minIter: r.min_iter,
+    maxIter: r.max_iter,
+    at: r.at,
+  }));
 }

@@ -155,7 +155,7 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
         });
       });
     }
-    app.route("/", uiRoutes(ctx.store));
+    app.route("/", uiRoutes(ctx.store, { readOnly: ctx.readOnly }));
   }
   return app;
 }
