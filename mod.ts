@@ -6,6 +6,7 @@
  *
  * @example Register a model, report on it and query it
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Model, openStore, OutputModel, Task } from "./mod.ts";
  *
  * const home = await Deno.makeTempDir();
@@ -16,7 +17,7 @@
  * for (let i = 0; i < 10; i++) model.reportScalar("loss", "train", 1 / (i + 1), i);
  * await model.publish();
  * const found = await Model.queryModels({ projectName: "examples", tags: ["demo"], store });
- * console.log(found[0]?.published); // true
+ * assert.equal(found[0]?.published, true);
  * await task.close();
  * await store.close();
  * await Deno.remove(home, { recursive: true });
@@ -35,7 +36,13 @@ export {
   SyncError,
   WeightsNotFoundError,
 } from "./lib/errors.ts";
-export { openStore, type RebuildResult, Store, type StoreOptions } from "./lib/store/store.ts";
+export {
+  openStore,
+  type RebuildResult,
+  type RefusedEvent,
+  Store,
+  type StoreOptions,
+} from "./lib/store/store.ts";
 export { configure, defaultHome, getDefaultStore } from "./lib/store/default.ts";
 export {
   BaseModel,

@@ -1,351 +1,92 @@
 /**
- * The modelog benchmark (`npx -y deno@2.9.6 task bench`), measured in one run on one store:
+ * Every modelog benchmark in one run (`npx -y deno@2.9.6 task bench`): each runs as its own
+ * child process, one after the other (so none disturbs another's timing or memory), its output
+ * passes through, and the run ends with one table of every target: figure, baseline from the
+ * same run, ratio, PASS/MISS.
  *
- * - (a) durable model operations per second on the big store: creating output models and
- *   importing models, then `setMetadata`, `addTags` and `updateWeights({ registerUri })` on
- *   existing models (each resolves after its transaction commits);
- * - (b) `Model.queryModels` with a tag filter (`["demo", "-TF"]`) plus a metadata filter
- *   (`{ dataset: "ds-N" }`, first page of 50) over 100,000 models: p50/p95 in ms, and the ratio
- *   to the same query written by hand in SQL on the projection tables, run through a separate
- *   `@libsql/client` connection to the same file and returning the same rows (with their tags
- *   and metadata). The hand query is written two ways (driven by the metadata index, or walking
- *   the `models_order` index newest first); the faster is the baseline. `queryModels`' own SQL is
- *   also run through the raw client, to split the plan's cost from the API's. Target ≤ 1.5x;
- * - (c) the same at 10,000 models (measured first, on the same store before it grows), and
- *   the ratio of the 100k to the 10k p50. Target ≤ 3x;
- * - (d) `store.rebuild()` of the whole log (1,000,000 events at full scale) in events/s.
- *   Reference target ≥ 100k events/s (libsql-notes: a full-scan rebuild).
+ * - `bench/store_bench.ts`: durable operations against a raw one-event append, `queryModels`
+ *   against hand SQL at 100k and 10k models, `rebuild()` of 1M events;
+ * - `bench/reports_bench.ts`: reports against a hand-packed writer and reader of the same JSON,
+ *   peak memory reporting 10M points and reading 1M points;
+ * - `bench/sync_bench.ts`: push and pull ingest per CPU-second, push against a local append,
+ *   a 1 GB upload against `cp`, the upload worker's peak memory;
+ * - `bench/ui_bench.ts`: pages against the library call each wraps.
  *
- * Seeding builds the events in memory and ingests them in large batches (`store.ingest`).
- *
- * Environment: `BENCH_SCALE` (default 1; 0.1 = a quick run with 10,000 / 1,000 models),
- * `BENCH_QUERY_RUNS` (default 300 per side), `BENCH_OPS` (default 1000 per operation),
- * `BENCH_KEEP=1` to keep the temporary store.
+ * Environment: `BENCH_QUICK=1` shrinks every size about 10x (a smoke run);
+ * `BENCH_ONLY=store,sync` runs only those; every benchmark's own knobs pass through (see each
+ * file). Exits non-zero only when a benchmark fails to run, not when a target is missed.
  *
  * @module
  */
-import { InputModel, Model, openStore, OutputModel, Task } from "../mod.ts";
-import type { Store } from "../mod.ts";
-import { createClient } from "../lib/deps.ts";
-import { compileModelQuery } from "../lib/query.ts";
-import { choosePlan } from "../lib/models/model.ts";
-import { DATASETS, Seeder } from "./seed.ts";
-import { fmt, percentile, table, tick } from "./stats.ts";
+import { fileURLToPath } from "node:url";
+import { parseVerdicts, QUICK, type Target, VERDICT_PREFIX, verdictTable } from "./stats.ts";
 
-const env = (k: string, d: number) => {
-  const v = Deno.env.get(k);
-  const n = v === undefined || v === "" ? d : Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${k} must be a positive number, got ${v}`);
-  return n;
-};
-const SCALE = env("BENCH_SCALE", 1);
-const BIG = Math.round(100_000 * SCALE);
-const SMALL = Math.round(10_000 * SCALE);
-const REBUILD_EVENTS = Math.round(1_000_000 * SCALE);
-const EVENTS_PER_MODEL = Math.max(3, Math.round(REBUILD_EVENTS / BIG));
-const QUERY_RUNS = Math.round(env("BENCH_QUERY_RUNS", 300));
-const OPS = Math.round(env("BENCH_OPS", 1000));
-const PAGE = 50;
-const INGEST_BATCH = 20_000;
-
-const log = (...a: unknown[]) => console.error("[bench]", ...a);
-
-// ---------------------------------------------------------------- seeding
-
-const seeder = new Seeder({ eventsPerModel: EVENTS_PER_MODEL });
-let seeded = 0;
-let ingestMs = 0;
-let ingested = 0;
-
-async function seedTo(store: Store, models: number): Promise<void> {
-  const perBatch = Math.max(1, Math.floor(INGEST_BATCH / EVENTS_PER_MODEL));
-  while (seeded < models) {
-    const to = Math.min(models, seeded + perBatch);
-    const events = seeder.events(seeded, to);
-    const t0 = performance.now();
-    await store.ingest(events, { remote: false });
-    ingestMs += performance.now() - t0;
-    ingested += events.length;
-    seeded = to;
-    if (seeded % (perBatch * 10) === 0 || seeded === models) {
-      log(`seeded ${fmt(seeded)} models (${fmt(ingested)} events)`);
-    }
-    await tick();
+const BENCHES = ["store", "reports", "sync", "ui"] as const;
+const only = (Deno.env.get("BENCH_ONLY") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+for (const o of only) {
+  if (!(BENCHES as readonly string[]).includes(o)) {
+    throw new Error(`BENCH_ONLY: unknown benchmark ${o} (known: ${BENCHES.join(", ")})`);
   }
 }
+const chosen = BENCHES.filter((b) => only.length === 0 || only.includes(b));
 
-// ---------------------------------------------------------------- (b)/(c) query
-
-/** The selected columns: the model row with its tags and metadata, as `queryModels` returns. */
-const HAND_COLUMNS = `m.*,
-  (SELECT json_group_array(tag) FROM (SELECT tag FROM model_tags
-     WHERE model_id = m.id AND present = 1 ORDER BY tag)) AS tags,
-  (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata
-     WHERE model_id = m.id AND present = 1) AS metadata`;
-
-/**
- * The query by hand, two ways; the faster one is the baseline. "index": driven by the metadata
- * index (cost grows with the number of matches). "walk": walks `models_order` newest first and
- * stops at the page size (cost grows with 1 / selectivity, not with the store).
- */
-const HAND_SQL: Record<"index" | "walk", string> = {
-  index: `SELECT ${HAND_COLUMNS}
-FROM model_metadata d JOIN models m ON m.id = d.model_id
-WHERE d.key = 'dataset' AND d.value = ? AND d.present = 1
-  AND m.created = 1 AND m.removed = 0 AND m.archived = 0
-  AND EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'demo' AND t.present = 1)
-  AND NOT EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'TF' AND t.present = 1)
-ORDER BY m.last_update DESC, m.id LIMIT ${PAGE}`,
-  walk: `SELECT ${HAND_COLUMNS}
-FROM models m INDEXED BY models_order
-WHERE m.created = 1 AND m.removed = 0 AND m.archived = 0
-  AND EXISTS (SELECT 1 FROM model_metadata d
-              WHERE d.model_id = m.id AND d.key = 'dataset' AND d.value = ? AND d.present = 1)
-  AND EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'demo' AND t.present = 1)
-  AND NOT EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'TF' AND t.present = 1)
-ORDER BY m.last_update DESC, m.id LIMIT ${PAGE}`,
-};
-
-interface QueryResult {
-  models: number;
-  p50: number;
-  p95: number;
-  /** queryModels' own SQL, run through the raw client (to split plan cost from API cost). */
-  own: { p50: number; p95: number };
-  hand: Record<"index" | "walk", { p50: number; p95: number }>;
-  /** The faster hand plan (by p50). */
-  best: "index" | "walk";
-  rows: number;
-}
-
-async function measureQuery(store: Store, models: number): Promise<QueryResult> {
-  const hand = createClient({ url: "file:" + store.path });
-  try {
-    const api = (ds: string) =>
-      Model.queryModels({
-        store,
-        tags: ["demo", "-TF"],
-        metadata: { dataset: ds },
-        maxResults: PAGE,
-      });
-    const byHand = async (plan: "index" | "walk", ds: string) =>
-      (await hand.execute({ sql: HAND_SQL[plan], args: [ds] })).rows;
-    // Same rows, same order, for every dataset value.
-    let rows = 0;
-    for (let k = 0; k < DATASETS; k++) {
-      const ds = `ds-${k}`;
-      const a = (await api(ds)).map((m) => m.id).join();
-      for (const plan of ["index", "walk"] as const) {
-        const b = (await byHand(plan, ds)).map((r) => String(r.id)).join();
-        if (a !== b) throw new Error(`queryModels and the ${plan} hand SQL disagree for ${ds}`);
-      }
-      rows += a === "" ? 0 : a.split(",").length;
-    }
-    const own = async (ds: string) => {
-      // The SQL queryModels runs, with the plan it picks, on the raw client.
-      const filter = { tags: ["demo", "-TF"], metadata: { dataset: ds }, maxResults: PAGE };
-      const plan = await choosePlan(store, filter);
-      const q = compileModelQuery(filter, { columns: HAND_COLUMNS, ...plan });
-      return hand.execute({ sql: q.sql, args: q.args });
-    };
-    const times: number[][] = [[], [], [], []];
-    const run = [
-      (ds: string) => api(ds),
-      (ds: string) => byHand("index", ds),
-      (ds: string) => byHand("walk", ds),
-      (ds: string) => own(ds),
-    ];
-    for (let i = 0; i < QUERY_RUNS; i++) {
-      const ds = `ds-${i % DATASETS}`;
-      // Rotate which side goes first so that none always gets the warmer cache.
-      for (let j = 0; j < run.length; j++) {
-        const side = (i + j) % run.length;
-        const t0 = performance.now();
-        await run[side]!(ds);
-        times[side]!.push(performance.now() - t0);
-      }
-      if (i % 100 === 99) await tick();
-    }
-    const pp = (t: number[]) => ({ p50: percentile(t, 50), p95: percentile(t, 95) });
-    const h = { index: pp(times[1]!), walk: pp(times[2]!) };
-    return {
-      models,
-      ...pp(times[0]!),
-      own: pp(times[3]!),
-      hand: h,
-      best: h.index.p50 <= h.walk.p50 ? "index" : "walk",
-      rows: rows / DATASETS,
-    };
-  } finally {
-    hand.close();
-  }
-}
-
-// ---------------------------------------------------------------- (a) durable operations
-
-interface OpResult {
-  name: string;
-  n: number;
-  ms: number;
-}
-
-async function timeOps(name: string, n: number, fn: (i: number) => Promise<unknown>) {
+/** Runs one benchmark, echoing its stdout (without the verdict lines) as it comes. */
+async function runBench(name: string): Promise<{ ok: boolean; ms: number; stdout: string }> {
+  const script = fileURLToPath(new URL(`./${name}_bench.ts`, import.meta.url));
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    await fn(i);
-    if (i % 500 === 499) await tick();
-  }
-  return { name, n, ms: performance.now() - t0 };
-}
-
-async function measureOps(store: Store): Promise<OpResult[]> {
-  const task = await Task.init({ projectName: "bench", taskName: "durable ops", store });
-  const out: OpResult[] = [];
-  const created: OutputModel[] = [];
-  out.push(
-    await timeOps("create: new OutputModel + first write (addTags)", OPS, async (i) => {
-      const m = new OutputModel({ task, name: `bench-out-${i}` });
-      await m.addTags("bench");
-      created.push(m);
-    }),
-  );
-  const stamp = Date.now();
-  out.push(
-    await timeOps("create: InputModel.importModel (new URL)", OPS, (i) =>
-      InputModel.importModel({
-        weightsUrl: `https://models.example.com/import/${stamp}/${i}.pt`,
-        name: `bench-import-${i}`,
-        store,
-      })),
-  );
-  // Existing seeded models, spread over the whole store (loading them is not timed).
-  const existing: Model[] = [];
-  for (let i = 0; i < OPS; i++) {
-    existing.push(await Model.get(Seeder.modelId(Math.floor((i * seeded) / OPS)), { store }));
-  }
-  out.push(
-    await timeOps(
-      "setMetadata on an existing model",
-      OPS,
-      (i) => existing[i]!.setMetadata("bench", i),
-    ),
-  );
-  out.push(
-    await timeOps("addTags on an existing model", OPS, (i) => existing[i]!.addTags(`b${i % 7}`)),
-  );
-  out.push(
-    await timeOps(
-      "updateWeights({ registerUri }) on an existing model",
-      OPS,
-      (i) =>
-        created[i]!.updateWeights({
-          registerUri: `https://models.example.com/bench/${i}/final.pt`,
-          iteration: i,
-        }),
-    ),
-  );
-  await task.close();
-  return out;
-}
-
-// ---------------------------------------------------------------- main
-
-const home = await Deno.makeTempDir({ prefix: "modelog-bench-" });
-log(
-  `scale ${SCALE}: ${fmt(SMALL)} then ${fmt(BIG)} models, ${EVENTS_PER_MODEL} events per model, ` +
-    `${QUERY_RUNS} query runs per side, ${OPS} ops each; store in ${home}`,
-);
-const store = await openStore({ home });
-let failed = false;
-try {
-  await seedTo(store, SMALL);
-  log("querying at", fmt(SMALL));
-  const q10 = await measureQuery(store, SMALL);
-  await seedTo(store, BIG);
-  log("querying at", fmt(BIG));
-  const q100 = await measureQuery(store, BIG);
-  log("durable operations");
-  const ops = await measureOps(store);
-  log("rebuild");
-  const rb = await store.rebuild();
-  const dbSize = (await Deno.stat(store.path)).size;
-
-  const growth = q100.p50 / q10.p50;
-  const rebuildRate = rb.events / (rb.ms / 1000);
-  const verdict = (ok: boolean) => {
-    if (!ok) failed = true;
-    return ok ? "PASS" : "MISS";
-  };
-  const rows: string[][] = [];
-  for (const o of ops) {
-    rows.push([
-      `(a) ${o.name}`,
-      `${fmt(o.n / (o.ms / 1000))} ops/s (${fmt(o.ms / o.n, 3)} ms each)`,
-      "-",
-      "info",
-    ]);
-  }
-  for (const q of [q100, q10]) {
-    const tag = q === q100 ? "(b)" : "(c)";
-    const base = q.hand[q.best];
-    rows.push([
-      `${tag} queryModels tags+metadata, ${fmt(q.models)} models (page ${PAGE}, ~${
-        fmt(q.rows, 1)
-      } rows)`,
-      `p50 ${fmt(q.p50, 3)} ms, p95 ${fmt(q.p95, 3)} ms`,
-      "-",
-      "info",
-    ]);
-    rows.push([
-      `${tag} queryModels' own SQL on the raw client, ${fmt(q.models)} models`,
-      `p50 ${fmt(q.own.p50, 3)} ms, p95 ${fmt(q.own.p95, 3)} ms`,
-      "-",
-      "info",
-    ]);
-    for (const plan of ["index", "walk"] as const) {
-      rows.push([
-        `${tag} hand SQL (${plan} plan${plan === q.best ? ", baseline" : ""}), ${
-          fmt(q.models)
-        } models`,
-        `p50 ${fmt(q.hand[plan].p50, 3)} ms, p95 ${fmt(q.hand[plan].p95, 3)} ms`,
-        "-",
-        "info",
-      ]);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let all = "";
+  let buf = "";
+  const enc = new TextEncoder();
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    all += chunk;
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith(VERDICT_PREFIX)) Deno.stdout.writeSync(enc.encode(line + "\n"));
     }
-    const ratio = q.p50 / base.p50;
-    rows.push([
-      `${tag} queryModels / hand SQL baseline (p50), ${fmt(q.models)} models`,
-      `${fmt(ratio, 2)}x (p95 ${fmt(q.p95 / base.p95, 2)}x)`,
-      "<= 1.5x",
-      verdict(ratio <= 1.5),
-    ]);
   }
-  rows.push([
-    `(c) queryModels p50 ${fmt(BIG)} / ${fmt(SMALL)} models`,
-    `${fmt(growth, 2)}x (p95 ${fmt(q100.p95 / q10.p95, 2)}x)`,
-    "<= 3x",
-    verdict(growth <= 3),
-  ]);
-  rows.push([
-    `(d) store.rebuild() of ${fmt(rb.events)} events`,
-    `${fmt(rebuildRate)} events/s (${fmt(rb.ms / 1000, 1)} s)`,
-    ">= 100,000/s",
-    verdict(rebuildRate >= 100_000),
-  ]);
-  rows.push([
-    `seeding: store.ingest() in batches of ${fmt(INGEST_BATCH)} events`,
-    `${fmt(ingested / (ingestMs / 1000))} events/s (${fmt(ingested)} events)`,
-    "-",
-    "info",
-  ]);
-  rows.push(["database file", `${fmt(dbSize / 1e6, 1)} MB`, "-", "info"]);
-  console.log(
-    `\nmodelog bench (scale ${SCALE}, Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})\n`,
-  );
-  console.log(table(["measure", "result", "target", "verdict"], rows));
-} finally {
-  await store.close();
-  if (Deno.env.get("BENCH_KEEP") === "1") log("kept", home);
-  else await Deno.remove(home, { recursive: true });
+  if (buf && !buf.startsWith(VERDICT_PREFIX)) console.log(buf);
+  const st = await child.status;
+  return { ok: st.success, ms: performance.now() - t0, stdout: all };
 }
-if (failed) console.log("\nsome targets were missed (see MISS above)");
+
+const started = performance.now();
+const targets: Target[] = [];
+const times: string[] = [];
+let broken = false;
+for (const b of chosen) {
+  console.log(`\n=== ${b} bench${QUICK ? " (quick)" : ""} ===`);
+  const r = await runBench(b);
+  const found = parseVerdicts(r.stdout);
+  targets.push(...found);
+  times.push(`${b} ${(r.ms / 1000).toFixed(0)} s`);
+  if (!r.ok) {
+    broken = true;
+    targets.push({
+      bench: b,
+      name: "benchmark failed to run (see its output)",
+      figure: "-",
+      baseline: "-",
+      ratio: "-",
+      goal: "-",
+      pass: false,
+    });
+  }
+}
+
+const passed = targets.filter((t) => t.pass).length;
+console.log(
+  `\n=== summary${QUICK ? " (BENCH_QUICK=1: sizes / 10)" : ""}: ${passed} PASS, ${
+    targets.length - passed
+  } MISS; ${times.join(", ")}, total ${((performance.now() - started) / 1000).toFixed(0)} s ===\n`,
+);
+console.log(verdictTable(targets));
+if (broken) Deno.exit(1);

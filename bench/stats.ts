@@ -33,3 +33,90 @@ export function table(header: string[], rows: string[][]): string {
 export function tick(): Promise<void> {
   return new Promise((r) => setTimeout(r, 0));
 }
+
+/** Whether `BENCH_QUICK=1` asks for a smoke run (sizes about 10x smaller). */
+export const QUICK = Deno.env.get("BENCH_QUICK") === "1";
+
+/**
+ * A positive number from the environment, or `full` (or `full / 10` in quick mode) when unset.
+ *
+ * @throws {Error} When the variable is set to something that is not a positive number.
+ */
+export function envSize(name: string, full: number, quick = full / 10): number {
+  const v = Deno.env.get(name);
+  if (v === undefined || v === "") return QUICK ? quick : full;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+  return n;
+}
+
+/** One measured target: a figure, the baseline from the same run, and the verdict. */
+export interface Target {
+  /** Which benchmark measured it. */
+  bench: string;
+  /** What is measured. */
+  name: string;
+  /** The figure, formatted with its unit. */
+  figure: string;
+  /** The baseline from the same run ("-" for an absolute bound). */
+  baseline: string;
+  /** The ratio figure / baseline (or the figure itself for an absolute bound). */
+  ratio: string;
+  /** The target, e.g. ">= 0.8x" or "< 200 MB". */
+  goal: string;
+  /** Whether the target is met. */
+  pass: boolean;
+}
+
+/** Prefix of the machine-readable verdict lines the benchmarks print on stdout. */
+export const VERDICT_PREFIX = "VERDICT ";
+
+/** Prints one verdict line (`VERDICT {json}`) and returns the target, for a table. */
+export function verdict(t: Target): Target {
+  console.log(VERDICT_PREFIX + JSON.stringify({ ...t, verdict: t.pass ? "PASS" : "MISS" }));
+  return t;
+}
+
+/** The rows of a verdict table: measure, figure, baseline, ratio, target, verdict. */
+export function verdictTable(targets: readonly Target[]): string {
+  return table(
+    ["bench", "target", "figure", "baseline", "ratio", "goal", "verdict"],
+    targets.map((t) => [
+      t.bench,
+      t.name,
+      t.figure,
+      t.baseline,
+      t.ratio,
+      t.goal,
+      t.pass ? "PASS" : "MISS",
+    ]),
+  );
+}
+
+/** Parses the verdict lines out of a benchmark's stdout. */
+export function parseVerdicts(stdout: string): (Target & { verdict: "PASS" | "MISS" })[] {
+  return stdout.split("\n")
+    .filter((l) => l.startsWith(VERDICT_PREFIX))
+    .map((l) => JSON.parse(l.slice(VERDICT_PREFIX.length)));
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds (user + system, all threads) a process has used, from `/proc/<pid>/stat`. */
+export function cpuSeconds(pid: number | "self"): number {
+  const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) / USER_HZ;
+}
+
+/** Peak resident memory (VmHWM) of a process in kB, 0 when it has exited. */
+export function vmHwmKb(pid: number | "self"): number {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmHWM:\s+(\d+)\s+kB/.exec(s)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}

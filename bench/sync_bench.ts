@@ -1,9 +1,16 @@
 /**
- * Sync bench: push of 100,000 report events to a local `cli.ts serve` process (and its ratio to
- * appending the same events locally), pull of them into a fresh store, and upload of a 1 GB
- * blob by a child worker (its ratio to `cp` on the same disk, and the worker's peak RSS).
+ * Sync bench: push of 100,000 report events to a local `cli.ts serve` process (its ratio to
+ * appending the same events locally, and the server's ingest rate per CPU-second of the server
+ * process, read from `/proc/<pid>/stat`), pull of them into a fresh store (events per
+ * CPU-second of this process, which does nothing else meanwhile), and upload of a 1 GB blob by
+ * a child worker (its ratio to `cp` on the same disk, and the worker's peak RSS).
+ *
+ * Targets: push / append >= 0.3x; push ingest on the server and pull ingest on the device
+ * >= 30,000 events per CPU-second; upload / cp >= 0.5x; worker peak RSS < 150 MB.
  *
  * Run: deno run -A bench/sync_bench.ts [--events 100000] [--mib 1024]
+ * (or `BENCH_SYNC_EVENTS`, `BENCH_UPLOAD_MIB`; `BENCH_QUICK=1` makes both 10x smaller).
+ * Prints a table and one `VERDICT {json}` line per target.
  *
  * @module
  */
@@ -19,17 +26,20 @@ import {
   WORKER,
   writeBigFile,
 } from "../tests/fixtures/sync_helpers.ts";
+import { cpuSeconds, envSize, type Target, verdict, verdictTable } from "./stats.ts";
 
 const args = parseArgs({
   args: Deno.args,
   options: { events: { type: "string" }, mib: { type: "string" } },
 });
-const N = Number(args.values.events ?? 100_000);
-const MIB = Number(args.values.mib ?? 1024);
+const N = Math.round(Number(args.values.events ?? envSize("BENCH_SYNC_EVENTS", 100_000)));
+const MIB = Math.round(Number(args.values.mib ?? envSize("BENCH_UPLOAD_MIB", 1024)));
 const BATCH = 1000;
 
 const dir = await Deno.makeTempDir({ prefix: "modelog-sync-bench-" });
 const rows: [string, string, string, string][] = [];
+const targets: Target[] = [];
+const target = (t: Omit<Target, "bench">) => targets.push(verdict({ bench: "sync", ...t }));
 const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d });
 
 /** The 100k small `metric.plot` events of one model, in append batches. */
@@ -79,9 +89,12 @@ try {
   ]);
 
   const pusher = new SyncWorker({ server: server.url, store: local, batchSize: BATCH });
+  const serverPid = server.child.pid;
+  let cpu0 = cpuSeconds(serverPid);
   t0 = performance.now();
   const pushed = await pusher.push();
   const pushMs = performance.now() - t0;
+  const pushCpu = cpuSeconds(serverPid) - cpu0;
   const pushRate = pushed.events / (pushMs / 1000);
   rows.push([
     "push to the server",
@@ -89,20 +102,54 @@ try {
     fmt(pushMs),
     `${fmt(pushRate)} ev/s`,
   ]);
-  rows.push(["  push / append (target >= 0.3)", "", "", fmt(pushRate / appendRate, 2)]);
+  rows.push([
+    "  server CPU during the push",
+    "",
+    "",
+    `${fmt(pushCpu, 2)} CPU-s`,
+  ]);
+  target({
+    name: `push ${fmt(pushed.events)} events / local append`,
+    figure: `${fmt(pushRate)} ev/s`,
+    baseline: `${fmt(appendRate)} ev/s`,
+    ratio: `${fmt(pushRate / appendRate, 2)}x`,
+    goal: ">= 0.3x",
+    pass: pushRate / appendRate >= 0.3,
+  });
+  const serverIngest = pushed.events / pushCpu;
+  target({
+    name: "push ingest on the server, per server CPU-second",
+    figure: `${fmt(serverIngest)} ev/CPU-s`,
+    baseline: `${fmt(pushCpu, 2)} CPU-s for ${fmt(pushed.events)} events`,
+    ratio: "-",
+    goal: ">= 30,000 ev/CPU-s",
+    pass: serverIngest >= 30_000,
+  });
   await local.close();
 
   const fresh = await openStore({ home: join(dir, "fresh") });
   const puller = new SyncWorker({ server: server.url, store: fresh, batchSize: 5000 });
+  cpu0 = cpuSeconds("self");
   t0 = performance.now();
   const pulled = await puller.pull();
   const pullMs = performance.now() - t0;
+  const pullCpu = cpuSeconds("self") - cpu0;
   rows.push([
     "pull into a fresh store",
     `${fmt(pulled.fresh)} events`,
     fmt(pullMs),
     `${fmt(pulled.fresh / (pullMs / 1000))} ev/s`,
   ]);
+  rows.push(["  device CPU during the pull", "", "", `${fmt(pullCpu, 2)} CPU-s`]);
+  const pullIngest = pulled.fresh / pullCpu;
+  target({
+    name: "pull ingest on a device, per device CPU-second",
+    figure: `${fmt(pullIngest)} ev/CPU-s`,
+    baseline: `${fmt(pullCpu, 2)} CPU-s for ${fmt(pulled.fresh)} events`,
+    ratio: "-",
+    goal: ">= 30,000 ev/CPU-s",
+    pass: pullIngest >= 30_000,
+  });
   await fresh.close();
 
   // ------------------------------------------------------------ a 1 GB blob
@@ -156,8 +203,22 @@ try {
     fmt(upMs),
     `${fmt(upRate)} MB/s`,
   ]);
-  rows.push(["  upload / cp (target >= 0.5)", "", "", fmt(upRate / cpRate, 2)]);
-  rows.push(["  worker peak RSS, VmHWM (target < 150 MB)", "", "", `${fmt(peakKb / 1024, 1)} MB`]);
+  target({
+    name: `upload ${fmt(MIB)} MiB by a child worker / cp`,
+    figure: `${fmt(upRate)} MB/s`,
+    baseline: `${fmt(cpRate)} MB/s`,
+    ratio: `${fmt(upRate / cpRate, 2)}x`,
+    goal: ">= 0.5x",
+    pass: upRate / cpRate >= 0.5,
+  });
+  target({
+    name: "upload worker peak RSS (VmHWM)",
+    figure: `${fmt(peakKb / 1024, 1)} MB`,
+    baseline: "-",
+    ratio: "-",
+    goal: "< 150 MB",
+    pass: peakKb / 1024 < 150,
+  });
 } finally {
   await server.crash();
   await Deno.remove(dir, { recursive: true });
@@ -170,3 +231,5 @@ const line = (r: string[]) =>
 console.log(line(head));
 console.log(w.map((n) => "-".repeat(n)).join("  "));
 for (const r of rows) console.log(line(r));
+console.log("");
+console.log(verdictTable(targets));

@@ -2,12 +2,13 @@
  * Web UI benchmark: the time to serve the models page over 100,000 models (newest first, and
  * sorted by a metric column every model has), the model page of a model holding 1,000,000
  * scalar points, and the comparison of 4 models of 100,000 points each, each next to the
- * library calls it wraps (`Model.queryModels`, the sorted read `modelTablePage` +
- * `seriesStatsOf`, `getReportedScalars`, `compareModels`). Target: a page costs at most 2x
- * its calls (PASS, else MISS).
+ * library calls it wraps (the table's reads `modelTablePage` + `seriesStatsOf` +
+ * `projectNames`, `Model.queryModels`, `getReportedScalars`, `compareModels`). Target: a page
+ * costs at most 2x its calls (PASS, else MISS).
  *
  * Run: `deno run -A bench/ui_bench.ts [--models 100000] [--points 1000000] [--runs 15] [--home DIR]`
- * (`--home` keeps the seeded store there and reuses it on the next run).
+ * (`--home` keeps the seeded store there and reuses it on the next run; `BENCH_QUICK=1` makes the
+ * default sizes 10x smaller). Prints one `VERDICT {json}` line per page (target: page <= 2x call).
  *
  * Seeding uses `store.ingest` of crafted events (bench/seed.ts) for the models and
  * `store.queueScalar` for the points. Pages are fetched over HTTP from a real server
@@ -26,14 +27,18 @@ import { Seeder } from "./seed.ts";
 import { modelTablePage, projectNames, seriesStatsOf } from "../lib/projections/read.ts";
 import type { QueryFilter } from "../lib/query.ts";
 import { compareModels } from "../lib/models/compare.ts";
+import { envSize, type Target, verdict, verdictTable } from "./stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    models: { type: "string", default: "100000" },
-    points: { type: "string", default: "1000000" },
+    models: { type: "string", default: String(envSize("BENCH_UI_MODELS", 100_000)) },
+    points: { type: "string", default: String(envSize("BENCH_UI_POINTS", 1_000_000)) },
     runs: { type: "string", default: "15" },
-    "compare-points": { type: "string", default: "100000" },
+    "compare-points": {
+      type: "string",
+      default: String(envSize("BENCH_UI_COMPARE_POINTS", 100_000)),
+    },
     home: { type: "string" },
   },
 });
@@ -188,16 +193,7 @@ try {
         fmt(POINTS)
       } points (median of ${RUNS} runs, ${modelRuns} for the model page)\n`,
     );
-    const header = [
-      "page",
-      "page ms",
-      "handler ms",
-      "wrapped call (baseline)",
-      "call ms",
-      "ratio",
-      "html",
-      "≤2x",
-    ];
+    const header = ["page", "page ms", "handler ms", "wrapped call", "call ms", "ratio", "html"];
     const table = rows.map(([label, p, cl, c, size, hm]) => [
       label,
       p.toFixed(1),
@@ -206,7 +202,6 @@ try {
       c.toFixed(1),
       `${(p / c).toFixed(2)}x`,
       `${fmt(Math.round(size / 1024))} KB`,
-      p <= 2 * c ? "PASS" : "MISS",
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
     const left = new Set([0, 3]);
@@ -217,8 +212,20 @@ try {
     }
     console.log(
       "\npage ms: HTTP GET through startServer (fetch + text); handler ms: uiPages() called " +
-        "directly; ratio = page / call.",
+        "directly; ratio = page / call.\n",
     );
+    const targets: Target[] = rows.map(([label, p, cl, c]) =>
+      verdict({
+        bench: "ui",
+        name: `${label} / ${cl}`,
+        figure: `${p.toFixed(1)} ms`,
+        baseline: `${c.toFixed(1)} ms`,
+        ratio: `${(p / c).toFixed(2)}x`,
+        goal: "<= 2x",
+        pass: p / c <= 2,
+      })
+    );
+    console.log(verdictTable(targets));
   } finally {
     await server.close();
   }

@@ -5,6 +5,18 @@
  * An HLC timestamp is a string that sorts lexicographically in causal order:
  * `<wall ms, 15 digits>:<counter, 6 digits>:<origin>`.
  *
+ * Clock skew. The clock never adopts a wall time more than {@link DEFAULT_MAX_SKEW_MS} (one
+ * day; `maxSkewMs`) ahead of this machine's wall clock: `observe()` ignores such a timestamp,
+ * whether it comes from the stored `max_at` at open or from a pulled or ingested event (the
+ * store refuses those events on ingest, as the server refuses them on push). So a store whose
+ * log already holds a far-future event (a device clock that was two years ahead for one write)
+ * recovers by itself: new events are stamped at the local wall time again, not after the
+ * future one. The rule keeps per-field last-writer-wins convergent: every device orders events
+ * by the same `at` strings, so every replica picks the same winner; the cost is that a field
+ * last written by the far-future event keeps that value (it sorts last) until the wall clock
+ * passes it or the field is written with a later stamp on purpose. Such an event cannot reach
+ * the server anyway (its push check refuses it), so it stays on the device that made it.
+ *
  * @module
  */
 
@@ -73,6 +85,9 @@ export function formatHlc(p: HlcParts): string {
  */
 export const MAX_HLC_WALL = 900_000_000_000_000;
 
+/** The default skew limit: one day, as the server's push check (`maxClockSkewMs`). */
+export const DEFAULT_MAX_SKEW_MS = 24 * 3600 * 1000;
+
 const HLC_RE = /^(\d{15}):(\d{6}):([0-9a-z_-]{1,64})$/;
 
 /** Parses an HLC string, or returns undefined when it is malformed. */
@@ -96,14 +111,23 @@ export class Hlc {
   #counter = 0;
   readonly origin: string;
   readonly #now: () => number;
+  /** How far ahead of the wall clock an observed timestamp may be and still be adopted. */
+  readonly maxSkewMs: number;
 
   /**
    * @param origin this device's id
    * @param now the wall clock (milliseconds); injectable for tests
+   * @param maxSkewMs the skew limit (default {@link DEFAULT_MAX_SKEW_MS})
    */
-  constructor(origin: string, now: () => number = Date.now) {
+  constructor(origin: string, now: () => number = Date.now, maxSkewMs = DEFAULT_MAX_SKEW_MS) {
     this.origin = origin;
     this.#now = now;
+    this.maxSkewMs = maxSkewMs;
+  }
+
+  /** Whether a timestamp's wall time is beyond the skew limit of this clock's wall clock. */
+  tooFarAhead(ts: string): boolean {
+    return hlcWall(ts) > this.#now() + this.maxSkewMs;
   }
 
   /** Issues a new timestamp, later than every one issued or observed before. */
@@ -122,13 +146,18 @@ export class Hlc {
     return formatHlc({ wall: this.#wall, counter: this.#counter, origin: this.origin });
   }
 
-  /** Moves the clock past a timestamp seen from elsewhere (another device or the log). */
-  observe(ts: string): void {
+  /**
+   * Moves the clock past a timestamp seen from elsewhere (another device or the log), unless
+   * it is malformed or beyond the skew limit. Returns whether it was within the limit.
+   */
+  observe(ts: string): boolean {
     const p = parseHlc(ts);
-    if (!p) return;
+    if (!p) return false;
+    if (p.wall > this.#now() + this.maxSkewMs) return false;
     if (p.wall > this.#wall || (p.wall === this.#wall && p.counter > this.#counter)) {
       this.#wall = p.wall;
       this.#counter = p.counter;
     }
+    return true;
   }
 }

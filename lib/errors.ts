@@ -17,6 +17,8 @@ export type ModelogErrorCode =
   | "STORE_LOCKED"
   | "STORE_CLOSED"
   | "SCHEMA_TOO_NEW"
+  | "STORE_CORRUPT"
+  | "EVENT_CONFLICT"
   | "INVALID_EVENT"
   | "SYNC_REJECTED"
   | "SYNC_FAILED"
@@ -31,12 +33,11 @@ export type ModelogErrorCode =
  *
  * @example Telling a modelog error apart
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ModelogError } from "./errors.ts";
- * try {
- *   throw new ModelogError("MODEL_NOT_FOUND", "Model \"abc\" does not exist");
- * } catch (e) {
- *   if (e instanceof ModelogError) console.log(e.code);
- * }
+ * const e: unknown = new ModelogError("MODEL_NOT_FOUND", "Model \"abc\" does not exist");
+ * assert.ok(e instanceof ModelogError);
+ * assert.equal(e.code, "MODEL_NOT_FOUND");
  * ```
  */
 export class ModelogError extends Error {
@@ -78,9 +79,11 @@ export function describeValue(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InvalidArgumentError } from "./errors.ts";
  * const e = new InvalidArgumentError("name", "", "must be a non-empty string");
- * console.log(e.message); // Invalid name "": must be a non-empty string
+ * assert.equal(e.message, 'Invalid name "": must be a non-empty string');
+ * assert.equal(e.field, "name");
  * ```
  */
 export class InvalidArgumentError extends ModelogError {

@@ -235,15 +235,84 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-function fail(field: string, value: unknown, why: string): never {
-  throw new ModelogError("INVALID_EVENT", new InvalidArgumentError(field, value, why).message);
+/**
+ * An event that fails validation: code `INVALID_EVENT`, with the field, value and reason (as
+ * {@link InvalidArgumentError} has them). The store turns it into an `InvalidArgumentError`
+ * for a local write: there the bad value came from the caller.
+ */
+export class InvalidEventError extends ModelogError {
+  /** The bad field, e.g. `data.tags`. */
+  readonly field: string;
+  /** The value given. */
+  readonly value: unknown;
+  /** What is wrong with it. */
+  readonly reason: string;
+  /**
+   * @param field the bad field
+   * @param value the value given
+   * @param why what is wrong with it
+   */
+  constructor(field: string, value: unknown, why: string) {
+    super("INVALID_EVENT", new InvalidArgumentError(field, value, why).message);
+    this.name = "InvalidEventError";
+    this.field = field;
+    this.value = value;
+    this.reason = why;
+  }
 }
 
-function strArr(field: string, v: unknown): void {
+function fail(field: string, value: unknown, why: string): never {
+  throw new InvalidEventError(field, value, why);
+}
+
+/**
+ * The deepest JSON nesting a push body may hold (the server's limit). A push wraps each event
+ * two levels deep (`{"events": [event]}`), so an event itself may nest {@link MAX_EVENT_DEPTH}.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects one event may hold, counting the event itself. */
+export const MAX_EVENT_DEPTH = MAX_JSON_DEPTH - 2;
+
+/**
+ * Whether `v` nests arrays and objects deeper than `limit` (a value that refers to itself
+ * counts as infinitely deep). Stops at the first branch past the limit.
+ */
+function deeperThan(v: unknown, limit: number): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (limit <= 0) return true;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      if (x !== null && typeof x === "object" && deeperThan(x, limit - 1)) return true;
+    }
+    return false;
+  }
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== null && typeof x === "object" && deeperThan(x, limit - 1)) return true;
+  }
+  return false;
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Refuses control characters (NUL, newlines, tabs, DEL …) in a name, tag or metadata key: the
+ * read side cuts text at a NUL, and a tag nobody can type cannot be queried.
+ */
+function plainText(field: string, v: unknown): void {
+  if (typeof v === "string" && CONTROL_RE.test(v)) {
+    fail(field, v, "must not contain control characters (such as NUL, tab or newline)");
+  }
+}
+
+function strArr(field: string, v: unknown, plain = false): void {
   if (v === undefined) return;
   if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
     fail(field, v, "must be an array of strings");
   }
+  if (plain) { for (const x of v) plainText(field, x); }
 }
 
 function optStr(field: string, v: unknown): void {
@@ -258,6 +327,8 @@ function checkFields(prefix: string, f: Record<string, unknown>): void {
   for (const k of ["name", "comment", "project", "framework", "configText", "parent", "task"]) {
     optStr(`${prefix}.${k}`, f[k]);
   }
+  plainText(`${prefix}.name`, f.name);
+  plainText(`${prefix}.project`, f.project);
   if (f.labels !== undefined) {
     if (!isObj(f.labels)) fail(`${prefix}.labels`, f.labels, "must be an object");
     for (const [k, v] of Object.entries(f.labels)) {
@@ -299,6 +370,11 @@ function assertEvent(e: unknown): asserts e is StoredEvent {
   if (typeof e.actor !== "string") fail("event.actor", e.actor, "must be a string");
   const d = e.data;
   if (!isObj(d)) fail("event.data", d, "must be an object");
+  // What the server would refuse (the body nests too deep) must not enter the log. Scalar
+  // batches are flat by construction; their arrays are checked point by point below.
+  if (type !== "metric.scalars" && deeperThan(d, MAX_EVENT_DEPTH - 1)) {
+    fail("event.data", "(nested value)", `must nest at most ${MAX_EVENT_DEPTH - 1} levels deep`);
+  }
   const kind = e.stream.split(":")[0];
   if ((type.startsWith("task.") ? "task" : "model") !== kind) {
     fail("event.stream", e.stream, `does not fit event type ${type}`);
@@ -306,7 +382,7 @@ function assertEvent(e: unknown): asserts e is StoredEvent {
   switch (type) {
     case "model.created":
       checkFields("data", d);
-      strArr("data.tags", d.tags);
+      strArr("data.tags", d.tags, true);
       optStr("data.uri", d.uri);
       optStr("data.originalTask", d.originalTask);
       optBool("data.published", d.published);
@@ -336,7 +412,8 @@ function assertEvent(e: unknown): asserts e is StoredEvent {
       }
       break;
     case "model.tags_changed":
-      strArr("data.add", d.add);
+      strArr("data.add", d.add, true);
+      // Removing stays possible for any text: a tag written before this rule can be cleaned up.
       strArr("data.remove", d.remove);
       break;
     case "model.metadata_changed":
@@ -344,6 +421,9 @@ function assertEvent(e: unknown): asserts e is StoredEvent {
         if (!isObj(d.set)) fail("data.set", d.set, "must be an object");
         for (const [k, v] of Object.entries(d.set)) {
           if (k.length === 0) fail("data.set", k, "metadata keys must be non-empty");
+          if (CONTROL_RE.test(k)) {
+            fail("data.set", k, "metadata keys must not contain control characters");
+          }
           if (!isObj(v) || typeof v.value !== "string" || typeof v.type !== "string") {
             fail(`data.set.${k}`, v, "must be {value: string, type: string}");
           }
@@ -354,7 +434,9 @@ function assertEvent(e: unknown): asserts e is StoredEvent {
     case "task.created":
       if (typeof d.project !== "string") fail("data.project", d.project, "must be a string");
       if (typeof d.name !== "string") fail("data.name", d.name, "must be a string");
-      strArr("data.tags", d.tags);
+      plainText("data.project", d.project);
+      plainText("data.name", d.name);
+      strArr("data.tags", d.tags, true);
       optStr("data.taskType", d.taskType);
       optStr("data.outputUri", d.outputUri);
       break;

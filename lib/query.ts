@@ -14,9 +14,11 @@
  *
  * @example Models tagged "best" but not "draft", newest update first
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileModelQuery } from "./query.ts";
  * const q = compileModelQuery({ projectName: "vision", tags: ["best", "-draft"], maxResults: 10 });
- * console.log(q.sql, q.args);
+ * assert.match(q.sql, /ORDER BY/);
+ * assert.ok(q.args.includes("vision") && q.args.includes("best") && q.args.includes("draft"));
  * ```
  *
  * @module
@@ -194,9 +196,13 @@ function parseTerms(
  *
  * @example `(a OR b) AND c AND d`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTagFilter } from "./query.ts";
  * const e = parseTagFilter(["a", "b", "__$and", "c", "d"]);
- * console.log(e); // { op: "and", terms: [{ kind: "in", values: ["a","b"] }, { kind: "all", values: ["c","d"] }] }
+ * assert.deepEqual(e, {
+ *   op: "and",
+ *   terms: [{ kind: "in", values: ["a", "b"] }, { kind: "all", values: ["c", "d"] }],
+ * });
  * ```
  */
 export function parseTagFilter(terms: (string | null)[], field = "tags"): TagExpr {
@@ -239,12 +245,11 @@ const FILTER_KEYS = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateQueryFilter } from "./query.ts";
- * try {
- *   validateQueryFilter({ maxResults: -1 });
- * } catch (e) {
- *   console.log((e as Error).message); // Invalid maxResults -1: must be a non-negative integer
- * }
+ * assert.throws(() => validateQueryFilter({ maxResults: -1 }), {
+ *   message: "Invalid maxResults -1: must be a non-negative integer",
+ * });
  * ```
  */
 export function validateQueryFilter(f: unknown): QueryFilter {
@@ -534,13 +539,15 @@ function compileExpr(
  *
  * @example Cursor paging
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileModelQuery } from "./query.ts";
  * const first = compileModelQuery({ maxResults: 100 }, { columns: "m.id, m.last_update" });
  * const next = compileModelQuery({
  *   maxResults: 100,
  *   after: { lastUpdate: "2025-01-01T00:00:00.000Z", id: "abc" },
  * });
- * console.log(first.sql, next.args);
+ * assert.match(first.sql, /LIMIT/);
+ * assert.ok(next.args.includes("abc"));
  * ```
  */
 export function compileModelQuery(
@@ -552,6 +559,7 @@ export function compileModelQuery(
     order?: ModelOrder;
     offset?: number;
     count?: boolean;
+    projects?: string[];
   },
 ): CompiledQuery {
   const filter = validateQueryFilter(f);
@@ -582,6 +590,11 @@ export function compileModelQuery(
   } else if (filter.modelName) {
     where.push("m.name = ?");
     args.push(filter.modelName);
+  }
+  if (opts?.projects) {
+    // A project-limited caller's scope (the web UI's), on top of the filter.
+    where.push(opts.projects.length ? `m.project IN (${placeholders(opts.projects.length)})` : "0");
+    args.push(...opts.projects);
   }
   if (!filter.includeArchived) where.push("m.archived = 0");
   if (filter.onlyPublished) where.push("m.published = 1");

@@ -458,20 +458,22 @@ export interface ModelTablePage {
 
 /**
  * A page of models matching `filter` sorted by `order` (SQL `ORDER BY`, `LIMIT`, `OFFSET`),
- * and the count of all matches.
+ * and the count of all matches; with `projects`, only models of those projects.
  */
 export async function modelTablePage(
   store: Store,
   filter: QueryFilter,
-  opts: { order: ModelOrder; offset: number; limit: number },
+  opts: { order: ModelOrder; offset: number; limit: number; projects?: string[] },
 ): Promise<ModelTablePage> {
   const { maxResults: _, after: __, ...where } = filter;
+  const scope = opts.projects ? { projects: opts.projects } : {};
   const q = compileModelQuery({ ...where, maxResults: opts.limit }, {
     columns: QUERY_COLUMNS,
     order: opts.order,
     offset: opts.offset,
+    ...scope,
   });
-  const c = compileModelQuery(where, { count: true });
+  const c = compileModelQuery(where, { count: true, ...scope });
   const [rows, total] = await Promise.all([
     readAll<QueryRow>(store, q.sql, q.args),
     readOne<{ n: number }>(store, c.sql, c.args),
@@ -577,4 +579,17 @@ export async function scalarChunkSpans(store: Store, modelId: string): Promise<S
     maxIter: r.max_iter,
     at: r.at,
   }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server access checks and scope changes (added for the server's authorisation)
+
+/** Up to `limit` events of one stream after `afterSeq`, in local order. */
+export async function streamEventsFrom(
+  store: Store,
+  stream: string,
+  afterSeq: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  return await store.readEvents({ afterSeq, stream, limit });
 }

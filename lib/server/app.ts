@@ -20,7 +20,8 @@ import { pageAuth } from "./auth.ts";
 import { eventsRoutes } from "./events.ts";
 import { blobRoutes } from "./blobs.ts";
 import { modelsRoutes } from "./models_api.ts";
-import { cookieToken, loginRoutes } from "./login.ts";
+import { loginRoutes, remoteAddress, sessionPrincipal, Sessions } from "./login.ts";
+import { adminRoutes } from "./admin.ts";
 import { uiRoutes } from "./ui.ts";
 
 /** Host names a server without tokens answers to. */
@@ -32,6 +33,57 @@ export interface AppOptions {
   ui: boolean;
   /** Where request lines go. Tokens are never logged. */
   log: (line: string) => void;
+  /** The UI's sessions (a fresh store of them when absent). */
+  sessions?: Sessions;
+  /** Most requests answered at once for one address (default 256). */
+  maxPerAddress?: number;
+  /** Most requests answered at once for one token or session (default 128). */
+  maxPerToken?: number;
+  /** Most queries and pages run at once (default 4; the others wait their turn). */
+  maxHeavy?: number;
+}
+
+/**
+ * Caps the requests answered at once per peer address and per credential (bearer header or
+ * session cookie): one client cannot take every worker. `/v1/health` is never capped.
+ */
+function concurrencyCap(
+  maxPerAddress: number,
+  maxPerToken: number,
+  counts: { total: number },
+): MiddlewareHandler<AppEnv> {
+  const byKey = new Map<string, number>();
+  const enter = (k: string) => byKey.set(k, (byKey.get(k) ?? 0) + 1);
+  const leave = (k: string) => {
+    const n = (byKey.get(k) ?? 1) - 1;
+    if (n <= 0) byKey.delete(k);
+    else byKey.set(k, n);
+  };
+  return async (c, next) => {
+    if (new URL(c.req.url).pathname === "/v1/health") return await next();
+    const addr = `a:${remoteAddress(c)}`;
+    const cred = c.req.header("authorization") ?? c.req.header("cookie");
+    const tok = cred ? `t:${cred}` : undefined;
+    if (
+      (byKey.get(addr) ?? 0) >= maxPerAddress ||
+      (tok !== undefined && (byKey.get(tok) ?? 0) >= maxPerToken)
+    ) {
+      await dropBody(c);
+      c.res = errorJson(429, "TOO_MANY_REQUESTS", "Too many requests at once: retry shortly");
+      c.res.headers.set("retry-after", "1");
+      return;
+    }
+    enter(addr);
+    if (tok) enter(tok);
+    counts.total++;
+    try {
+      await next();
+    } finally {
+      counts.total--;
+      leave(addr);
+      if (tok) leave(tok);
+    }
+  };
 }
 
 /** Logs `METHOD /path status 1.2ms` for every request, after the error mapping. */
@@ -41,6 +93,41 @@ function logRequests(log: (line: string) => void): MiddlewareHandler<AppEnv> {
     await next();
     const path = new URL(c.req.url).pathname;
     log(`${c.req.method} ${path} ${c.res.status} ${(performance.now() - t0).toFixed(1)}ms`);
+  };
+}
+
+/**
+ * Lets at most `max` heavy requests (queries and pages) run at once; the others wait their
+ * turn, and one whose client left while waiting is dropped without being run. Health, pushes
+ * and blob transfers never wait here.
+ */
+function heavyGate(max: number): MiddlewareHandler<AppEnv> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (c, next) => {
+    const signal = c.req.raw.signal;
+    while (running >= max) {
+      await new Promise<void>((r) => waiting.push(r));
+      if (signal.aborted) {
+        waiting.shift()?.();
+        c.res = errorJson(503, "TIMEOUT", "The client went away");
+        return;
+      }
+    }
+    running++;
+    try {
+      // Yield to the event loop first: local libSQL answers without blocking on I/O, so a run
+      // of heavy requests could otherwise starve accepting and reading others (health).
+      await new Promise((r) => setTimeout(r, 0));
+      if (signal.aborted) {
+        c.res = errorJson(503, "TIMEOUT", "The client went away");
+        return;
+      }
+      await next();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
   };
 }
 
@@ -115,6 +202,9 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
   );
   app.use(logRequests(opts.log));
   if (!ctx.auth) app.use(loopbackOnly);
+  const counts = { total: 0 };
+  app.use(concurrencyCap(opts.maxPerAddress ?? 256, opts.maxPerToken ?? 128, counts));
+  const sessions = opts.sessions ?? new Sessions();
 
   // Bounded requests (queries and pages, not blob transfers) get a time limit.
   const tooSlow = () =>
@@ -122,8 +212,9 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
       res: errorJson(503, "TIMEOUT", `The request took longer than ${ctx.requestTimeoutMs} ms`),
     });
   const limited = ["/v1/events", "/v1/models", "/v1/models/:id"];
-  app.on("GET", limited, noHead, timeout(ctx.requestTimeoutMs, tooSlow));
-  if (opts.ui) app.on("GET", ["/", "/models/*"], timeout(ctx.requestTimeoutMs, tooSlow));
+  const gate = heavyGate(opts.maxHeavy ?? 2);
+  app.on("GET", limited, noHead, timeout(ctx.requestTimeoutMs, tooSlow), gate);
+  if (opts.ui) app.on("GET", ["/", "/models/*"], timeout(ctx.requestTimeoutMs, tooSlow), gate);
 
   app.get("/v1/health", async () =>
     json({
@@ -135,24 +226,23 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
   app.route("/", eventsRoutes(ctx));
   app.route("/", blobRoutes(ctx));
   app.route("/", modelsRoutes(ctx));
+  app.route(
+    "/",
+    adminRoutes(ctx, {
+      sessions: () => sessions.size,
+      inFlight: () => counts.total,
+      startedAt: Date.now(),
+    }),
+  );
   if (opts.ui) {
     if (ctx.auth) {
-      app.route("/", loginRoutes(ctx.auth));
-      // Pages show every project, so a project-limited token is refused.
-      const signedIn = pageAuth(ctx.auth, cookieToken);
+      app.route("/", loginRoutes(ctx.auth, sessions));
+      // Pages show what the signed-in token may read (a project-limited one: its projects).
+      const signedIn = pageAuth(ctx.auth, (c) => sessionPrincipal(sessions, c));
       app.use("*", async (c, next) => {
         const path = new URL(c.req.url).pathname;
         if (path.startsWith("/v1/") || path.startsWith("/static/")) return await next();
-        return await signedIn(c, async () => {
-          if (c.get("principal").projects) {
-            throw new HttpError(
-              403,
-              "FORBIDDEN",
-              "The web UI needs a token without a project limit",
-            );
-          }
-          await next();
-        });
+        return await signedIn(c, next);
       });
     }
     app.route("/", uiRoutes(ctx.store, { readOnly: ctx.readOnly }));

@@ -33,12 +33,22 @@ export interface Principal {
   role: Role;
   /** Projects it may touch; undefined means all. */
   projects: Set<string> | undefined;
-  /** Its name for logs. */
+  /** Its name for logs, and the verified actor of the events it pushes. */
   name: string;
+  /**
+   * A stable id of the token (a digest, never the token): the owner of its uploads in
+   * progress and of the blobs it proved it holds. `local` for the loopback caller.
+   */
+  id: string;
 }
 
 /** The caller of a server without tokens (loopback only): may do everything. */
-export const LOCAL_PRINCIPAL: Principal = { role: "admin", projects: undefined, name: "local" };
+export const LOCAL_PRINCIPAL: Principal = {
+  role: "admin",
+  projects: undefined,
+  name: "local",
+  id: "local",
+};
 
 const RANK: Record<Role, number> = { read: 0, write: 1, admin: 2 };
 
@@ -133,25 +143,41 @@ export function parseTokens(text: string, source = "tokens file"): TokenEntry[] 
 
 /** Looks up bearer tokens in constant time per entry. */
 export class TokenAuth {
-  readonly #entries: { digest: Uint8Array; entry: TokenEntry }[];
+  readonly #entries: { digest: Uint8Array; entry: TokenEntry; id: string }[];
   /** @param entries the configured tokens */
   constructor(entries: TokenEntry[]) {
-    this.#entries = entries.map((entry) => ({ digest: digest(entry.token), entry }));
+    this.#entries = entries.map((entry) => ({
+      digest: digest(entry.token),
+      entry,
+      id: createHash("sha256").update(`modelog-token-id:${entry.token}`).digest("hex").slice(0, 16),
+    }));
+  }
+
+  /** The configured tokens without their secrets (the admin's token list). */
+  list(): { name: string; role: Role; projects: string[] | null; id: string }[] {
+    return this.#entries.map(({ entry, id }) => ({
+      name: entry.name ?? "token",
+      role: entry.role,
+      projects: entry.projects ?? null,
+      id,
+    }));
   }
 
   /** The principal of a token, or undefined when it matches none. */
   lookup(token: string): Principal | undefined {
     const d = digest(token);
-    let found: TokenEntry | undefined;
+    let hit: { entry: TokenEntry; id: string } | undefined;
     for (const e of this.#entries) {
       // Compare every entry (no early exit) so timing does not reveal which one matched.
-      if (timingSafeEqual(e.digest, d)) found = e.entry;
+      if (timingSafeEqual(e.digest, d)) hit = e;
     }
-    if (!found) return undefined;
+    if (!hit) return undefined;
+    const found = hit.entry;
     return {
       role: found.role,
       projects: found.projects ? new Set(found.projects) : undefined,
       name: found.name ?? "token",
+      id: hit.id,
     };
   }
 }
@@ -202,19 +228,18 @@ export function requireRole(ctx: ServerContext, need: Role): MiddlewareHandler<A
 
 /**
  * Middleware for the web UI's pages: browsers cannot send a bearer header, so pages take the
- * token from a bearer header when there is one, else from the cookie `/login` sets. No known
- * token: a redirect to `/login`.
+ * token from a bearer header when there is one, else the session of the cookie `/login` sets.
+ * Neither: a redirect to `/login`.
  */
 export function pageAuth(
   auth: TokenAuth,
-  cookieToken: (c: Context) => string | undefined,
+  fromCookie: (c: Context) => Principal | undefined,
 ): MiddlewareHandler<AppEnv> {
   const toLogin = () => new Response(null, { status: 303, headers: { location: "/login" } });
   const check = bearer(auth, toLogin);
   return async (c, next) => {
     if (c.req.header("authorization") !== undefined) return await check(c, next);
-    const token = cookieToken(c);
-    const p = token === undefined ? undefined : auth.lookup(token);
+    const p = fromCookie(c);
     if (!p) return toLogin();
     c.set("principal", p);
     await next();

@@ -11,8 +11,8 @@ import { isSha256Hex } from "../weights/blobs.ts";
 import { UPLOAD_LENGTH, UPLOAD_OFFSET } from "../sync/protocol.ts";
 import { type Context, Hono, type MiddlewareHandler } from "../deps.ts";
 import { type AppEnv, dropBody, HttpError, json, type ServerContext } from "./http.ts";
-import { hasRole, mayTouch, requireRole } from "./auth.ts";
-import { projectsOfBlob } from "../projections/read.ts";
+import { hasRole, LOCAL_PRINCIPAL, type Principal, requireRole } from "./auth.ts";
+import { checkUploadRoom, holdsBlob, mayReadBlob, recordHolder, uploadLimits } from "./uploads.ts";
 
 /**
  * Reads a request body ahead of its consumer (the disk), buffering up to `limit` bytes and
@@ -92,6 +92,28 @@ export function readAhead(
   }, { highWaterMark: 0 });
 }
 
+/** A stream cut after `max` bytes (the rest of the body is cancelled). */
+function capped(body: ReadableStream<Uint8Array>, max: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let left = max;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (left <= 0) {
+        await reader.cancel().catch(() => {});
+        return c.close();
+      }
+      const { done, value } = await reader.read();
+      if (done) return c.close();
+      const part = value.byteLength > left ? value.subarray(0, left) : value;
+      left -= part.byteLength;
+      c.enqueue(part);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** The hash of a blob path, as sent (undecoded), for the error message of a bad one. */
 function rawHash(c: Context): string {
   return new URL(c.req.url).pathname.slice("/v1/blobs/sha256/".length);
@@ -152,35 +174,37 @@ function parseRange(header: string | undefined, size: number) {
 export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const s = ctx.store;
+  const uploads = ctx.uploads ?? uploadLimits();
   const locks = new Map<string, Promise<unknown>>();
-  const withBlobLock = async <T>(hash: string, fn: () => Promise<T>): Promise<T> => {
-    const prev = locks.get(hash) ?? Promise.resolve();
+  const withBlobLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = locks.get(key) ?? Promise.resolve();
     const run = prev.then(fn, fn);
     const tail = run.catch(() => {});
-    locks.set(hash, tail);
+    locks.set(key, tail);
     try {
       return await run;
     } finally {
-      if (locks.get(hash) === tail) locks.delete(hash);
+      if (locks.get(key) === tail) locks.delete(key);
     }
   };
   const path = "/v1/blobs/sha256/:hash";
+  // The loopback caller keeps the shared partial layout; every token uploads into its own.
+  const ownerOf = (who: Principal) => (who === LOCAL_PRINCIPAL ? undefined : who.id);
 
   // GET also answers HEAD (hono dispatches HEAD to GET routes and drops the body).
   app.get(path, checkHash, requireRole(ctx, "read"), async (c) => {
     const hash = rawHash(c);
     const isHead = c.req.method === "HEAD";
     const who = c.get("principal");
-    // A HEAD tells a writer whether to upload (and from where); PUT tells it as much, so a
-    // project-limited writer may ask about any blob. Reading bytes needs a model it may see.
-    if (who.projects && !(isHead && hasRole(who, "write"))) {
-      if (!(await projectsOfBlob(s, hash)).some((p) => mayTouch(who, p))) {
-        throw new HttpError(403, "FORBIDDEN", "This token may not read that blob");
-      }
-    }
+    const owner = ownerOf(who);
+    // Bytes go only to a token that may read a model naming the blob. A HEAD tells a writer
+    // whether to upload: a project-limited writer learns "present" only for a blob it proved
+    // it holds (uploaded it), else it uploads the bytes (and so proves it holds them).
     const st = await s.blobs.stat(hash);
-    if (!st) {
-      const partial = await s.blobs.partialSize(hash);
+    let visible = st !== null && await mayReadBlob(s, who, hash);
+    if (st && !visible && isHead && hasRole(who, "write")) visible = await holdsBlob(s, who, hash);
+    if (!st || !visible) {
+      const partial = await s.blobs.partialSize(hash, owner);
       await dropBody(c);
       return new Response(
         isHead ? null : encodeData({ error: { code: "NOT_FOUND", message: "No such blob" } }),
@@ -228,10 +252,13 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
   app.put(path, checkHash, requireRole(ctx, "write"), (c) => {
     const hash = rawHash(c);
     const req = c.req.raw;
-    return withBlobLock(hash, async () => {
-      if (await s.blobs.has(hash)) {
+    const who = c.get("principal");
+    const owner = ownerOf(who);
+    return withBlobLock(`${owner ?? ""}/${hash}`, async () => {
+      const st = await s.blobs.stat(hash);
+      if (st && (await mayReadBlob(s, who, hash) || await holdsBlob(s, who, hash))) {
         await dropBody(c);
-        return json({ hash, complete: true, offset: (await s.blobs.stat(hash))!.size });
+        return json({ hash, complete: true, offset: st.size });
       }
       // Plain decimal digits only: Number() would take "", "0x10" or "1e3".
       const int = (v: string | null) => v !== null && /^\d{1,15}$/.test(v) ? Number(v) : NaN;
@@ -253,7 +280,7 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
           `must give the blob's full size (at least the offset ${offset})`,
         );
       }
-      const current = await s.blobs.partialSize(hash);
+      const current = await s.blobs.partialSize(hash, owner);
       if (offset !== current) {
         await dropBody(c);
         return json(
@@ -267,20 +294,33 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
           { [UPLOAD_OFFSET]: String(current) },
         );
       }
+      try {
+        await checkUploadRoom(s.blobs.dir, owner, hash, current, total, uploads);
+      } catch (e) {
+        await dropBody(c);
+        throw e;
+      }
       const partial = (size: number) =>
         json({ hash, complete: false, offset: size }, 202, { [UPLOAD_OFFSET]: String(size) });
       // An empty body still creates the partial file (a 0-byte blob is a valid blob).
       const body = req.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
       let size: number;
       try {
-        size = await s.blobs.appendPartial(hash, offset, readAhead(body));
+        // Never more than the declared length: a part past it is cut where the blob ends.
+        size = await s.blobs.appendPartial(
+          hash,
+          offset,
+          capped(readAhead(body), total - offset),
+          owner,
+        );
       } catch (e) {
         // A broken connection keeps what arrived: the client resumes from the new offset.
         if (e instanceof ModelogError) throw e;
-        return partial(await s.blobs.partialSize(hash));
+        return partial(await s.blobs.partialSize(hash, owner));
       }
       if (size < total) return partial(size);
-      await s.blobs.commitPartial(hash);
+      await s.blobs.commitPartial(hash, owner);
+      if (owner !== undefined) await recordHolder(s, who, hash);
       return json({ hash, complete: true, offset: size }, 201);
     });
   });

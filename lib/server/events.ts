@@ -20,9 +20,10 @@ import {
   limitBody,
   type ServerContext,
 } from "./http.ts";
-import { mayTouch, requireRole } from "./auth.ts";
+import { mayTouch, type Principal, requireRole } from "./auth.ts";
+import { holdsBlob, mayReadBlob } from "./uploads.ts";
 import { splitStream } from "../projections/project.ts";
-import { eventsAfter, projectOf } from "../projections/read.ts";
+import { eventsAfter, projectOf, streamEventsFrom } from "../projections/read.ts";
 
 /** Deepest JSON nesting a push may hold (event payloads need a few levels; a bomb needs many). */
 const MAX_JSON_DEPTH = 64;
@@ -87,6 +88,87 @@ async function touchedProjects(
     }
   }
   return out;
+}
+
+/** The model and task ids an event refers to besides its own stream. */
+function referencesOf(e: StoredEvent): { kind: "model" | "task"; id: string }[] {
+  const out: { kind: "model" | "task"; id: string }[] = [];
+  const fields = e.type === "model.created"
+    ? e.data
+    : e.type === "model.updated"
+    ? e.data.fields
+    : undefined;
+  if (fields?.parent) out.push({ kind: "model", id: fields.parent });
+  if (fields?.task) out.push({ kind: "task", id: fields.task });
+  if (e.type === "model.created" && e.data.originalTask) {
+    out.push({ kind: "task", id: e.data.originalTask });
+  }
+  if (e.type === "task.model_connected") out.push({ kind: "model", id: e.data.modelId });
+  return out;
+}
+
+/**
+ * Refuses, for a project-limited token, a push that reaches outside its projects: a link,
+ * parent or base model in a project it may not touch (ids the server does not know are
+ * allowed: nothing to reach), or weights naming a stored blob it may not read and did not
+ * upload itself.
+ */
+async function checkReferences(
+  ctx: ServerContext,
+  who: Principal,
+  events: StoredEvent[],
+): Promise<void> {
+  const inBatch = new Map<string, string>();
+  for (const e of events) {
+    if (e.type === "model.created" || e.type === "task.created") {
+      inBatch.set(e.stream, e.data.project ?? "");
+    }
+  }
+  for (const [i, e] of events.entries()) {
+    for (const ref of referencesOf(e)) {
+      const project = await projectOf(ctx.store, ref.kind, ref.id) ??
+        inBatch.get(`${ref.kind}:${ref.id}`);
+      if (project !== undefined && !mayTouch(who, project)) {
+        throw new HttpError(
+          403,
+          "FORBIDDEN",
+          `events[${i}] refers to a ${ref.kind} outside this token's projects`,
+        );
+      }
+    }
+    if (e.type === "model.weights_updated" && e.data.hash) {
+      const h = e.data.hash;
+      if (
+        await ctx.store.blobs.has(h) && !(await mayReadBlob(ctx.store, who, h)) &&
+        !(await holdsBlob(ctx.store, who, h))
+      ) {
+        throw new HttpError(
+          403,
+          "FORBIDDEN",
+          `events[${i}] names a blob this token has not uploaded: upload its bytes first`,
+        );
+      }
+    }
+  }
+}
+
+/** Whether a model stream was in a token's projects at some point before `beforeSeq`. */
+async function wasInScope(
+  store: ServerContext["store"],
+  who: Principal,
+  stream: string,
+  beforeSeq: number,
+): Promise<boolean> {
+  for (const e of await streamEventsFrom(store, stream, 0, MAX_PULL_LIMIT)) {
+    if (e.seq! >= beforeSeq) break;
+    const p = e.type === "model.created"
+      ? e.data.project
+      : e.type === "model.updated"
+      ? e.data.fields.project
+      : undefined;
+    if (typeof p === "string" && mayTouch(who, p)) return true;
+  }
+  return false;
 }
 
 /** Parses and validates a push body into events. */
@@ -163,17 +245,30 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     limitBody(ctx.maxEventsBody),
     async (c) => {
       const who = c.get("principal");
-      const events = parsePush(ctx, await c.req.text());
+      let events = parsePush(ctx, await c.req.text());
       if (who.projects) {
+        const named = new Set(
+          events.flatMap((e) =>
+            e.type === "model.created" || e.type === "task.created" ? [e.data.project] : []
+          ),
+        );
         for (const p of await touchedProjects(ctx, events)) {
           if (!mayTouch(who, p)) {
+            // A project the push names itself may be named back; one the server holds not.
+            const shown = p !== undefined && named.has(p) ? ` ${JSON.stringify(p)}` : "";
             throw new HttpError(
               403,
               "FORBIDDEN",
-              `This token may not write to project ${JSON.stringify(p ?? "(unknown)")}`,
+              `This push touches a project${shown} outside this token's projects`,
             );
           }
         }
+        await checkReferences(ctx, who, events);
+      }
+      // The actor of an event pushed with a token is that token's name, whatever the device
+      // wrote (a loopback server without tokens trusts its caller's label).
+      if (ctx.auth) {
+        events = events.map((e) => (e.actor === who.name ? e : { ...e, actor: who.name }));
       }
       const fresh = await s.ingest(events, { remote: true });
       const out: PushResponse = {
@@ -204,17 +299,34 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     }
     const page = await eventsAfter(s, after, limit);
     let events = page;
+    const gone: string[] = [];
     if (who.projects) {
       const mayRead = new Map<string, boolean>();
+      const sent = new Set<string>();
       events = [];
       for (const e of page) {
+        if (c.req.raw.signal.aborted) break; // the client left: stop working for it
         let ok = mayRead.get(e.stream);
         if (ok === undefined) {
           const [kind, id] = splitStream(e.stream);
           ok = mayTouch(who, await projectOf(s, kind, id));
           mayRead.set(e.stream, ok);
         }
+        const move = e.type === "model.updated" && typeof e.data.fields.project === "string";
+        if (ok && move && !sent.has(e.stream)) {
+          // The model may just have entered this token's scope: its earlier events, which
+          // earlier pulls skipped, come first (a device ignores those it has).
+          sent.add(e.stream);
+          for (const old of await streamEventsFrom(s, e.stream, 0, MAX_PULL_LIMIT)) {
+            if (old.seq! < e.seq! && old.seq! <= after) events.push(old);
+          }
+        }
         if (ok) events.push(e);
+        else if (move && await wasInScope(s, who, e.stream, e.seq!)) {
+          // It left this token's scope: the device learns its new place and that it is gone.
+          events.push(e);
+          gone.push(splitStream(e.stream)[1]);
+        }
       }
     }
     const out: PullResponse = {
@@ -223,6 +335,7 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
       more: page.length === limit,
       ...withServerId(),
       head: await head(ctx),
+      ...(gone.length ? { gone } : {}),
     };
     return json(out);
   });

@@ -11,6 +11,7 @@ import { ModelogError, type ModelogErrorCode } from "../errors.ts";
 import { bodyLimit, type Context, HTTPException, type MiddlewareHandler } from "../deps.ts";
 import type { Principal, TokenAuth } from "./auth.ts";
 import { headSeq } from "../projections/read.ts";
+import type { UploadLimits } from "./uploads.ts";
 
 /** The hono environment of every route: the principal the auth middleware found. */
 export type AppEnv = { Variables: { principal: Principal } };
@@ -33,6 +34,8 @@ export interface ServerContext {
   maxClockSkewMs: number;
   /** How long a bounded (non-streaming) request may take, in ms. */
   requestTimeoutMs: number;
+  /** Limits on uploads in progress (defaults of `uploadLimits()` when absent). */
+  uploads?: UploadLimits;
 }
 
 /** An error with the HTTP status to answer it with. */

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import { parseModelQuery } from "../query_text.ts";
 import type { Store } from "../store/store.ts";
 import { Model } from "../models/model.ts";
 import { Hono } from "../deps.ts";
-import { type AppEnv, HttpError, json, type ServerContext } from "./http.ts";
+import { type AppEnv, json, type ServerContext } from "./http.ts";
 import { mayTouch, requireRole } from "./auth.ts";
 
 /** `GET /v1/models` page size when `limit` is not given. */
@@ -75,6 +75,7 @@ export function modelsRoutes(ctx: ServerContext): Hono<AppEnv> {
       }
       more = want > 0 && found.length === want;
       if (!more || models.length >= want || !who.projects) break;
+      if (c.req.raw.signal.aborted) break; // the client left: stop working for it
       after = found[found.length - 1]!.cursor;
     }
     const last = models[models.length - 1];
@@ -85,10 +86,10 @@ export function modelsRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
   app.get("/v1/models/:id{[0-9a-z_-]{1,64}}", requireRole(ctx, "read"), async (c) => {
     const who = c.get("principal");
-    const m = await Model.get(c.req.param("id"), { store: s });
-    if (!mayTouch(who, m.project)) {
-      throw new HttpError(403, "FORBIDDEN", "This token may not read that project");
-    }
+    const id = c.req.param("id");
+    const m = await Model.get(id, { store: s });
+    // Another project's model gets the answer of a missing one: nothing tells it exists.
+    if (!mayTouch(who, m.project)) throw new ModelNotFoundError(id);
     return json(await recordOf(m));
   });
   return app;

@@ -13,6 +13,9 @@ import { MAX_EVENTS_BODY, MAX_EVENTS_PER_PUSH } from "../sync/protocol.ts";
 import { buildApp } from "./app.ts";
 import type { ServerContext } from "./http.ts";
 import { uiPages } from "./ui.ts";
+import { Sessions } from "./login.ts";
+import { expireStalePartials, uploadLimits } from "./uploads.ts";
+import { lockServerFiles, type ServerLock } from "./lock.ts";
 import { dirname, join, resolve } from "node:path";
 
 export { modelRecord } from "./models_api.ts";
@@ -60,6 +63,22 @@ export interface ServerOptions {
    * answered 503 `TIMEOUT`, in ms (default 60 s). Blob transfers have no limit.
    */
   requestTimeoutMs?: number;
+  /** Largest blob accepted, in bytes (default 256 GiB). */
+  maxBlobSize?: number;
+  /** Most bytes of uploads in progress per token (default 512 GiB). */
+  uploadQuotaPerToken?: number;
+  /** Free bytes the blob folder keeps after an upload (default 1 GiB). */
+  minFreeBytes?: number;
+  /** Uploads in progress untouched this long are deleted, in ms (default one day). */
+  partialTtlMs?: number;
+  /** UI session lifetime, in ms (default 12 h). */
+  sessionTtlMs?: number;
+  /** Failed sign-ins per address per 15 minutes (default 10). */
+  maxLoginAttempts?: number;
+  /** Most requests answered at once per address (default 256). */
+  maxPerAddress?: number;
+  /** Most requests answered at once per token (default 128). */
+  maxPerToken?: number;
 }
 
 /** A running server. */
@@ -84,16 +103,32 @@ function parseDb(db: string | undefined, fallbackHome: string): { url?: string; 
   return { path: resolve(db) };
 }
 
-async function openServerStore(options: ServerOptions): Promise<Store> {
+async function openServerStore(
+  options: ServerOptions,
+): Promise<{ store: Store; lock: ServerLock }> {
   const db = parseDb(options.db, Deno.env.get("MODELOG_HOME") ?? join(Deno.cwd(), ".modelog"));
   const home = db.path ? dirname(db.path) : resolve(options.blobs ?? ".");
-  return await openStore({
-    home,
-    ...(db.path ? { path: db.path } : {}),
-    ...(db.url ? { url: db.url } : {}),
-    ...(options.dbAuthToken ? { authToken: options.dbAuthToken } : {}),
-    blobsDir: options.blobs ? resolve(options.blobs) : join(home, "blobs"),
-  });
+  const blobsDir = options.blobs ? resolve(options.blobs) : join(home, "blobs");
+  await Deno.mkdir(dirname(blobsDir), { recursive: true });
+  if (db.path) await Deno.mkdir(dirname(db.path), { recursive: true });
+  // One process per database file and blob folder (see lock.ts).
+  const lock = await lockServerFiles([
+    ...(db.path ? [`${db.path}.server.lock`] : []),
+    `${blobsDir}.server.lock`,
+  ]);
+  try {
+    const store = await openStore({
+      home,
+      ...(db.path ? { path: db.path } : {}),
+      ...(db.url ? { url: db.url } : {}),
+      ...(options.dbAuthToken ? { authToken: options.dbAuthToken } : {}),
+      blobsDir,
+    });
+    return { store, lock };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
 }
 
 /**
@@ -135,7 +170,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     hostname = "127.0.0.1";
   }
   const ownStore = !options.store;
-  const store = options.store ?? await openServerStore(options);
+  const opened = options.store ? undefined : await openServerStore(options);
+  const store = options.store ?? opened!.store;
   // The database's identity, kept in it: devices that see it change push and pull again.
   let serverId = await store.getState(SERVER_ID_KEY);
   if (!serverId && !options.readOnly) {
@@ -151,8 +187,35 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxEventsPerPush: options.maxEventsPerPush ?? MAX_EVENTS_PER_PUSH,
     maxClockSkewMs: options.maxClockSkewMs ?? 24 * 3600 * 1000,
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+    uploads: uploadLimits({
+      ...(options.maxBlobSize !== undefined ? { maxBlobSize: options.maxBlobSize } : {}),
+      ...(options.uploadQuotaPerToken !== undefined
+        ? { quotaPerToken: options.uploadQuotaPerToken }
+        : {}),
+      ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
+      ...(options.partialTtlMs !== undefined ? { partialTtlMs: options.partialTtlMs } : {}),
+    }),
   };
-  const app = buildApp(ctx, { ui: options.ui ?? options.pages !== undefined, log });
+  const sessions = new Sessions({
+    ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}),
+    ...(options.maxLoginAttempts !== undefined ? { maxAttempts: options.maxLoginAttempts } : {}),
+  });
+  const app = buildApp(ctx, {
+    ui: options.ui ?? options.pages !== undefined,
+    log,
+    sessions,
+    ...(options.maxPerAddress !== undefined ? { maxPerAddress: options.maxPerAddress } : {}),
+    ...(options.maxPerToken !== undefined ? { maxPerToken: options.maxPerToken } : {}),
+  });
+  // Stale uploads in progress expire: now, then every hour.
+  const ttl = ctx.uploads!.partialTtlMs;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const expire = () => {
+    if (options.readOnly) return;
+    sweeping = expireStalePartials(store.blobs.dir, ttl).catch(() => {});
+  };
+  expire();
+  const sweeper = setInterval(expire, Math.min(ttl, 3600_000));
 
   const ac = new AbortController();
   let resolvePort: (p: number) => void;
@@ -170,9 +233,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port,
     store,
     async close() {
+      clearInterval(sweeper);
       ac.abort();
       await server.finished;
+      await sweeping;
       if (ownStore) await store.close();
+      await opened?.lock.release();
     },
   };
 }

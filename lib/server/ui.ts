@@ -94,17 +94,21 @@ const UI_PATHS = ["/", PLOTLY_PATH, "/compare", "/models/*"];
 export function uiRoutes(store: Store, opts: UiWriteOptions = { readOnly: true }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get(PLOTLY_PATH, (c) => servePlotly(c.req.raw));
-  app.get("/", (c) => modelsPage(new URL(c.req.url), store));
-  app.get("/compare", (c) => comparePage(new URL(c.req.url), store));
+  // A project-limited token's pages show only its projects.
+  const scope = (c: Context) => c.get("principal")?.projects;
+  app.get("/", (c) => modelsPage(new URL(c.req.url), store, scope(c)));
+  app.get("/compare", (c) => comparePage(new URL(c.req.url), store, scope(c)));
   app.route("/", actionRoutes(store, opts));
   app.get("/models/*", async (c, next) => {
     const url = new URL(c.req.url);
     if (!url.pathname.startsWith("/models/")) return await next(); // `/models` itself: no page
     const write = writeAccess(c, opts);
     const notice = doneMessage(url.searchParams.get("done"));
+    const projects = scope(c);
     return await modelPathPage(url.pathname, store, {
       ...(write ? { write } : {}),
       ...(notice ? { notice } : {}),
+      ...(projects ? { projects } : {}),
     });
   });
   for (const p of UI_PATHS) {

@@ -145,7 +145,7 @@ export function actionRoutes(store: Store, opts: UiWriteOptions): Hono<AppEnv> {
       if (given.length !== want.length || !timingSafeEqual(given, want)) {
         return refused(403, "The form token is missing or stale: reload the page and try again.");
       }
-      const found = await findModel(store, c.req.param("id"));
+      const found = await findModel(store, c.req.param("id"), p.projects);
       if ("response" in found) return found.response;
       let done: string;
       try {

@@ -90,7 +90,11 @@ function compareTable(
 }
 
 /** The comparison page. */
-export async function comparePage(url: URL, store: Store): Promise<Response> {
+export async function comparePage(
+  url: URL,
+  store: Store,
+  projects?: ReadonlySet<string>,
+): Promise<Response> {
   const ids = comparedIds(url.searchParams);
   const fail = (status: number, msg: string) =>
     htmlResponse(
@@ -111,7 +115,7 @@ export async function comparePage(url: URL, store: Store): Promise<Response> {
   }
   const models: Model[] = [];
   for (const id of ids) {
-    const found = await findModel(store, id);
+    const found = await findModel(store, id, projects);
     if ("response" in found) return found.response;
     models.push(found.model);
   }

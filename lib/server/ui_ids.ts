@@ -22,22 +22,32 @@ export type FoundModel = { model: Model } | { response: Response };
  *
  * @param store the store
  * @param id a full id or a prefix of at least {@link MIN_PREFIX} characters
+ * @param projects a project-limited viewer's projects: other projects' models look missing
  * @returns the model, or the response to give (404 page, or a page listing the matches)
  */
-export async function findModel(store: Store, id: string): Promise<FoundModel> {
+export async function findModel(
+  store: Store,
+  id: string,
+  projects?: ReadonlySet<string>,
+): Promise<FoundModel> {
+  const visible = (m: Model) => !projects || projects.has(m.project);
+  const missing = { response: notFound(`No model ${JSON.stringify(id)} in this store.`) };
   try {
-    return { model: await Model.get(id, { store }) };
+    const m = await Model.get(id, { store });
+    return visible(m) ? { model: m } : missing;
   } catch (e) {
     if (
       !(e instanceof ModelogError &&
         (e.code === "MODEL_NOT_FOUND" || e.code === "INVALID_ARGUMENT"))
     ) throw e;
   }
-  const missing = { response: notFound(`No model ${JSON.stringify(id)} in this store.`) };
   if (id.length < MIN_PREFIX || !/^[0-9A-Za-z_-]+$/.test(id)) return missing;
-  const ids = await modelIdsWithPrefix(store, id, 20);
+  const found = await Promise.all(
+    (await modelIdsWithPrefix(store, id, 20)).map((m) => Model.get(m, { store })),
+  );
+  const ids = found.filter(visible).map((m) => m.id);
   if (ids.length === 0) return missing;
-  if (ids.length === 1) return { model: await Model.get(ids[0]!, { store }) };
+  if (ids.length === 1) return { model: found.find((m) => m.id === ids[0])! };
   const list = ids.map((m) => `<li><a href="/models/${encodeURIComponent(m)}">${h(m)}</a></li>`);
   return {
     response: htmlResponse(

@@ -225,7 +225,12 @@ await task.close();</pre>
 <p class="muted">then reload this page (open the same store with <code>--home</code>).</p></div>`;
 }
 
-export async function modelsPage(url: URL, store: Store): Promise<Response> {
+/** The models table; `scope` limits it to a project-limited token's projects. */
+export async function modelsPage(
+  url: URL,
+  store: Store,
+  scope?: ReadonlySet<string>,
+): Promise<Response> {
   const form = readForm(url.searchParams);
   let error = "";
   let views: ModelView[] = [];
@@ -235,7 +240,7 @@ export async function modelsPage(url: URL, store: Store): Promise<Response> {
   let columns: Column[] = [];
   let order: ModelOrder = { by: "lastUpdate", desc: true };
   let stats: SeriesStats[] = [];
-  const projects = await projectNames(store);
+  const projects = (await projectNames(store)).filter((p) => !scope || scope.has(p));
   try {
     size = intParam("limit", form.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     pageNo = intParam("page", url.searchParams.get("page") ?? "", 1, Number.MAX_SAFE_INTEGER);
@@ -249,6 +254,7 @@ export async function modelsPage(url: URL, store: Store): Promise<Response> {
       order,
       offset: (pageNo - 1) * size,
       limit: size,
+      ...(scope ? { projects: [...scope] } : {}),
     });
     views = found.views;
     total = found.total;

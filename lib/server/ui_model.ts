@@ -207,6 +207,8 @@ export interface ModelPageOptions {
   write?: WriteAccess;
   /** A message to show on top (after a write action). */
   notice?: string;
+  /** A project-limited viewer's projects: another project's model looks missing. */
+  projects?: ReadonlySet<string>;
 }
 
 export async function modelPage(
@@ -214,7 +216,7 @@ export async function modelPage(
   store: Store,
   opts: ModelPageOptions = {},
 ): Promise<Response> {
-  const found = await findModel(store, id);
+  const found = await findModel(store, id, opts.projects);
   if ("response" in found) return found.response;
   const m = found.model;
   const figures: PageFigure[] = [];

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Client, Row } from "../deps.ts";
+import { Breather } from "./writer.ts";
 
 /** A value bound to a SQL parameter. */
 export type SqlArg = null | string | number | bigint | boolean | Uint8Array | ArrayBuffer | Date;
@@ -19,6 +20,8 @@ export interface ReadSide {
 }
 
 const readers = new WeakMap<object, ReadSide>();
+/** Per store: a turn every so many reads (see `Breather`: native statements need one to be freed). */
+const breathers = new WeakMap<object, Breather>();
 
 /**
  * Registers a store's read side. Called once, by the `Store` constructor; a second
@@ -27,6 +30,7 @@ const readers = new WeakMap<object, ReadSide>();
 export function registerReader(store: object, side: ReadSide): void {
   if (readers.has(store)) throw new TypeError("This store's reader is already registered");
   readers.set(store, side);
+  breathers.set(store, new Breather());
 }
 
 function sideOf(store: object): ReadSide {
@@ -56,7 +60,9 @@ export function rowsOf<T>(rs: { rows: Row[]; columns: string[] }): T[] {
  * @returns Every row.
  */
 export async function readAll<T>(store: object, sql: string, args: SqlArg[] = []): Promise<T[]> {
-  return rowsOf<T>(await sideOf(store).client.execute({ sql, args }));
+  const rows = rowsOf<T>(await sideOf(store).client.execute({ sql, args }));
+  await breathers.get(store)?.breathe();
+  return rows;
 }
 
 /**
@@ -84,5 +90,6 @@ export async function readOne<T>(
  */
 export async function readValues(store: object, sql: string): Promise<unknown[][]> {
   const rs = await sideOf(store).client.execute(sql);
+  await breathers.get(store)?.breathe();
   return rs.rows.map((r) => rs.columns.map((c) => r[c]));
 }

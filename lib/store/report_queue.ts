@@ -7,9 +7,18 @@
  * dry (Deno's `beforeunload`). Past `reportHighWater` pending points a report returns a promise
  * to wait on (back-pressure).
  *
+ * A batch that fails (another process holds the write lock past the busy timeout, the disk is
+ * full) is put back at the head of the queue, whole, and retried by the next timer, batch or
+ * `flush()`; nothing queued is dropped. Its points still count as pending, so while the store
+ * cannot be written a report loop meets the high-water mark and waits on each retry: the queue
+ * stays bounded by `reportHighWater` plus one batch. A `flush()` whose own attempt fails rejects
+ * with that error and keeps the points for the next try; `close()` after such a failure
+ * rejects too (those points are lost only then, and the caller is told).
+ *
  * @module
  */
 import { encodeNumber, type EventPayloads, type NewEvent } from "../events.ts";
+import { nextTurn } from "./writer.ts";
 
 /** The queue's knobs (see `StoreOptions`). */
 export interface ReportQueueOptions {
@@ -50,9 +59,9 @@ interface PendingSeries {
   cur: PendingChunk;
 }
 
-/** Resolves after one macrotask (an event-loop turn). */
-function nextTurn(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 0));
+/** What a plot counts for against the batch and high-water marks (about one per 64 bytes). */
+function plotWeight(data: EventPayloads["metric.plot"]): number {
+  return 1 + Math.floor(JSON.stringify(data.figure.data).length / 64);
 }
 
 /** Queued reports of one store, with their batching timer and exit hook. */
@@ -60,8 +69,11 @@ export class ReportQueue {
   /** Pending scalars: model id → title → series (nested maps: no key string per report). */
   #pending = new Map<string, Map<string, Map<string, PendingSeries>>>();
   #plots: NewEvent[] = [];
+  /** A batch whose write failed: written first by the next try (its points stay in `#count`). */
+  #retained: NewEvent[] = [];
   #count = 0;
-  #flushing: Promise<void> | null = null;
+  /** The batch being written; resolves to its failure, if it failed. */
+  #flushing: Promise<{ error: unknown } | undefined> | null = null;
   #error: unknown = null;
   #inflight = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -136,7 +148,7 @@ export class ReportQueue {
       data,
       at: this.#sink.now(),
     });
-    return this.#afterQueue(1 + Math.floor(JSON.stringify(data.figure.data).length / 64));
+    return this.#afterQueue(plotWeight(data));
   }
 
   #afterQueue(n: number): void | Promise<void> {
@@ -147,7 +159,7 @@ export class ReportQueue {
       // libSQL frees a statement's native memory only after a macrotask, and a tight report
       // loop otherwise never yields one (flushes complete in microtasks), so its RSS grew
       // with every batch written (10M points: 550 MB peak instead of 260 MB).
-      if (this.#count + n >= this.#opts.reportHighWater) return f.then(nextTurn);
+      if (this.#count + n >= this.#opts.reportHighWater) return f.then(() => nextTurn());
       return;
     }
     this.#armTimer();
@@ -164,7 +176,7 @@ export class ReportQueue {
     this.#timer = t;
   }
 
-  #start(): Promise<void> {
+  #start(): Promise<{ error: unknown } | undefined> {
     if (this.#flushing) return this.#flushing;
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
@@ -172,10 +184,13 @@ export class ReportQueue {
     }
     const pending = this.#pending;
     const plots = this.#plots;
+    // A batch that failed before goes first: its points were reported earlier.
+    const events: NewEvent[] = this.#retained;
+    const weight = this.#count;
+    this.#retained = [];
     this.#pending = new Map();
     this.#plots = [];
     this.#count = 0;
-    const events: NewEvent[] = [];
     for (const [modelId, m] of pending) {
       for (const s of [...m.values()].flatMap((t) => [...t.values()])) {
         for (const c of s.chunks) {
@@ -189,16 +204,19 @@ export class ReportQueue {
       }
     }
     events.push(...plots);
-    if (events.length === 0) return Promise.resolve();
+    if (events.length === 0) return Promise.resolve(undefined);
     this.#flushing = this.#sink.append(events).then(
-      () => {},
-      (e) => {
-        this.#error = e;
+      () => undefined,
+      (error) => {
+        // Put the whole batch back, ahead of what was queued meanwhile; it keeps counting
+        // towards the high-water mark (back-pressure while the store cannot be written).
+        this.#retained = events;
+        this.#count += weight;
+        return { error };
       },
     ).finally(() => {
       this.#flushing = null;
-      // Reports queued meanwhile found this flush running (a timer that fired then did
-      // nothing): bound their wait again.
+      // Reports queued meanwhile (or a failed batch) are retried within `reportFlushMs`.
       if (this.#count > 0) this.#armTimer();
     });
     return this.#flushing;
@@ -222,9 +240,13 @@ export class ReportQueue {
   /** Writes every queued report; rejects with the first error a background flush met. */
   async flush(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-    while (this.#flushing || this.#count > 0) {
+    for (;;) {
+      // A write already running (a timer's or a batch's) is waited for; its failure is not
+      // ours to report: its points are back in the queue and our own attempt retries them.
       if (this.#flushing) await this.#flushing;
-      if (this.#count > 0) await this.#start();
+      if (this.#count === 0) break;
+      const failed = await this.#start();
+      if (failed) throw failed.error;
     }
     if (this.#error) {
       const e = this.#error;

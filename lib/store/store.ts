@@ -18,24 +18,33 @@
  * @module
  */
 import type { Client, InStatement } from "../deps.ts";
-import { Hlc, newOrigin } from "../clock.ts";
+import { DEFAULT_MAX_SKEW_MS, Hlc, newOrigin } from "../clock.ts";
 import {
-  EVENT_VERSION,
   type EventPayloads,
+  InvalidEventError,
   type NewEvent,
   type StoredEvent,
   validateEvent,
 } from "../events.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
-import { type PendingPreload, Projection, upsertRows } from "../projections/project.ts";
+import { Projection, upsertRows } from "../projections/project.ts";
 import { BlobStore } from "../weights/blobs.ts";
-import { migrate, projectionIndexes } from "./migrate.ts";
-import { type Executor, openConnections, Writer } from "./writer.ts";
+import { migrate } from "./migrate.ts";
+import {
+  corrupt,
+  type Executor,
+  fileUrl,
+  isNotADatabase,
+  openConnections,
+  Writer,
+} from "./writer.ts";
 import { ReportQueue } from "./report_queue.ts";
-import { readAll, readOne, readValues, registerReader, rowsOf, type SqlArg } from "./raw.ts";
+import { readAll, readOne, readValues, registerReader, type SqlArg } from "./raw.ts";
 import { defaultHome } from "./home.ts";
-import { encodeEventData, logEvent, stamp, toEvent } from "./log.ts";
+import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
+import { encodeEventData, stamp, toEvent } from "./log.ts";
+import { preload, rebuildProjections } from "./rebuild.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
@@ -72,6 +81,20 @@ export interface StoreOptions {
   reportFlushMs?: number;
   /** Points per `metric.scalars` event (default 5000). */
   pointsPerEvent?: number;
+  /**
+   * How far ahead of this machine's clock an event's time may be, in ms (default one day, as
+   * the server's push check). Beyond it the clock does not adopt a time (see `clock.ts`) and
+   * `ingest` refuses the event.
+   */
+  maxClockSkewMs?: number;
+}
+
+/** An event `ingest` refused, and why. */
+export interface RefusedEvent {
+  /** The event as given. */
+  event: StoredEvent;
+  /** Why (code `INVALID_EVENT`, naming `event.at`). */
+  error: ModelogError;
 }
 
 function currentActor(): string {
@@ -96,6 +119,7 @@ type StoreTuning = {
   reportHighWater: number;
   reportFlushMs: number;
   pointsPerEvent: number;
+  maxClockSkewMs: number;
 };
 
 /** Result of {@link Store.rebuild}. */
@@ -171,7 +195,7 @@ export class Store {
     this.#r = r;
     registerReader(this, { client: r, assertOpen });
     // One clock per process on this store: the suffix keeps two processes' stamps distinct.
-    this.#clock = new Hlc(`${origin}-${newOrigin().slice(0, 6)}`);
+    this.#clock = new Hlc(`${origin}-${newOrigin().slice(0, 6)}`, Date.now, opts.maxClockSkewMs);
     this.#reports = new ReportQueue({
       now: () => this.#clock.now(),
       append: (events) => this.append(events),
@@ -181,10 +205,12 @@ export class Store {
 
   /** Opens (creating and migrating if needed) a store. Prefer {@link openStore}. */
   static async open(options: StoreOptions = {}): Promise<Store> {
+    checkLocation(options);
     const home = resolve(options.home ?? (options.path ? join(options.path, "..") : defaultHome()));
     const path = resolve(options.path ?? join(home, "modelog.db"));
-    await Deno.mkdir(home, { recursive: true });
-    await Deno.mkdir(join(path, ".."), { recursive: true });
+    await makeDir(home, "home");
+    await makeDir(join(path, ".."), "path");
+    if (options.url === undefined) await refuseEmptyFile(path);
     const opts = {
       synchronous: options.synchronous ?? "normal",
       busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
@@ -192,6 +218,7 @@ export class Store {
       reportHighWater: options.reportHighWater ?? 100_000,
       reportFlushMs: options.reportFlushMs ?? 1_000,
       pointsPerEvent: options.pointsPerEvent ?? 5_000,
+      maxClockSkewMs: options.maxClockSkewMs ?? DEFAULT_MAX_SKEW_MS,
     };
     for (const k of Object.keys(opts) as (keyof typeof opts)[]) {
       const v = opts[k];
@@ -203,14 +230,26 @@ export class Store {
       throw new InvalidArgumentError("synchronous", opts.synchronous, 'must be "normal" or "full"');
     }
     const remote = options.url !== undefined && !options.url.startsWith("file:");
-    const url = options.url ?? "file:" + path;
+    const url = options.url ?? fileUrl(path);
     const cfg = options.authToken ? { url, authToken: options.authToken } : { url };
     const where = remote ? url : path;
-    const { w, r, value: origin } = await openConnections(
-      cfg,
-      { path, remote, busyTimeoutMs: opts.busyTimeoutMs, synchronous: opts.synchronous },
-      (w) => migrate(w, where, remote),
-    );
+    let opened;
+    try {
+      opened = await openConnections(
+        cfg,
+        { path, remote, busyTimeoutMs: opts.busyTimeoutMs, synchronous: opts.synchronous },
+        (w) => migrate(w, where, remote),
+      );
+    } catch (e) {
+      if (e instanceof ModelogError) throw e;
+      if (isNotADatabase(e)) throw corrupt(where, e);
+      const code = String((e as { code?: string })?.code ?? "");
+      if (options.url !== undefined && /^URL_/.test(code)) {
+        throw new InvalidArgumentError("url", options.url, String((e as Error).message ?? e));
+      }
+      throw e;
+    }
+    const { w, r, value: origin } = opened;
     const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
     return new Store(home, where, origin, w, r, opts, remote, blobsDir);
   }
@@ -249,7 +288,7 @@ export class Store {
     const stored = events.map((e) => stamp(e, e.at ?? this.#clock.now(), this.origin, this.actor));
     // What a peer would refuse must not enter the log: it could never sync. Scalar batches
     // are skipped: the report queue checks every point as it is queued (the hot path).
-    for (const e of stored) if (e.type !== "metric.scalars") validateEvent(e);
+    checkLocal(stored);
     await this.#write(x, stored, false);
     return stored;
   }
@@ -257,11 +296,41 @@ export class Store {
   /**
    * Ingests events from elsewhere (a sync peer): validates each, skips ids already stored, and
    * applies the rest in one transaction. Returns the events that were new.
+   *
+   * An event stamped beyond the clock-skew limit (`maxClockSkewMs` ahead of this machine's
+   * clock: the rule the server's push check applies) is refused and the rest of the batch goes
+   * on; the refused ones are handed to `onRefused` (without it, a warning names them).
    */
-  async ingest(events: unknown[], options: { remote?: boolean } = {}): Promise<StoredEvent[]> {
+  async ingest(
+    events: unknown[],
+    options: { remote?: boolean; onRefused?: (refused: RefusedEvent[]) => void } = {},
+  ): Promise<StoredEvent[]> {
     const valid = events.map((e) => validateEvent(e));
+    const refused: RefusedEvent[] = [];
+    const inTime = valid.filter((e) => {
+      if (!this.#clock.tooFarAhead(e.at)) return true;
+      refused.push({
+        event: e,
+        error: new InvalidEventError(
+          "event.at",
+          e.at,
+          `is more than ${this.#clock.maxSkewMs} ms ahead of this machine's clock: check the clock of device ${e.origin}`,
+        ),
+      });
+      return false;
+    });
+    if (refused.length > 0) {
+      if (options.onRefused) options.onRefused(refused);
+      else {
+        console.warn(
+          `modelog: refused ${refused.length} event(s) stamped too far in the future, first: ${
+            refused[0]!.error.message
+          }`,
+        );
+      }
+    }
     const seen = new Set<string>();
-    const unique = valid.filter((e) => !seen.has(e.id) && seen.add(e.id));
+    const unique = inTime.filter((e) => !seen.has(e.id) && seen.add(e.id));
     return await this.#writer.tx(async (x) => {
       const existing = new Set<string>();
       for (let i = 0; i < unique.length; i += 500) {
@@ -330,6 +399,9 @@ export class Store {
   /** Queues a plot event (a `metric.plot`). Same back-pressure contract as `queueScalar`. */
   queuePlot(modelId: string, data: EventPayloads["metric.plot"]): void | Promise<void> {
     this.#assertOpen();
+    // Checked now, not when its batch is written: one bad plot must not hold up the batch.
+    const e = { stream: `model:${modelId}`, type: "metric.plot" as const, data };
+    checkLocal([stamp(e, this.#clock.now(), this.origin, this.actor)]);
     return this.#reports.plot(modelId, data);
   }
 
@@ -423,57 +495,18 @@ export class Store {
   // ---------------------------------------------------------------- rebuild and dump
 
   /**
-   * Replays the whole log into fresh projection tables, in one transaction, with the same fold
-   * the append path uses. The result equals the incremental state.
+   * Replays the whole log into fresh projections with the same fold the append path uses; the
+   * result equals the incremental state. A local store is rebuilt beside the live one in pages
+   * (bounded memory) and swapped in under one short write transaction (see `rebuild.ts`).
    */
   async rebuild(options: { onProgress?: (done: number) => void } = {}): Promise<RebuildResult> {
     await this.flush();
+    this.#assertOpen();
     const t0 = performance.now();
-    const n = await this.#writer.tx(async (x) => {
-      // Secondary indexes are dropped and made again after the bulk write: building an index
-      // once over the final rows is cheaper than keeping it up to date row by row.
-      const indexes = projectionIndexes();
-      for (const ix of indexes) await x.execute(`DROP INDEX IF EXISTS ${ix.name}`);
-      for (const t of PROJECTION_TABLES) await x.execute(`DELETE FROM ${t.name}`);
-      const p = new Projection();
-      let after = 0;
-      let count = 0;
-      const page = 20_000;
-      for (;;) {
-        // Only what the fold reads: fewer columns make row decoding in the client cheaper.
-        const rs = await x.execute({
-          sql: `SELECT seq, id, stream, type, at, data FROM events
-                WHERE seq > ? ORDER BY seq LIMIT ?`,
-          args: [after, page],
-        });
-        const rows = rs.rows;
-        if (rows.length === 0) break;
-        for (let i = 0; i < rows.length; i++) {
-          const r = rows[i]!;
-          p.apply(
-            logEvent(
-              String(r[1]),
-              String(r[2]),
-              String(r[3]),
-              String(r[4]),
-              "",
-              EVENT_VERSION,
-              "",
-              String(r[5]),
-            ),
-          );
-        }
-        after = Number(rows[rows.length - 1]![0]);
-        count += rows.length;
-        // Chunk rows are insert-only: write them as we go to keep memory flat.
-        for (const st of p.spill()) await x.execute(st);
-        options.onProgress?.(count);
-        await new Promise((r) => setTimeout(r, 0));
-      }
-      for (const s of p.statements(true)) await x.execute(s);
-      for (const ix of indexes) await x.execute(ix.sql);
-      return count;
-    });
+    const n = await rebuildProjections(
+      { path: this.path, remote: this.#remoteDb, writer: this.#writer, reader: this.#r },
+      options.onProgress,
+    );
     return { events: n, ms: performance.now() - t0 };
   }
 
@@ -530,29 +563,20 @@ export class Store {
 }
 
 /**
- * Reads the rows a fold asked for, inside the write transaction: `IN (…)` lists of up to 500
- * keys for a one-column key, one primary-key read per key otherwise.
+ * Validates local events as a peer would (scalar batches are skipped: the report queue checks
+ * every point as it is queued, the hot path). A bad value came from the caller, so the error
+ * is an `InvalidArgumentError` naming the argument (`name`, `tags`, `set`, …).
  */
-async function preload(x: Executor, p: PendingPreload): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  if (p.columns.length === 1) {
-    const col = p.columns[0]!;
-    for (let i = 0; i < p.keys.length; i += 500) {
-      const part = p.keys.slice(i, i + 500).map((k) => k[0]!);
-      const rs = await x.execute({
-        sql: `SELECT * FROM ${p.table} WHERE ${col} IN (${part.map(() => "?").join(",")})`,
-        args: part,
-      });
-      out.push(...rowsOf<Record<string, unknown>>(rs));
+function checkLocal(events: StoredEvent[]): void {
+  try {
+    for (const e of events) if (e.type !== "metric.scalars") validateEvent(e);
+  } catch (e) {
+    if (e instanceof InvalidEventError) {
+      const field = e.field.replace(/^(data|event)\.(fields\.)?/, "");
+      throw new InvalidArgumentError(field, e.value, e.reason);
     }
-    return out;
+    throw e;
   }
-  const where = p.columns.map((c) => `${c} = ?`).join(" AND ");
-  for (const k of p.keys) {
-    const rs = await x.execute({ sql: `SELECT * FROM ${p.table} WHERE ${where}`, args: [...k] });
-    out.push(...rowsOf<Record<string, unknown>>(rs));
-  }
-  return out;
 }
 
 /**

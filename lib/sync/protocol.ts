@@ -46,6 +46,11 @@ export interface PullResponse {
   server?: string;
   /** The server's newest sequence number: below a device's cursor, the log went back. */
   head?: number;
+  /**
+   * Models that left a project-limited token's scope in this page (an admin moved them
+   * elsewhere): a device should stop showing them. Absent for unlimited tokens.
+   */
+  gone?: string[];
 }
 
 /** Error body of every refused request. */

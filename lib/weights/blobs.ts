@@ -6,7 +6,18 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import {
+  COPY_BUFFER_SIZE,
+  drainFile,
+  hashFile,
+  isNotFound,
+  openRegularFile,
+  removeQuietly,
+  statOrNull,
+  writeHashed,
+} from "./file_hash.ts";
+export { sha256File } from "./file_hash.ts";
 import { HashMismatchError, InvalidArgumentError, WeightsNotFoundError } from "../errors.ts";
 import {
   type BlobBackend,
@@ -43,145 +54,6 @@ function checkHash(hash: string, field = "hash"): string {
     );
   }
   return hash;
-}
-
-function isNotFound(e: unknown): boolean {
-  return e instanceof Deno.errors.NotFound;
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
-}
-
-async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch (e) {
-    if (isNotFound(e)) return null;
-    throw e;
-  }
-}
-
-/**
- * Pipes `stream` into `file` chunk by chunk, feeding every chunk to `hash` when given.
- * Closes the file in every case. Returns the number of bytes written.
- */
-async function writeHashed(
-  stream: ReadableStream<Uint8Array>,
-  file: Deno.FsFile,
-  hash?: Hash,
-): Promise<number> {
-  // Network streams arrive in small chunks: gathering them into one buffer makes one file
-  // write per megabyte instead of one per chunk (each async write is a thread-pool round trip).
-  const buf = new Uint8Array(WRITE_BUFFER_SIZE);
-  let fill = 0;
-  let size = 0;
-  const flush = async () => {
-    let written = 0;
-    while (written < fill) written += await file.write(buf.subarray(written, fill));
-    fill = 0;
-  };
-  const reader = stream.getReader();
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!value || value.byteLength === 0) continue;
-      hash?.update(value);
-      size += value.byteLength;
-      let off = 0;
-      while (off < value.byteLength) {
-        const n = Math.min(buf.length - fill, value.byteLength - off);
-        buf.set(value.subarray(off, off + n), fill);
-        fill += n;
-        off += n;
-        if (fill === buf.length) await flush();
-      }
-    }
-    await flush();
-  } catch (e) {
-    // What arrived before the failure is kept (a resumable upload continues from it).
-    await flush().catch(() => {});
-    await reader.cancel(e).catch(() => {});
-    throw e;
-  } finally {
-    reader.releaseLock();
-    file.close();
-  }
-  return size;
-}
-
-const WRITE_BUFFER_SIZE = 1024 * 1024;
-
-const COPY_BUFFER_SIZE = 256 * 1024;
-
-/**
- * Reads a file to its end through one reused buffer, feeding every chunk to `hash` and, when
- * given, writing it to `out`. Reusing the buffer keeps memory flat however big the file is.
- * Closes both files. Returns the number of bytes read.
- */
-async function drainFile(src: Deno.FsFile, hash: Hash, out?: Deno.FsFile): Promise<number> {
-  const buf = new Uint8Array(COPY_BUFFER_SIZE);
-  let size = 0;
-  try {
-    while (true) {
-      const n = await src.read(buf);
-      if (n === null) break;
-      if (n === 0) continue;
-      const chunk = buf.subarray(0, n);
-      hash.update(chunk);
-      if (out) {
-        let written = 0;
-        while (written < n) written += await out.write(chunk.subarray(written));
-      }
-      size += n;
-    }
-  } finally {
-    src.close();
-    out?.close();
-  }
-  return size;
-}
-
-/** Hashes a whole file (already opened) in a streamed way; closes it. */
-async function hashFile(file: Deno.FsFile): Promise<{ hash: string; size: number }> {
-  const h = createHash("sha256");
-  const size = await drainFile(file, h);
-  return { hash: h.digest("hex"), size };
-}
-
-/**
- * Computes the SHA-256 of a file by streaming it.
- *
- * @param path the file
- * @returns the hex digest and the size in bytes
- * @throws {WeightsNotFoundError} when the path is missing or not a regular file
- */
-export async function sha256File(path: string): Promise<{ hash: string; size: number }> {
-  return await hashFile(await openRegularFile(path));
-}
-
-async function openRegularFile(path: string): Promise<Deno.FsFile> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    throw new WeightsNotFoundError(path, isNotFound(e) ? "it does not exist" : String(e), {
-      cause: e,
-    });
-  }
-  try {
-    const info = await file.stat();
-    if (!info.isFile) throw new WeightsNotFoundError(path, "it is not a regular file");
-  } catch (e) {
-    file.close();
-    throw e;
-  }
-  return file;
 }
 
 /**
@@ -227,9 +99,17 @@ export class BlobStore implements BlobBackend {
     return join(this.dir, "sha256", hash.slice(0, 2), hash);
   }
 
-  #partialPath(hash: string): string {
+  /**
+   * Where the upload in progress of `hash` is; an `owner` (a server's uploader id, letters and
+   * digits) gets a folder of its own, so uploaders never write into each other's partials.
+   */
+  #partialPath(hash: string, owner?: string): string {
     checkHash(hash);
-    return join(this.dir, "partial", hash);
+    if (owner === undefined) return join(this.dir, "partial", hash);
+    if (!/^[A-Za-z0-9]{1,64}$/.test(owner)) {
+      throw new InvalidArgumentError("owner", owner, "must be 1 to 64 letters or digits");
+    }
+    return join(this.dir, "partial", owner, hash);
   }
 
   async #tempFile(): Promise<{ path: string; file: Deno.FsFile }> {
@@ -429,8 +309,8 @@ export class BlobStore implements BlobBackend {
   }
 
   /** The number of bytes received so far for a resumable upload of `hash` (0 if none). */
-  async partialSize(hash: string): Promise<number> {
-    const info = await statOrNull(this.#partialPath(hash));
+  async partialSize(hash: string, owner?: string): Promise<number> {
+    const info = await statOrNull(this.#partialPath(hash, owner));
     return info?.size ?? 0;
   }
 
@@ -440,6 +320,7 @@ export class BlobStore implements BlobBackend {
    * @param hash the hash the finished blob must have
    * @param offset where the bytes go; must equal the current partial size
    * @param stream the bytes
+   * @param owner whose upload it is (each owner has its own partial)
    * @returns the new partial size
    * @throws {InvalidArgumentError} (code `INVALID_ARGUMENT`, field `offset`) when `offset` is
    *   not the current partial size
@@ -448,11 +329,13 @@ export class BlobStore implements BlobBackend {
     hash: string,
     offset: number,
     stream: ReadableStream<Uint8Array>,
+    owner?: string,
   ): Promise<number> {
-    const path = this.#partialPath(hash);
-    return this.#withLock(hash, async () => {
+    const path = this.#partialPath(hash, owner);
+    const key = owner === undefined ? hash : `${owner}/${hash}`;
+    return this.#withLock(key, async () => {
       try {
-        const current = await this.partialSize(hash);
+        const current = await this.partialSize(hash, owner);
         if (offset !== current) {
           throw new InvalidArgumentError(
             "offset",
@@ -460,23 +343,23 @@ export class BlobStore implements BlobBackend {
             `must equal the current partial size ${current} of ${hash}`,
           );
         }
-        await Deno.mkdir(join(this.dir, "partial"), { recursive: true });
+        await Deno.mkdir(dirname(path), { recursive: true });
       } catch (e) {
         await stream.cancel(e).catch(() => {});
         throw e;
       }
       // Keep hashing as parts arrive, so committing need not read the file again. The running
       // hash lives in memory only: after a restart, commit falls back to hashing the file.
-      let running = this.#running.get(hash);
+      let running = this.#running.get(key);
       if (running && running.size !== offset) running = undefined;
       if (!running && offset === 0) running = { size: 0, hasher: createHash("sha256") };
-      this.#running.delete(hash);
+      this.#running.delete(key);
       const file = await Deno.open(path, { append: true, create: true });
       // On a failure the bytes written so far stay, and the running hash is dropped.
       const added = await writeHashed(stream, file, running?.hasher);
-      const size = await this.partialSize(hash);
+      const size = await this.partialSize(hash, owner);
       if (running && running.size + added === size) {
-        this.#running.set(hash, { size, hasher: running.hasher });
+        this.#running.set(key, { size, hasher: running.hasher });
       }
       return size;
     });
@@ -489,9 +372,10 @@ export class BlobStore implements BlobBackend {
    * @throws {WeightsNotFoundError} when there is no partial upload for `hash`
    * @throws {HashMismatchError} when the bytes differ; the partial data is deleted
    */
-  commitPartial(hash: string): Promise<BlobInfo> {
-    const path = this.#partialPath(hash);
-    return this.#withLock(hash, async () => {
+  commitPartial(hash: string, owner?: string): Promise<BlobInfo> {
+    const path = this.#partialPath(hash, owner);
+    const key = owner === undefined ? hash : `${owner}/${hash}`;
+    return this.#withLock(key, async () => {
       let file: Deno.FsFile;
       try {
         file = await Deno.open(path, { read: true });
@@ -499,8 +383,8 @@ export class BlobStore implements BlobBackend {
         if (isNotFound(e)) throw new WeightsNotFoundError(hash, "no partial upload for this hash");
         throw e;
       }
-      const running = this.#running.get(hash);
-      this.#running.delete(hash);
+      const running = this.#running.get(key);
+      this.#running.delete(key);
       const size = (await file.stat()).size;
       let actual: { hash: string; size: number };
       if (running && running.size === size) {

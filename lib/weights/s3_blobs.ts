@@ -169,11 +169,20 @@ function emptyStream(): ReadableStream<Uint8Array> {
 /**
  * Blobs in an S3 bucket under a prefix.
  *
- * @example Configuring from the environment
- * ```ts ignore
- * // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and AWS_ENDPOINT_URL are read.
- * const blobs = new S3BlobStore({ url: "s3://team-weights/modelog" });
- * console.log(await blobs.stat("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+ * @example Pointing a store at a bucket (options win over AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_REGION and AWS_ENDPOINT_URL; nothing is sent until the first call)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { S3BlobStore } from "./s3_blobs.ts";
+ * const blobs = new S3BlobStore({
+ *   url: "s3://team-weights/modelog",
+ *   endpoint: "http://127.0.0.1:9000",
+ *   region: "us-east-1",
+ *   accessKeyId: "key",
+ *   secretAccessKey: "secret",
+ * });
+ * assert.equal(blobs.bucket, "team-weights");
+ * assert.equal(blobs.prefix, "modelog");
  * ```
  */
 export class S3BlobStore implements BlobBackend {

@@ -567,11 +567,18 @@ Deno.test("the login cookie is Secure behind a TLS proxy, and HttpOnly SameSite=
       return res.headers.get("set-cookie") ?? "";
     };
     // Cookie attributes have no order: compare them as a set.
+    // The session expires: Max-Age is its lifetime (12 h by default).
     const attributes = (cookie: string) => cookie.split(/;\s*/).slice(1).sort();
     const plain = await login();
-    assert.deepEqual(attributes(plain), ["HttpOnly", "Path=/", "SameSite=Strict"]);
+    assert.deepEqual(attributes(plain), ["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Strict"]);
     const tls = await login({ "x-forwarded-proto": "https" });
-    assert.deepEqual(attributes(tls), ["HttpOnly", "Path=/", "SameSite=Strict", "Secure"]);
+    assert.deepEqual(attributes(tls), [
+      "HttpOnly",
+      "Max-Age=43200",
+      "Path=/",
+      "SameSite=Strict",
+      "Secure",
+    ]);
   }, { tokens: TOKENS, pages: uiPages });
 });
 

@@ -210,10 +210,11 @@ Deno.test("tokens, roles and validation: refused requests apply nothing; tokens 
       const models = await fetch(`${url}/v1/models`, { headers: auth(TOKENS.vision) })
         .then((r) => r.json());
       assert.deepEqual(models.models.map((m: { id: string }) => m.id), [visionId]);
+      // Another project's model answers as a missing one (nothing tells it exists).
       await expect(
         await fetch(`${url}/v1/models/${otherId}`, { headers: auth(TOKENS.vision) }),
-        403,
-        "FORBIDDEN",
+        404,
+        "MODEL_NOT_FOUND",
       );
 
       // The log saw every request, and no token.

@@ -65,6 +65,7 @@ const TYPES = [
   "QueryFilter",
   "QueryModelsOptions",
   "RebuildResult",
+  "RefusedEvent",
   "RemoveModelOptions",
   "ReportedPlot",
   "ReportedScalars",

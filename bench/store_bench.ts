@@ -1,0 +1,490 @@
+/**
+ * The store benchmark (`npx -y deno@2.9.6 run -A bench/store_bench.ts`; `deno task bench` runs
+ * it with the others), measured in one run on one store:
+ *
+ * - (a) durable model operations per second on the big store: creating output models and
+ *   importing models, then `setMetadata`, `addTags` and `updateWeights({ registerUri })` on
+ *   existing models (each resolves after its transaction commits). The three on existing models
+ *   are each compared with the raw limit of the same client: a hand-written transaction through
+ *   a second `@libsql/client` connection to the same file that inserts the one event row and
+ *   updates the projection rows that event implies (the metadata or tag row, and the model
+ *   row's `last_update`, plus `uri`/`iteration` for weights). Target >= 0.5x;
+ * - (b) `Model.queryModels` with a tag filter (`["demo", "-TF"]`) plus a metadata filter
+ *   (`{ dataset: "ds-N" }`, first page of 50) over 100,000 models: p50/p95 in ms, and the ratio
+ *   to the same query written by hand in SQL on the projection tables, run through a separate
+ *   `@libsql/client` connection to the same file and returning the same rows (with their tags
+ *   and metadata). The hand query is written two ways (driven by the metadata index, or walking
+ *   the `models_order` index newest first); the faster is the baseline. `queryModels`' own SQL is
+ *   also run through the raw client, to split the plan's cost from the API's. Target ≤ 1.5x;
+ * - (c) the same at 10,000 models (measured first, on the same store before it grows), and
+ *   the ratio of the 100k to the 10k p50. Target ≤ 3x;
+ * - (d) `store.rebuild()` of the whole log (1,000,000 events by default) in events/s.
+ *   Target >= 100k events/s.
+ *
+ * Seeding builds the events in memory and ingests them in large batches (`store.ingest`).
+ *
+ * Environment: `BENCH_SCALE` (default 1, or 0.1 with `BENCH_QUICK=1`: 10,000 / 1,000 models),
+ * `BENCH_REBUILD_EVENTS` (events in the log before the durable operations, default
+ * 1,000,000 × scale), `BENCH_QUERY_RUNS` (default 300 per side), `BENCH_OPS` (default 1000 per
+ * operation, 200 quick), `BENCH_KEEP=1` to keep the temporary store.
+ *
+ * Prints a table and one `VERDICT {json}` line per target (bench/stats.ts).
+ *
+ * @module
+ */
+import { InputModel, Model, openStore, OutputModel, Task } from "../mod.ts";
+import type { Store } from "../mod.ts";
+import { createClient } from "../lib/deps.ts";
+import { compileModelQuery } from "../lib/query.ts";
+import { choosePlan } from "../lib/models/model.ts";
+import { DATASETS, Seeder } from "./seed.ts";
+import { formatHlc, uuidv7 } from "../lib/clock.ts";
+import type { Client } from "../lib/deps.ts";
+import {
+  envSize,
+  fmt,
+  percentile,
+  table,
+  type Target,
+  tick,
+  verdict,
+  verdictTable,
+} from "./stats.ts";
+
+const SCALE = envSize("BENCH_SCALE", 1);
+const BIG = Math.round(100_000 * SCALE);
+const SMALL = Math.round(10_000 * SCALE);
+const REBUILD_EVENTS = Math.round(
+  envSize("BENCH_REBUILD_EVENTS", 1_000_000 * SCALE, 1_000_000 * SCALE),
+);
+const EVENTS_PER_MODEL = Math.max(3, Math.round(REBUILD_EVENTS / BIG));
+const QUERY_RUNS = Math.round(envSize("BENCH_QUERY_RUNS", 300, 100));
+const OPS = Math.round(envSize("BENCH_OPS", 1000, 200));
+const PAGE = 50;
+const INGEST_BATCH = 20_000;
+
+const log = (...a: unknown[]) => console.error("[bench]", ...a);
+
+// ---------------------------------------------------------------- seeding
+
+const seeder = new Seeder({ eventsPerModel: EVENTS_PER_MODEL });
+let seeded = 0;
+let ingestMs = 0;
+let ingested = 0;
+
+async function seedTo(store: Store, models: number): Promise<void> {
+  const perBatch = Math.max(1, Math.floor(INGEST_BATCH / EVENTS_PER_MODEL));
+  while (seeded < models) {
+    const to = Math.min(models, seeded + perBatch);
+    const events = seeder.events(seeded, to);
+    const t0 = performance.now();
+    await store.ingest(events, { remote: false });
+    ingestMs += performance.now() - t0;
+    ingested += events.length;
+    seeded = to;
+    if (seeded % (perBatch * 10) === 0 || seeded === models) {
+      log(`seeded ${fmt(seeded)} models (${fmt(ingested)} events)`);
+    }
+    await tick();
+  }
+}
+
+// ---------------------------------------------------------------- (b)/(c) query
+
+/** The selected columns: the model row with its tags and metadata, as `queryModels` returns. */
+const HAND_COLUMNS = `m.*,
+  (SELECT json_group_array(tag) FROM (SELECT tag FROM model_tags
+     WHERE model_id = m.id AND present = 1 ORDER BY tag)) AS tags,
+  (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata
+     WHERE model_id = m.id AND present = 1) AS metadata`;
+
+/**
+ * The query by hand, two ways; the faster one is the baseline. "index": driven by the metadata
+ * index (cost grows with the number of matches). "walk": walks `models_order` newest first and
+ * stops at the page size (cost grows with 1 / selectivity, not with the store).
+ */
+const HAND_SQL: Record<"index" | "walk", string> = {
+  index: `SELECT ${HAND_COLUMNS}
+FROM model_metadata d JOIN models m ON m.id = d.model_id
+WHERE d.key = 'dataset' AND d.value = ? AND d.present = 1
+  AND m.created = 1 AND m.removed = 0 AND m.archived = 0
+  AND EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'demo' AND t.present = 1)
+  AND NOT EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'TF' AND t.present = 1)
+ORDER BY m.last_update DESC, m.id LIMIT ${PAGE}`,
+  walk: `SELECT ${HAND_COLUMNS}
+FROM models m INDEXED BY models_order
+WHERE m.created = 1 AND m.removed = 0 AND m.archived = 0
+  AND EXISTS (SELECT 1 FROM model_metadata d
+              WHERE d.model_id = m.id AND d.key = 'dataset' AND d.value = ? AND d.present = 1)
+  AND EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'demo' AND t.present = 1)
+  AND NOT EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.tag = 'TF' AND t.present = 1)
+ORDER BY m.last_update DESC, m.id LIMIT ${PAGE}`,
+};
+
+interface QueryResult {
+  models: number;
+  p50: number;
+  p95: number;
+  /** queryModels' own SQL, run through the raw client (to split plan cost from API cost). */
+  own: { p50: number; p95: number };
+  hand: Record<"index" | "walk", { p50: number; p95: number }>;
+  /** The faster hand plan (by p50). */
+  best: "index" | "walk";
+  rows: number;
+}
+
+async function measureQuery(store: Store, models: number): Promise<QueryResult> {
+  const hand = createClient({ url: "file:" + store.path });
+  try {
+    const api = (ds: string) =>
+      Model.queryModels({
+        store,
+        tags: ["demo", "-TF"],
+        metadata: { dataset: ds },
+        maxResults: PAGE,
+      });
+    const byHand = async (plan: "index" | "walk", ds: string) =>
+      (await hand.execute({ sql: HAND_SQL[plan], args: [ds] })).rows;
+    // Same rows, same order, for every dataset value.
+    let rows = 0;
+    for (let k = 0; k < DATASETS; k++) {
+      const ds = `ds-${k}`;
+      const a = (await api(ds)).map((m) => m.id).join();
+      for (const plan of ["index", "walk"] as const) {
+        const b = (await byHand(plan, ds)).map((r) => String(r.id)).join();
+        if (a !== b) throw new Error(`queryModels and the ${plan} hand SQL disagree for ${ds}`);
+      }
+      rows += a === "" ? 0 : a.split(",").length;
+    }
+    const own = async (ds: string) => {
+      // The SQL queryModels runs, with the plan it picks, on the raw client.
+      const filter = { tags: ["demo", "-TF"], metadata: { dataset: ds }, maxResults: PAGE };
+      const plan = await choosePlan(store, filter);
+      const q = compileModelQuery(filter, { columns: HAND_COLUMNS, ...plan });
+      return hand.execute({ sql: q.sql, args: q.args });
+    };
+    const times: number[][] = [[], [], [], []];
+    const run = [
+      (ds: string) => api(ds),
+      (ds: string) => byHand("index", ds),
+      (ds: string) => byHand("walk", ds),
+      (ds: string) => own(ds),
+    ];
+    for (let i = 0; i < QUERY_RUNS; i++) {
+      const ds = `ds-${i % DATASETS}`;
+      // Rotate which side goes first so that none always gets the warmer cache.
+      for (let j = 0; j < run.length; j++) {
+        const side = (i + j) % run.length;
+        const t0 = performance.now();
+        await run[side]!(ds);
+        times[side]!.push(performance.now() - t0);
+      }
+      if (i % 100 === 99) await tick();
+    }
+    const pp = (t: number[]) => ({ p50: percentile(t, 50), p95: percentile(t, 95) });
+    const h = { index: pp(times[1]!), walk: pp(times[2]!) };
+    return {
+      models,
+      ...pp(times[0]!),
+      own: pp(times[3]!),
+      hand: h,
+      best: h.index.p50 <= h.walk.p50 ? "index" : "walk",
+      rows: rows / DATASETS,
+    };
+  } finally {
+    hand.close();
+  }
+}
+
+// ---------------------------------------------------------------- (a) durable operations
+
+interface OpResult {
+  name: string;
+  n: number;
+  ms: number;
+  /** The raw one-event append it is compared with (operations on existing models). */
+  raw?: { n: number; ms: number };
+  /** A short name for the verdict table. */
+  short?: string;
+}
+
+async function timeOps(name: string, n: number, fn: (i: number) => Promise<unknown>) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await fn(i);
+    if (i % 500 === 499) await tick();
+  }
+  return { name, n, ms: performance.now() - t0 };
+}
+
+/** The shape of a raw append: the event's type and data, and the projection rows it implies. */
+type RawOp = (
+  i: number,
+  modelId: string,
+  at: string,
+) => { type: string; data: unknown; projection: { sql: string; args: (string | number)[] }[] };
+
+const RAW_ORIGIN = "benchraw0000000";
+
+/**
+ * The raw limit of a durable operation through the same client: one `BEGIN IMMEDIATE`
+ * transaction on a separate connection to the same file that inserts one event row (a valid
+ * event, so `rebuild()` folds it like the others) and updates the projection rows it implies.
+ */
+async function rawAppends(
+  raw: Client,
+  ids: string[],
+  n: number,
+  op: RawOp,
+): Promise<{ n: number; ms: number }> {
+  let wall = Date.now();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const modelId = ids[i % ids.length]!;
+    const at = formatHlc({ wall: wall++, counter: 0, origin: RAW_ORIGIN });
+    const o = op(i, modelId, at);
+    await raw.execute("BEGIN IMMEDIATE");
+    await raw.execute({
+      sql: `INSERT INTO events (id, stream, type, at, origin, v, actor, data, remote)
+            VALUES (?, ?, ?, ?, ?, 1, 'bench', ?, 0)`,
+      args: [uuidv7(), `model:${modelId}`, o.type, at, RAW_ORIGIN, JSON.stringify(o.data)],
+    });
+    for (const st of o.projection) await raw.execute(st);
+    await raw.execute("COMMIT");
+    if (i % 500 === 499) await tick();
+  }
+  return { n, ms: performance.now() - t0 };
+}
+
+const touch = (modelId: string, at: string) => ({
+  sql: "UPDATE models SET last_update = max(last_update, ?) WHERE id = ?",
+  args: [at, modelId],
+});
+
+const RAW: Record<"metadata" | "tags" | "weights", RawOp> = {
+  metadata: (i, modelId, at) => ({
+    type: "model.metadata_changed",
+    data: { set: { bench: { value: String(i), type: "int" } } },
+    projection: [{
+      sql: `INSERT INTO model_metadata (model_id, key, type, value, present, at)
+            VALUES (?, 'bench', 'int', ?, 1, ?)
+            ON CONFLICT (model_id, key) DO UPDATE SET type = excluded.type,
+              value = excluded.value, present = 1, at = excluded.at`,
+      args: [modelId, String(i), at],
+    }, touch(modelId, at)],
+  }),
+  tags: (i, modelId, at) => ({
+    type: "model.tags_changed",
+    data: { add: [`r${i % 7}`] },
+    projection: [{
+      sql: `INSERT INTO model_tags (model_id, tag, present, at) VALUES (?, ?, 1, ?)
+            ON CONFLICT (model_id, tag) DO UPDATE SET present = 1, at = excluded.at`,
+      args: [modelId, `r${i % 7}`, at],
+    }, touch(modelId, at)],
+  }),
+  weights: (i, modelId, at) => {
+    const uri = `https://models.example.com/raw/${i}/final.pt`;
+    return {
+      type: "model.weights_updated",
+      data: { uri, iteration: i },
+      projection: [{
+        sql: `UPDATE models SET uri = ?, iteration = ?, last_update = max(last_update, ?),
+                clock = json_set(clock, '$.uri', ?, '$.iteration', ?) WHERE id = ?`,
+        args: [uri, i, at, at, at, modelId],
+      }],
+    };
+  },
+};
+
+async function measureOps(store: Store): Promise<OpResult[]> {
+  const task = await Task.init({ projectName: "bench", taskName: "durable ops", store });
+  const out: OpResult[] = [];
+  const created: OutputModel[] = [];
+  out.push(
+    await timeOps("create: new OutputModel + first write (addTags)", OPS, async (i) => {
+      const m = new OutputModel({ task, name: `bench-out-${i}` });
+      await m.addTags("bench");
+      created.push(m);
+    }),
+  );
+  const stamp = Date.now();
+  out.push(
+    await timeOps("create: InputModel.importModel (new URL)", OPS, (i) =>
+      InputModel.importModel({
+        weightsUrl: `https://models.example.com/import/${stamp}/${i}.pt`,
+        name: `bench-import-${i}`,
+        store,
+      })),
+  );
+  // Existing seeded models, spread over the whole store (loading them is not timed).
+  const existing: Model[] = [];
+  for (let i = 0; i < OPS; i++) {
+    existing.push(await Model.get(Seeder.modelId(Math.floor((i * seeded) / OPS)), { store }));
+  }
+  const raw = createClient({ url: "file:" + store.path });
+  try {
+    await raw.execute("PRAGMA busy_timeout = 5000");
+    await raw.execute("PRAGMA synchronous = NORMAL");
+    const existingIds = existing.map((m) => m.id);
+    const createdIds = created.map((m) => m.id);
+    // Each operation then its raw append, on the same models, same count.
+    const meta = await timeOps(
+      "setMetadata on an existing model",
+      OPS,
+      (i) => existing[i]!.setMetadata("bench", i),
+    );
+    out.push({
+      ...meta,
+      short: "setMetadata",
+      raw: await rawAppends(raw, existingIds, OPS, RAW.metadata),
+    });
+    const tags = await timeOps(
+      "addTags on an existing model",
+      OPS,
+      (i) => existing[i]!.addTags(`b${i % 7}`),
+    );
+    out.push({ ...tags, short: "addTags", raw: await rawAppends(raw, existingIds, OPS, RAW.tags) });
+    const weights = await timeOps(
+      "updateWeights({ registerUri }) on an existing model",
+      OPS,
+      (i) =>
+        created[i]!.updateWeights({
+          registerUri: `https://models.example.com/bench/${i}/final.pt`,
+          iteration: i,
+        }),
+    );
+    out.push({
+      ...weights,
+      short: "updateWeights(registerUri)",
+      raw: await rawAppends(raw, createdIds, OPS, RAW.weights),
+    });
+  } finally {
+    raw.close();
+  }
+  await task.close();
+  return out;
+}
+
+// ---------------------------------------------------------------- main
+
+const home = await Deno.makeTempDir({ prefix: "modelog-bench-" });
+log(
+  `scale ${SCALE}: ${fmt(SMALL)} then ${fmt(BIG)} models, ${EVENTS_PER_MODEL} events per model, ` +
+    `${QUERY_RUNS} query runs per side, ${OPS} ops each; store in ${home}`,
+);
+const store = await openStore({ home });
+let failed = false;
+try {
+  await seedTo(store, SMALL);
+  log("querying at", fmt(SMALL));
+  const q10 = await measureQuery(store, SMALL);
+  await seedTo(store, BIG);
+  log("querying at", fmt(BIG));
+  const q100 = await measureQuery(store, BIG);
+  log("durable operations");
+  const ops = await measureOps(store);
+  log("rebuild");
+  const rb = await store.rebuild();
+  const dbSize = (await Deno.stat(store.path)).size;
+
+  const growth = q100.p50 / q10.p50;
+  const rebuildRate = rb.events / (rb.ms / 1000);
+  const targets: Target[] = [];
+  const target = (t: Omit<Target, "bench">) => {
+    const full = verdict({ bench: "store", ...t });
+    targets.push(full);
+    if (!full.pass) failed = true;
+  };
+  const rows: string[][] = [];
+  for (const o of ops) {
+    const rate = o.n / (o.ms / 1000);
+    rows.push([`(a) ${o.name}`, `${fmt(rate)} ops/s (${fmt(o.ms / o.n, 3)} ms each)`, "-", "info"]);
+    if (!o.raw) continue;
+    const rawRate = o.raw.n / (o.raw.ms / 1000);
+    rows.push([
+      `(a) raw one-event append by hand, same client (for ${o.short})`,
+      `${fmt(rawRate)} ops/s (${fmt(o.raw.ms / o.raw.n, 3)} ms each)`,
+      "-",
+      "info",
+    ]);
+    target({
+      name: `durable ${o.short} / raw one-event append`,
+      figure: `${fmt(rate)} ops/s`,
+      baseline: `${fmt(rawRate)} ops/s`,
+      ratio: `${fmt(rate / rawRate, 2)}x`,
+      goal: ">= 0.5x",
+      pass: rate / rawRate >= 0.5,
+    });
+  }
+  for (const q of [q100, q10]) {
+    const tag = q === q100 ? "(b)" : "(c)";
+    const base = q.hand[q.best];
+    rows.push([
+      `${tag} queryModels tags+metadata, ${fmt(q.models)} models (page ${PAGE}, ~${
+        fmt(q.rows, 1)
+      } rows)`,
+      `p50 ${fmt(q.p50, 3)} ms, p95 ${fmt(q.p95, 3)} ms`,
+      "-",
+      "info",
+    ]);
+    rows.push([
+      `${tag} queryModels' own SQL on the raw client, ${fmt(q.models)} models`,
+      `p50 ${fmt(q.own.p50, 3)} ms, p95 ${fmt(q.own.p95, 3)} ms`,
+      "-",
+      "info",
+    ]);
+    for (const plan of ["index", "walk"] as const) {
+      rows.push([
+        `${tag} hand SQL (${plan} plan${plan === q.best ? ", baseline" : ""}), ${
+          fmt(q.models)
+        } models`,
+        `p50 ${fmt(q.hand[plan].p50, 3)} ms, p95 ${fmt(q.hand[plan].p95, 3)} ms`,
+        "-",
+        "info",
+      ]);
+    }
+    const ratio = q.p50 / base.p50;
+    target({
+      name: `queryModels / hand SQL (p50), ${fmt(q.models)} models`,
+      figure: `${fmt(q.p50, 3)} ms`,
+      baseline: `${fmt(base.p50, 3)} ms`,
+      ratio: `${fmt(ratio, 2)}x`,
+      goal: "<= 1.5x",
+      pass: ratio <= 1.5,
+    });
+  }
+  target({
+    name: `queryModels p50 ${fmt(BIG)} / ${fmt(SMALL)} models`,
+    figure: `${fmt(q100.p50, 3)} ms`,
+    baseline: `${fmt(q10.p50, 3)} ms`,
+    ratio: `${fmt(growth, 2)}x`,
+    goal: "<= 3x",
+    pass: growth <= 3,
+  });
+  target({
+    name: `rebuild() of ${fmt(rb.events)} events`,
+    figure: `${fmt(rebuildRate)} events/s (${fmt(rb.ms / 1000, 1)} s)`,
+    baseline: "-",
+    ratio: "-",
+    goal: ">= 100,000 events/s",
+    pass: rebuildRate >= 100_000,
+  });
+  rows.push([
+    `seeding: store.ingest() in batches of ${fmt(INGEST_BATCH)} events`,
+    `${fmt(ingested / (ingestMs / 1000))} events/s (${fmt(ingested)} events)`,
+    "-",
+    "info",
+  ]);
+  rows.push(["database file", `${fmt(dbSize / 1e6, 1)} MB`, "-", "info"]);
+  console.log(
+    `\nmodelog store bench (scale ${SCALE}, Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})\n`,
+  );
+  console.log(table(["measure", "result", "target", "verdict"], rows));
+  console.log("");
+  console.log(verdictTable(targets));
+} finally {
+  await store.close();
+  if (Deno.env.get("BENCH_KEEP") === "1") log("kept", home);
+  else await Deno.remove(home, { recursive: true });
+}
+if (failed) console.log("\nsome targets were missed (see MISS above)");
