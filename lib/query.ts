@@ -695,5 +695,12 @@ function orderClause(o: ModelOrder, filter: QueryFilter): { sql: string; args: s
     default:
       throw new InvalidArgumentError("sort", (o as { by: unknown }).by, "is not a sort key");
   }
-  return { sql: `ORDER BY ${expr} ${dir} NULLS LAST, m.id ASC`, args };
+  // The default order as the index `models_order` reads it; NOT NULL columns need no NULLS.
+  if (o.by === "lastUpdate" && o.desc) {
+    return { sql: "ORDER BY m.last_update DESC, m.id ASC", args };
+  }
+  const nulls = o.by === "metric" || o.by === "metadata" || o.by === "iteration"
+    ? " NULLS LAST"
+    : "";
+  return { sql: `ORDER BY ${expr} ${dir}${nulls}, m.id ASC`, args };
 }

@@ -5,7 +5,11 @@
  * module runs it.
  *
  * Sections: models (snapshots, queries, references), reports (metric chunks, series, plots),
- * tasks and lineage, the event log (history, paging, pending pushes), projects (access checks).
+ * tasks and lineage, the event log (history, paging, pending pushes), projects (access checks),
+ * the web UI's table, id prefixes and chart times.
+ *
+ * Over 600 lines: it is the one module holding every SELECT outside the store and the query
+ * compiler (by design, so SQL has one home); its sections are independent and short.
  *
  * @module
  */
@@ -452,9 +456,14 @@ export async function projectsOfBlob(store: Store, hash: string): Promise<string
 export interface ModelTablePage {
   /** The page's models. */
   views: ModelView[];
-  /** How many models match the filter (all pages). */
+  /** How many models match the filter (all pages), counted up to {@link COUNT_CAP}. */
   total: number;
+  /** Whether more than {@link COUNT_CAP} match (then `total` is the cap). */
+  capped: boolean;
 }
+
+/** The models table counts its matches up to this many (a full count reads every row). */
+export const COUNT_CAP = 10_000;
 
 /**
  * A page of models matching `filter` sorted by `order` (SQL `ORDER BY`, `LIMIT`, `OFFSET`),
@@ -467,18 +476,34 @@ export async function modelTablePage(
 ): Promise<ModelTablePage> {
   const { maxResults: _, after: __, ...where } = filter;
   const scope = opts.projects ? { projects: opts.projects } : {};
+  // Two steps: the page's ids in order (only the sort key computed per row), then the page's
+  // rows with their tags and metadata.
   const q = compileModelQuery({ ...where, maxResults: opts.limit }, {
-    columns: QUERY_COLUMNS,
+    columns: "m.id",
     order: opts.order,
     offset: opts.offset,
     ...scope,
   });
-  const c = compileModelQuery(where, { count: true, ...scope });
-  const [rows, total] = await Promise.all([
-    readAll<QueryRow>(store, q.sql, q.args),
+  const all = compileModelQuery({ ...where, maxResults: COUNT_CAP + 1 }, {
+    columns: "1",
+    ...scope,
+  });
+  const c = { sql: `SELECT count(*) AS n FROM (${all.sql})`, args: all.args };
+  const [ids, total] = await Promise.all([
+    readAll<{ id: string }>(store, q.sql, q.args),
     readOne<{ n: number }>(store, c.sql, c.args),
   ]);
-  return { views: rows.map(viewFromRow), total: Number(total?.n ?? 0) };
+  const rows = ids.length
+    ? await readAll<QueryRow>(
+      store,
+      `SELECT ${QUERY_COLUMNS} FROM models m WHERE m.id IN (${ids.map(() => "?").join(", ")})`,
+      ids.map((r) => r.id),
+    )
+    : [];
+  const at = new Map(ids.map((r, i) => [r.id, i]));
+  rows.sort((a, b) => at.get(a.id)! - at.get(b.id)!);
+  const n = Number(total?.n ?? 0);
+  return { views: rows.map(viewFromRow), total: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP };
 }
 
 /**
@@ -499,12 +524,15 @@ export async function modelIdsWithPrefix(
   return rows.map((r) => r.id);
 }
 
-/** The distinct projects of live models, sorted (at most `limit`). */
+/**
+ * The distinct projects of models, sorted (at most `limit`), read from the index
+ * `models_project` alone so it stays fast over 100k models (a project whose models were all
+ * removed may still be listed).
+ */
 export async function projectNames(store: Store, limit = 500): Promise<string[]> {
   const rows = await readAll<{ project: string }>(
     store,
-    "SELECT DISTINCT project FROM models WHERE created = 1 AND removed = 0 AND project != '' " +
-      "ORDER BY project LIMIT ?",
+    "SELECT DISTINCT project FROM models WHERE project != '' ORDER BY project LIMIT ?",
     [limit],
   );
   return rows.map((r) => r.project);

@@ -235,6 +235,7 @@ export async function modelsPage(
   let error = "";
   let views: ModelView[] = [];
   let total = 0;
+  let capped = false;
   let size = DEFAULT_PAGE_SIZE;
   let pageNo = 1;
   let columns: Column[] = [];
@@ -258,6 +259,7 @@ export async function modelsPage(
     });
     views = found.views;
     total = found.total;
+    capped = found.capped;
     stats = await seriesStatsOf(store, views.map((v) => v.row.id));
   } catch (e) {
     if (!(e instanceof ModelogError)) throw e;
@@ -324,12 +326,14 @@ export async function modelsPage(
     if (c.key.by === "metric") numCls[8 + i] = "num";
   });
   const filtered = [...filterParams(form).keys()].length > 0;
-  const table = !error && total === 0 && !filtered ? emptyStore(store) : listTable(head, rows, {
-    cls: numCls,
-    empty: "No models match.",
-    id: "models",
-    htmlHead: true,
-  });
+  const table = !error && total === 0 && !filtered && !scope
+    ? emptyStore(store)
+    : listTable(head, rows, {
+      cls: numCls,
+      empty: "No models match.",
+      id: "models",
+      htmlHead: true,
+    });
 
   const pages = Math.max(1, Math.ceil(total / size));
   const at = (n: number) => {
@@ -341,14 +345,16 @@ export async function modelsPage(
   if (pageNo > 1) {
     pager += `<a class="button plain" id="prev-page" href="${at(pageNo - 1)}">Previous</a>`;
   }
-  if (pageNo < pages) {
+  if (pageNo < pages || (capped && views.length === size)) {
     pager += `<a class="button plain" id="next-page" href="${at(pageNo + 1)}">Next</a>`;
   }
-  if (pages > 1) pager += `<span class="muted">page ${pageNo} of ${pages}</span>`;
+  if (pages > 1) {
+    pager += `<span class="muted">page ${pageNo} of ${capped ? "more than " : ""}${pages}</span>`;
+  }
   pager += `<form id="compare-form" method="get" action="/compare"><button type="submit" ` +
     `id="compare-button">Compare ticked</button></form>`;
   const first = total === 0 ? 0 : (pageNo - 1) * size + 1;
-  const last = Math.min(total, pageNo * size);
+  const last = first + views.length - 1;
   const sortText = current === "lastUpdate" && order.desc
     ? "newest update first"
     : `sorted by ${columns.find((c) => c.spec === current)?.label ?? current} ${
@@ -356,9 +362,11 @@ export async function modelsPage(
     }`;
   const summary = total === 0
     ? `0 models${filtered ? " match the filter" : ""}`
-    : `${total.toLocaleString("en-US")} model${total === 1 ? "" : "s"}${
-      filtered ? " matching the filter" : ""
-    }, ${first.toLocaleString("en-US")}–${last.toLocaleString("en-US")} shown, ${sortText}`;
+    : `${capped ? "More than " : ""}${total.toLocaleString("en-US")} model${
+      total === 1 ? "" : "s"
+    }${filtered ? " matching the filter" : ""}, ${first.toLocaleString("en-US")}–${
+      last.toLocaleString("en-US")
+    } shown, ${sortText}`;
   const body = `<section><div class="card">${filterForm(form, projects)}${
     error ? "" : columnForm(form, stats, views)
   }</div>
