@@ -172,7 +172,7 @@ export function page(p: PageParts): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 ${csp}<link rel="icon" href="data:,">
 <title>${h(p.title)} · ${h(p.titleSuffix ?? "modelog")}</title>
 <style>${CSS}</style>

@@ -50,7 +50,7 @@ async function shot(page: Page, name: string, fullPage = true): Promise<void> {
 async function login(page: Page, base: string, token: string): Promise<void> {
   await page.goto(`${base}/login`);
   await page.type("input[name=token]", token);
-  await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("button")]);
+  await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#login button")]);
 }
 
 const ready = { readyExpression: "window.modelogReady !== undefined" };
