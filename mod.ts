@@ -43,15 +43,20 @@ export {
   Store,
   type StoreOptions,
 } from "./lib/store/store.ts";
+export type { QuarantineChange, QuarantineRow } from "./lib/store/quarantine.ts";
 export { configure, defaultHome, getDefaultStore } from "./lib/store/default.ts";
 export {
   BaseModel,
   type HistoryEntry,
   type LocalCopyOptions,
+  type MatrixOptions,
+  type OrNull,
   type ReportedPlot,
   type ReportedScalars,
+  type ReportRest,
   type ScalarSummary,
   SINGLE_VALUE_ITERATION,
+  type TableReportOptions,
 } from "./lib/models/base.ts";
 export { Model, type QueryModelsOptions, type RemoveModelOptions } from "./lib/models/model.ts";
 export { type ComparedRow, compareModels, type ModelComparison } from "./lib/models/compare.ts";
@@ -96,6 +101,7 @@ export type {
 } from "./lib/reports/figures.ts";
 export { FRAMEWORKS } from "./lib/weights/framework.ts";
 export {
+  type QuarantineEntry,
   type SyncProgress,
   type SyncStatus,
   SyncWorker,

@@ -15,6 +15,10 @@ export { default as postgres } from "npm:postgres@3.4.9";
 export type { Sql, TransactionSql } from "npm:postgres@3.4.9";
 // AWS Signature V4 over fetch, for S3-compatible blob storage (one package, no dependencies).
 export { AwsClient } from "npm:aws4fetch@1.0.20";
+// SHA-256 (WebAssembly) whose running state can be saved and loaded: an upload's hash carried
+// between server instances through the database.
+export { createSHA256 } from "npm:hash-wasm@4.12.0";
+export type { IHasher } from "npm:hash-wasm@4.12.0";
 export * as zipjs from "npm:@zip.js/zip.js@2.8.11";
 export { parse as csvParse } from "npm:csv-parse@5.6.0/sync";
 export { stringify as csvStringify } from "npm:csv-stringify@6.5.2/sync";

@@ -161,6 +161,11 @@ export type StoredEvent<T extends EventType = EventType> = {
     data: EventPayloads[K];
     /** Local append order (not part of the identity). */
     seq?: number;
+    /**
+     * SHA-256 of the event's canonical encoding (see `store/log.ts`), as the store that sent
+     * it recorded it; optional on the wire, checked on ingest when present.
+     */
+    checksum?: string;
   };
 }[T];
 

@@ -6,11 +6,12 @@
  * The tag grammar is the ClearML server's (`__$and`/`__$all`, `__$or`/`__$any`, `__$not`,
  * `__$nop`, legacy `-tag`, `null` for "no tags"), with one fix: `-x` means `__$not x` anywhere in
  * the list, not only before the first operator. Every value is bound as an argument, never
- * spliced into the SQL text. The web UI's sort orders (`ModelOrder`) compile here too.
+ * spliced into the SQL text. Conditions are nested as balanced trees (SQLite caps an
+ * expression's depth at 1000), and one query binds at most {@link MAX_QUERY_ARGS} values. The
+ * web UI's sort orders (`ModelOrder`) compile here too.
  *
- * Over 600 lines: the filter grammar, its validation, both query plans and the sort orders
- * are one compiler; each part needs the others' helpers, and splitting would spread the SQL
- * text over more files.
+ * Over 600 lines: the filter's validation, the tag grammar, its compiler and the sort orders
+ * are one unit that changes together.
  *
  * @example Models tagged "best" but not "draft", newest update first
  * ```ts
@@ -431,6 +432,7 @@ export function selectivityProbes(f: QueryFilter, cap: number): Probe[] {
     }
   }
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+    if (out.length >= MAX_PROBES) break;
     if (!Array.isArray(value)) {
       probe("model_metadata", "key = ? AND value = ?", [key, String(value)], {
         source: `metadata:${key}`,
@@ -438,7 +440,7 @@ export function selectivityProbes(f: QueryFilter, cap: number): Probe[] {
       });
     }
   }
-  return out;
+  return out.slice(0, MAX_PROBES);
 }
 
 /**
@@ -459,6 +461,28 @@ export interface Driver {
 export interface Probe extends CompiledQuery {
   /** The condition measured. */
   driver: Driver;
+}
+
+/**
+ * At most this many values bound by one query (tags, metadata keys and values, paging). Under
+ * SQLite's limit of 32766 bound parameters, with room to spare.
+ */
+export const MAX_QUERY_ARGS = 20_000;
+
+/** At most this many selectivity probes run for one query (the rest only cost time). */
+const MAX_PROBES = 32;
+
+/**
+ * Joins conditions with `op` as a balanced tree of parentheses: SQLite limits an expression
+ * tree's depth to 1000, and a flat `a AND b AND …` of 1,000 terms is that deep.
+ */
+function balanced(parts: readonly string[], op: "AND" | "OR"): string {
+  if (parts.length === 1) return parts[0]!;
+  if (parts.length <= 16) return `(${parts.join(` ${op} `)})`;
+  const size = Math.ceil(parts.length / 16);
+  const groups: string[] = [];
+  for (let i = 0; i < parts.length; i += size) groups.push(balanced(parts.slice(i, i + size), op));
+  return balanced(groups, op);
 }
 
 function eqOrIn(n: number): string {
@@ -499,7 +523,7 @@ function compileExpr(
         all.push(`NOT ${src.some}`);
         args.push(...src.prefix);
       }
-      if (all.length > 0) parts.push(all.length === 1 ? all[0]! : `(${all.join(" AND ")})`);
+      if (all.length > 0) parts.push(balanced(all, "AND"));
     } else {
       const none: string[] = [];
       if (values.length > 0) {
@@ -513,11 +537,7 @@ function compileExpr(
       if (none.length > 0) parts.push(none.length === 1 ? none[0]! : `(${none.join(" AND ")})`);
     }
   });
-  let cond = parts.length === 0
-    ? undefined
-    : parts.length === 1
-    ? parts[0]!
-    : `(${parts.join(expr.op === "and" ? " AND " : " OR ")})`;
+  let cond = parts.length === 0 ? undefined : balanced(parts, expr.op === "and" ? "AND" : "OR");
   if (orEmpty) {
     const empty = `NOT ${src.some}`;
     if (cond === undefined) cond = empty; // [null] alone: only models with no value
@@ -616,11 +636,18 @@ export function compileModelQuery(
     where.push("(m.last_update < ? OR (m.last_update = ? AND m.id > ?))");
     args.push(filter.after.lastUpdate, filter.after.lastUpdate, filter.after.id);
   }
+  if (args.length > MAX_QUERY_ARGS) {
+    throw new InvalidArgumentError(
+      filter.metadata && Object.keys(filter.metadata).length > 0 ? "metadata" : "tags",
+      `${args.length} values`,
+      `a filter may bind at most ${MAX_QUERY_ARGS} values (tags, metadata keys and values together)`,
+    );
+  }
   if (opts?.count) {
-    return { sql: `SELECT count(*) AS n FROM models m WHERE ${where.join(" AND ")}`, args };
+    return { sql: `SELECT count(*) AS n FROM models m WHERE ${balanced(where, "AND")}`, args };
   }
   const order = opts?.order ? orderClause(opts.order, filter) : undefined;
-  let sql = `SELECT ${columns} FROM models m WHERE ${where.join(" AND ")} ` +
+  let sql = `SELECT ${columns} FROM models m WHERE ${balanced(where, "AND")} ` +
     (order ? order.sql : "ORDER BY m.last_update DESC, m.id ASC");
   if (order) args.push(...order.args);
   const offset = opts?.offset ?? 0;

@@ -7,11 +7,24 @@
 import { getDefaultStore } from "./store/default.ts";
 import type { Store } from "./store/store.ts";
 import { newId } from "./clock.ts";
-import { InvalidArgumentError } from "./errors.ts";
+import { InvalidArgumentError, ModelogError } from "./errors.ts";
 import { BaseModel } from "./models/base.ts";
 import { Model } from "./models/model.ts";
-import { needString, needTags, optString } from "./models/util.ts";
-import { taskModelLinks } from "./projections/read.ts";
+import {
+  designText,
+  isRemote,
+  needLabels,
+  needObject,
+  needString,
+  needTags,
+  noNulls,
+  optString,
+  type OrNull,
+  parseDesign,
+} from "./models/util.ts";
+import { findTask, taskModelLinks } from "./projections/read.ts";
+import { fileUriToPath } from "./weights/remote.ts";
+import { join } from "node:path";
 import { InputModel } from "./models/input_model.ts";
 import { OutputModel } from "./models/output_model.ts";
 import {
@@ -127,14 +140,15 @@ export class Task {
   readonly taskType: string;
   /** The task tags. */
   readonly tags: readonly string[];
-  /** The default upload destination for output models. */
-  outputUri: string | undefined;
   /** The store the task writes to. */
   readonly store: Store;
   readonly #input = new ModelsList();
   readonly #output = new ModelsList();
   #closed = false;
   #outputCount = 0;
+  #outputUri: string | undefined;
+  #labels: Record<string, number> = {};
+  #design = "";
 
   private constructor(id: string, o: TaskInitOptions, store: Store) {
     this.id = id;
@@ -142,7 +156,7 @@ export class Task {
     this.name = o.taskName;
     this.taskType = o.taskType ?? "training";
     this.tags = o.tags ?? [];
-    this.outputUri = o.outputUri;
+    this.#outputUri = o.outputUri || undefined;
     this.store = store;
     registerTask(this, {
       link: (role, name, model) => this.#link(role, name, model),
@@ -151,15 +165,31 @@ export class Task {
     });
   }
 
+  /**
+   * The default upload destination for output models: a folder (`file://` or a path) or a
+   * modelog server (`http(s)://`). Setting a folder that cannot be written throws
+   * `INVALID_ARGUMENT` (the folder is created when missing), as ClearML checks it.
+   */
+  get outputUri(): string | undefined {
+    return this.#outputUri;
+  }
+  set outputUri(uri: string | undefined | null) {
+    this.#outputUri = uri === undefined || uri === null || uri === ""
+      ? undefined
+      : checkOutputUri(uri);
+  }
+
   /** Creates a task and makes it the current one. */
-  static async init(options: TaskInitOptions): Promise<Task> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
+  static async init(opts: OrNull<TaskInitOptions>): Promise<Task> {
+    if (opts === null || typeof opts !== "object") {
+      throw new InvalidArgumentError("options", opts, "must be an object");
     }
+    const options = noNulls(opts) as TaskInitOptions;
     needString("projectName", options.projectName);
     needString("taskName", options.taskName);
     optString("taskType", options.taskType, false);
     optString("outputUri", options.outputUri, false);
+    if (options.outputUri) checkOutputUri(options.outputUri);
     const tags = options.tags === undefined ? [] : needTags("tags", options.tags);
     const store = options.store ?? await getDefaultStore();
     const id = newId();
@@ -184,6 +214,139 @@ export class Task {
     return currentTask();
   }
 
+  /**
+   * ClearML's `Task.get_task`: a task of the store by id, or the newest one with this project
+   * and name. It is not made current; its `models` are loaded from the store. Throws
+   * `TASK_NOT_FOUND` when there is none.
+   */
+  static async getTask(
+    opts: OrNull<{ taskId?: string; projectName?: string; taskName?: string; store?: Store }>,
+  ): Promise<Task> {
+    if (opts === null || typeof opts !== "object") {
+      throw new InvalidArgumentError(
+        "options",
+        opts,
+        "must be { taskId } or { projectName, taskName }",
+      );
+    }
+    const o = noNulls(opts);
+    const store = o.store ?? await getDefaultStore();
+    let by: { id: string } | { project: string; name: string };
+    if (o.taskId !== undefined) by = { id: needString("taskId", o.taskId) };
+    else {
+      by = {
+        project: needString("projectName", o.projectName),
+        name: needString("taskName", o.taskName),
+      };
+    }
+    await store.flush();
+    const row = await findTask(store, by);
+    if (!row) {
+      throw new ModelogError("TASK_NOT_FOUND", `No task matches ${JSON.stringify(by)}`);
+    }
+    const t = new Task(row.id, {
+      projectName: row.project,
+      taskName: row.name,
+      taskType: row.taskType,
+      tags: row.tags,
+    }, store);
+    t.#outputUri = row.outputUri || undefined;
+    t.#closed = row.closed;
+    for (const r of await taskModelLinks(store, row.id)) {
+      const m = r.role === "input"
+        ? await InputModel.get({ modelId: r.modelId, store }).catch(() => undefined)
+        : await Model.get(r.modelId, { store }).catch(() => undefined);
+      if (m) t.#list(r.role as LinkRole)._put(r.name, m);
+      if (r.role === "output") t.#outputCount++;
+    }
+    return t;
+  }
+
+  // ------------------------------------------------------------- model design and labels
+
+  /**
+   * Sets the task's label enumeration `{ label: id }` (ClearML's
+   * `set_model_label_enumeration`); a new `OutputModel` of this task starts with it. Kept in
+   * this process (tasks have no design events).
+   */
+  setModelLabelEnumeration(labels: Record<string, number>): void {
+    this.#labels = needLabels("labels", labels);
+  }
+
+  /** The task's label enumeration (`{}` when none). */
+  getLabelsEnumeration(): Record<string, number> {
+    return { ...this.#labels };
+  }
+
+  /**
+   * Sets the task's model design (exactly one of configText / configDict, ClearML's
+   * `set_model_config`); a new `OutputModel` of this task starts with it.
+   */
+  setModelConfig(
+    options: OrNull<{ configText?: string; configDict?: Record<string, unknown> }>,
+  ): void {
+    if (options === null || typeof options !== "object") {
+      throw new InvalidArgumentError(
+        "options",
+        options,
+        "must be { configText } or { configDict }",
+      );
+    }
+    const o = noNulls(options);
+    this.#design = designText(o.configText, o.configDict) ?? "";
+  }
+
+  /** The task's model design as text (`""` when none). */
+  getModelConfigText(): string {
+    return this.#design;
+  }
+
+  /** The task's model design parsed as JSON (`{}` when none). */
+  getModelConfigDict(): Record<string, unknown> {
+    return parseDesign(this.#design);
+  }
+
+  /** The task's model design text (ClearML's `get_model_design`). */
+  getModelDesign(): string {
+    return this.#design;
+  }
+
+  /**
+   * ClearML's `set_input_model`: connects a stored model (by id, or the newest by name) as an
+   * input under `name`, and copies its design and labels to the task unless told not to.
+   */
+  async setInputModel(
+    opts: OrNull<{
+      modelId?: string;
+      modelName?: string;
+      updateTaskDesign?: boolean;
+      updateTaskLabels?: boolean;
+      name?: string;
+    }>,
+  ): Promise<InputModel> {
+    if (opts === null || typeof opts !== "object") {
+      throw new InvalidArgumentError("options", opts, "must be { modelId } or { modelName }");
+    }
+    const o = noNulls(opts);
+    const m = o.modelId !== undefined
+      ? await InputModel.get({ modelId: needString("modelId", o.modelId), store: this.store })
+      : await InputModel.get({ name: needString("modelName", o.modelName), store: this.store });
+    if (o.updateTaskDesign ?? true) this.#design = m.configText;
+    if (o.updateTaskLabels ?? true) this.#labels = m.labels;
+    await m.connect(this, optString("name", o.name, false));
+    return m;
+  }
+
+  /** The ids of this task's input models by entry name (ClearML's `input_models_id`). */
+  get inputModelsId(): Record<string, string> {
+    return Object.fromEntries(this.#input.names().map((n) => [n, this.#input.get(n)!.id]));
+  }
+
+  /** The ids of this task's output models by entry name (ClearML's `output_models_id`). */
+  get outputModelsId(): Record<string, string> {
+    return Object.fromEntries(this.#output.names().map((n) => [n, this.#output.get(n)!.id]));
+  }
+
   /** Input and output models of this task, indexable by entry name. */
   get models(): { input: ModelsList; output: ModelsList } {
     return { input: this.#input, output: this.#output };
@@ -198,7 +361,11 @@ export class Task {
    * Connects a model: an `InputModel` as an input, an `OutputModel` as an output, under
    * `name` (inputs default to the weights file's stem, else "Input Model").
    */
-  async connect(model: InputModel | OutputModel | BaseModel, name?: string): Promise<void> {
+  async connect(
+    model: InputModel | OutputModel | BaseModel,
+    name?: string | null,
+  ): Promise<void> {
+    name ??= undefined;
     if (!(model instanceof BaseModel)) {
       throw new InvalidArgumentError("model", model, "must be an InputModel or OutputModel");
     }
@@ -233,7 +400,9 @@ export class Task {
    * Creates an output model from a weights file in one call (ClearML's
    * `update_output_model`): returns the weights URI.
    */
-  async updateOutputModel(options: UpdateOutputModelOptions): Promise<string> {
+  async updateOutputModel(opts: OrNull<UpdateOutputModelOptions>): Promise<string> {
+    needObject("options", opts);
+    const options = noNulls(opts) as UpdateOutputModelOptions;
     needString("modelPath", options.modelPath);
     const name = optString("name", options.name, false);
     const modelName = options.modelName ?? (name ? `${this.name} - ${name}` : this.name);
@@ -272,4 +441,41 @@ export class Task {
     this.#closed = true;
     clearCurrentTask(this);
   }
+}
+
+/**
+ * Checks an output URI: a valid http(s) URL, or a folder (a path or `file://`) that exists or
+ * can be made and can be written (a probe file is written and removed). Returns it as given.
+ */
+function checkOutputUri(uri: unknown): string {
+  const u = needString("outputUri", uri);
+  if (isRemote(u)) {
+    try {
+      new URL(u);
+    } catch {
+      throw new InvalidArgumentError("outputUri", u, "is not a valid URL");
+    }
+    return u;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) && !u.startsWith("file://")) {
+    throw new InvalidArgumentError(
+      "outputUri",
+      u,
+      "unsupported scheme: use a folder, file://, http:// or https://",
+    );
+  }
+  try {
+    const dir = fileUriToPath(u);
+    Deno.mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.modelog-write-check-${crypto.randomUUID()}`);
+    Deno.writeFileSync(probe, new Uint8Array());
+    Deno.removeSync(probe);
+  } catch (e) {
+    throw new InvalidArgumentError(
+      "outputUri",
+      u,
+      `is not a writable folder: ${(e as Error).message}`,
+    );
+  }
+  return u;
 }

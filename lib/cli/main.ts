@@ -14,8 +14,11 @@
  *
  * assert.equal(await main(["--help"]), 0); // prints the command list
  * assert.equal(await main([]), 2); // the same list, as a wrong call
+ * assert.equal(await main(["--version"]), 0); // prints "modelog 0.1.0"
  * const home = await Deno.makeTempDir();
- * assert.equal(await main(["models", "list", "--json", "--home", home]), 0); // prints []
+ * assert.equal(await main(["models", "list", "--home", home]), 1); // no store there
+ * assert.equal(await main(["init", "--home", home]), 0); // creates it
+ * assert.equal(await main(["models", "list", "--json", "--home", home]), 0); // {models: [], next: null}
  * assert.equal(await main(["models", "show", "--home", home]), 2); // no ID
  * assert.equal(await main(["models", "show", "nope", "--home", home]), 1); // MODEL_NOT_FOUND
  * await Deno.remove(home, { recursive: true });
@@ -26,21 +29,54 @@
 import { parseArgs } from "node:util";
 import { ModelogError } from "../errors.ts";
 import { COMMANDS } from "./commands.ts";
-import { type Command, UsageError, type Values } from "./registry.ts";
+import { type Command, type OptionSpecs, UsageError, type Values } from "./registry.ts";
 import { out } from "./output.ts";
+import { VERSION } from "../version.ts";
 
 /** The list of commands that `--help` prints. */
 function help(commands: ReadonlyMap<string, Command>): string {
   const lines = [
     "modelog — a local-first model registry",
     "",
-    "Usage: cli.ts <command> [options]   (--help on any command)",
+    "Usage: cli.ts <command> [options]   (--help on any command; --version)",
     "",
     "Commands:",
   ];
   const names = [...commands.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) lines.push(`  ${name.padEnd(22)} ${commands.get(name)!.summary}`);
+  lines.push(
+    "",
+    "Examples:",
+    "  cli.ts init --home ./ml-store",
+    "  cli.ts models list --home ./ml-store --tags -draft",
+    "  cli.ts models show 3b5a0d --home ./ml-store     (an id or a unique prefix of 6+ digits)",
+    "  cli.ts ui --home ./ml-store",
+  );
   return lines.join("\n");
+}
+
+/**
+ * Joins every flag that takes a value with the argument after it (`--tags -draft` becomes
+ * `--tags=-draft`, `-o -` becomes `--output=-`), so a value starting with `-` is never taken
+ * for a flag. Stops at `--`.
+ */
+export function joinFlagValues(args: string[], options: OptionSpecs): string[] {
+  const outArgs: string[] = [];
+  const shortToLong = new Map(
+    Object.entries(options).filter(([, o]) => o.short).map(([k, o]) => [`-${o.short}`, k]),
+  );
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") {
+      outArgs.push(...args.slice(i));
+      break;
+    }
+    const long = a.startsWith("--") && !a.includes("=") ? a.slice(2) : shortToLong.get(a);
+    if (long !== undefined && options[long]?.type === "string" && i + 1 < args.length) {
+      outArgs.push(`--${long}=${args[++i]}`);
+    } else outArgs.push(a);
+  }
+  return outArgs;
 }
 
 /** The command named by the fewest leading words of `argv`, and the arguments after them. */
@@ -79,6 +115,10 @@ export async function main(
     out(help(commands));
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === "--version" || argv[0] === "-V" || argv[0] === "version") {
+    out(`modelog ${VERSION}`);
+    return 0;
+  }
   const found = findCommand(argv, commands);
   if (!found) {
     const rest = argv.slice(1);
@@ -103,8 +143,9 @@ export async function main(
   };
   let parsed;
   try {
+    const joined = joinFlagValues(rest, cmd.options);
     parsed = parseArgs({
-      args: cmd.prepareArgs ? cmd.prepareArgs(rest) : rest,
+      args: cmd.prepareArgs ? cmd.prepareArgs(joined) : joined,
       options: cmd.options,
       allowPositionals: true,
       strict: true,

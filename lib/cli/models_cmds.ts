@@ -1,32 +1,35 @@
 /**
- * The model commands: `models list|show|history|publish|archive|unarchive|tag|download`. Each
- * takes `--home DIR` (or `--db PATH`), prints a human table by default and JSON with `--json`.
+ * The model reading and state commands: `models list|show|history|publish|archive|unarchive|tag`
+ * (`models_edit_cmds.ts` has download, rm, register, meta and compare). Each takes `--home DIR`
+ * (or `--db PATH`), prints a human table by default and one JSON object with `--json`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { openStore } from "../store/store.ts";
  * import { MODELS_COMMANDS } from "./models_cmds.ts";
  *
  * const list = MODELS_COMMANDS.find((c) => c.name === "models list")!;
  * assert.ok(list.usage.startsWith("cli.ts models list"));
  * const home = await Deno.makeTempDir();
- * assert.equal(await list.run({ home, json: true }, []), 0); // prints []
+ * await (await openStore({ home })).close(); // an empty store
+ * assert.equal(await list.run({ home, json: true }, []), 0); // prints {"models": [], "next": null}
  * await Deno.remove(home, { recursive: true });
  * ```
  *
  * @module
  */
-import { resolve } from "node:path";
 import { Model, type QueryModelsOptions } from "../models/model.ts";
 import { lineageOf } from "../projections/read.ts";
 import { type ModelQueryFlags, modelQueryFromFlags } from "../query_text.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
 import { type Command, define, UsageError, type Values } from "./registry.ts";
-import { isoShort, jsonOut, numText, out, textTable, working } from "./output.ts";
+import { isoShort, jsonOut, numText, out, textTable } from "./output.ts";
 import {
   intOpt,
   keepDashPositionals,
+  modelByIdOrPrefix,
   needId,
   noExtra,
   STORE_HELP,
@@ -56,8 +59,13 @@ const list: Command = define("models list", {
   --metadata k=v     metadata equals value (repeatable, all must match)
   --limit N          at most N models (default 50; 0 = all)
   --after CURSOR     the page after this cursor (printed when there are more)
-  --json             JSON: an array of models
-${STORE_HELP}`,
+  --json             JSON: {models: [model], next: CURSOR | null}
+${STORE_HELP}
+
+Examples:
+  cli.ts models list --project vision --tags best,-draft
+  cli.ts models list --tags -draft --limit 20 --json
+  cli.ts models list --metadata epochs=10 --after 2024-05-01T12:00:00.000Z,3b5a0d65cab6`,
   options: {
     ...STORE_OPTS,
     project: { type: "string" },
@@ -82,8 +90,10 @@ ${STORE_HELP}`,
       });
       const more = limit > 0 && found.length > limit;
       const models = more ? found.slice(0, limit) : found;
+      const last = models[models.length - 1];
+      const next = more && last ? `${last.cursor.lastUpdate},${last.cursor.id}` : null;
       if (values.json) {
-        jsonOut(models.map((m) => m.toJSON()));
+        jsonOut({ models: models.map((m) => m.toJSON()), next });
         return 0;
       }
       if (models.length === 0) {
@@ -103,10 +113,7 @@ ${STORE_HELP}`,
           isoShort(m.lastUpdate),
         ]),
       ));
-      const last = models[models.length - 1]!;
-      if (more) {
-        out(`(more: --after ${last.cursor.lastUpdate},${last.cursor.id})`);
-      }
+      if (next) out(`(more: --after ${next})`);
       return 0;
     });
   },
@@ -116,14 +123,19 @@ const show: Command = define("models show", {
   summary: "Show one model: fields, metadata, weights, lineage, reports",
   usage: `cli.ts models show ID [--json] [--home DIR]
 
+  ID       a model id, or a unique prefix of at least 6 hex digits
   --json   JSON: {model, metadata, labels, weights, lineage, singleValues, scalarSummary, plots}
-${STORE_HELP}`,
+${STORE_HELP}
+
+Examples:
+  cli.ts models show 3b5a0d65cab6
+  cli.ts models show 3b5a0d --json`,
   options: { ...STORE_OPTS, json: { type: "boolean" } },
   async run(values, positionals) {
     const id = needId(positionals, "models show");
     noExtra(positionals, 1, "models show");
     return await withStore(values, async (store) => {
-      const m = await Model.get(id, { store });
+      const m = await modelByIdOrPrefix(store, id);
       const blobStored = m.hash ? await store.blobs.has(m.hash) : false;
       const inputOf = (await lineageOf(store, m.id))
         .map(({ taskId, slot, taskName }) => ({ taskId, slot, taskName }));
@@ -236,18 +248,22 @@ const history: Command = define("models history", {
   usage: `cli.ts models history ID [--limit N] [--json] [--home DIR]
 
   --limit N  at most N entries (default 100)
-  --json     JSON: an array of {id, type, at, hlc, actor, origin, changes}
-${STORE_HELP}`,
+  --json     JSON: {id, entries: [{id, type, at, hlc, actor, origin, changes}]}
+${STORE_HELP}
+
+Examples:
+  cli.ts models history 3b5a0d --limit 10
+  cli.ts models history 3b5a0d --json`,
   options: { ...STORE_OPTS, limit: { type: "string" }, json: { type: "boolean" } },
   async run(values, positionals) {
     const id = needId(positionals, "models history");
     noExtra(positionals, 1, "models history");
     const limit = intOpt(values.limit, "--limit", 1) ?? 100;
     return await withStore(values, async (store) => {
-      const m = await Model.get(id, { store });
+      const m = await modelByIdOrPrefix(store, id);
       const entries = await m.history({ limit });
       if (values.json) {
-        jsonOut(entries.map((e) => ({ ...e, at: e.at.toISOString() })));
+        jsonOut({ id: m.id, entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) });
         return 0;
       }
       out(textTable(
@@ -276,13 +292,17 @@ function stateCommand(action: "publish" | "archive" | "unarchive"): Command {
     usage: `cli.ts models ${action} ID [--json] [--home DIR]
 
   --json   JSON: {id, published, archived}
-${STORE_HELP}`,
+${STORE_HELP}
+
+Examples:
+  cli.ts models ${action} 3b5a0d65cab6
+  cli.ts models ${action} 3b5a0d --json`,
     options: { ...STORE_OPTS, json: { type: "boolean" } },
     async run(values, positionals) {
       const id = needId(positionals, `models ${action}`);
       noExtra(positionals, 1, `models ${action}`);
       return await withStore(values, async (store) => {
-        const m = await Model.get(id, { store });
+        const m = await modelByIdOrPrefix(store, id);
         await m[action]();
         await m.reload();
         if (values.json) {
@@ -301,7 +321,11 @@ const tag: Command = define("models tag", {
   +tag or tag   add the tag
   -tag          remove the tag
   --json        JSON: {id, tags}
-${STORE_HELP}`,
+${STORE_HELP}
+
+Examples:
+  cli.ts models tag 3b5a0d +best -draft
+  cli.ts models tag 3b5a0d reviewed --json`,
   options: { ...STORE_OPTS, json: { type: "boolean" } },
   // `-b` would parse as an unknown flag: keep every non-option argument positional.
   prepareArgs: (args) => keepDashPositionals(args, ["--home", "--db"]),
@@ -318,7 +342,7 @@ ${STORE_HELP}`,
       want.set(tag, add);
     }
     return await withStore(values, async (store) => {
-      const m = await Model.get(id, { store });
+      const m = await modelByIdOrPrefix(store, id);
       const add = [...want].filter(([, a]) => a).map(([t]) => t);
       const remove = [...want].filter(([, a]) => !a).map(([t]) => t);
       if (remove.length) await m.removeTags(...remove);
@@ -326,33 +350,6 @@ ${STORE_HELP}`,
       await m.reload();
       if (values.json) jsonOut({ id: m.id, tags: m.tags });
       else out(`${m.id} tags: ${m.tags.join(", ") || "(none)"}`);
-      return 0;
-    });
-  },
-});
-
-const download: Command = define("models download", {
-  summary: "Copy a model's weights file into a folder",
-  usage: `cli.ts models download ID [DIR] [--force] [--json] [--home DIR]
-
-  DIR      where to put the file (default: the current folder)
-  --force  download again even when a cached copy exists
-  --json   JSON: {id, path}
-${STORE_HELP}`,
-  options: { ...STORE_OPTS, force: { type: "boolean" }, json: { type: "boolean" } },
-  async run(values, positionals) {
-    const id = needId(positionals, "models download");
-    noExtra(positionals, 2, "models download");
-    const dir = resolve(positionals[1] ?? ".");
-    return await withStore(values, async (store) => {
-      const m = await Model.get(id, { store });
-      const path = await working("fetching weights", () =>
-        m.getWeights({
-          targetDir: dir,
-          ...(values.force ? { forceDownload: true } : {}),
-        }));
-      if (values.json) jsonOut({ id: m.id, path });
-      else out(path ?? "");
       return 0;
     });
   },
@@ -367,5 +364,4 @@ export const MODELS_COMMANDS: readonly Command[] = [
   stateCommand("archive"),
   stateCommand("unarchive"),
   tag,
-  download,
 ];

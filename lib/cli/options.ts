@@ -15,7 +15,12 @@
  *
  * @module
  */
+import { dirname, join, resolve } from "node:path";
 import { openStore, type Store } from "../store/store.ts";
+import { defaultHome } from "../store/home.ts";
+import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
+import { Model } from "../models/model.ts";
+import { modelIdsByPrefix } from "../projections/read.ts";
 import { type OptionSpecs, UsageError, type Values } from "./registry.ts";
 
 /** The flags naming the store: `--home DIR` and `--db PATH`. */
@@ -28,28 +33,77 @@ export const STORE_OPTS = {
 export const STORE_HELP = `  --home DIR   the store folder (default $MODELOG_HOME or ~/.modelog)
   --db PATH    the database file (default <home>/modelog.db)`;
 
+/** How a command treats a store that does not exist yet. */
+export interface StoreUse {
+  /**
+   * True for commands that may create the store (`init`, `models register`, `sync pull`):
+   * they say so on stderr when they do. Others refuse a home without a store, naming it.
+   */
+  create?: boolean;
+}
+
 /**
- * Opens the store named by `--home` / `--db`, else the default one.
+ * The database file named by `--home` / `--db` (else `MODELOG_HOME` or `~/.modelog`), and the
+ * flag that named it.
  *
  * @param values the parsed options
- * @returns the open store (the caller closes it)
+ * @returns the database path and the flag (or environment variable) it came from
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { storePath } from "./options.ts";
+ * assert.deepEqual(storePath({ home: "/srv/ml" }), { path: "/srv/ml/modelog.db", flag: "--home" });
+ * assert.deepEqual(storePath({ db: "/x/y.db" }), { path: "/x/y.db", flag: "--db" });
+ * ```
+ */
+export function storePath(values: Values): { path: string; flag: string } {
+  const home = values.home as string | undefined;
+  const db = values.db as string | undefined;
+  const flag = db ? "--db" : home ? "--home" : Deno.env.get("MODELOG_HOME") ? "MODELOG_HOME" : "";
+  const dir = resolve(home ?? (db ? dirname(db) : defaultHome()));
+  return { path: resolve(db ?? join(dir, "modelog.db")), flag: flag || "--home" };
+}
+
+/**
+ * Opens the store named by `--home` / `--db`, else the default one. A store that does not exist
+ * is refused (a mistyped `--home` must not silently make an empty one) unless `use.create`.
+ *
+ * @param values the parsed options
+ * @param use whether the command may create the store
+ * @returns the open store (the caller closes it)
+ * @throws {InvalidArgumentError} naming the flag and the path when there is no store there
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidArgumentError } from "../errors.ts";
  * import { storeFrom } from "./options.ts";
  *
  * const home = await Deno.makeTempDir();
- * const store = await storeFrom({ home });
+ * await assert.rejects(() => storeFrom({ home }), InvalidArgumentError); // no store there yet
+ * const store = await storeFrom({ home }, { create: true });
  * assert.ok(store.path.startsWith(home));
  * await store.close();
+ * await (await storeFrom({ home })).close(); // now it exists
  * await Deno.remove(home, { recursive: true });
  * ```
  */
-export function storeFrom(values: Values): Promise<Store> {
+export async function storeFrom(values: Values, use: StoreUse = {}): Promise<Store> {
   const home = values.home as string | undefined;
   const db = values.db as string | undefined;
-  return openStore({ ...(home ? { home } : {}), ...(db ? { path: db } : {}) });
+  const { path, flag } = storePath(values);
+  const exists = await Deno.stat(path).then((s) => s.isFile, () => false);
+  if (!exists && !use.create) {
+    throw new InvalidArgumentError(
+      flag,
+      flag === "--db" ? db : flag === "--home" ? (home ?? dirname(path)) : dirname(path),
+      `has no modelog store (no ${path}); check the path, or create one with \`cli.ts init\``,
+    );
+  }
+  const store = await openStore({ ...(home ? { home } : {}), ...(db ? { path: db } : {}) });
+  if (!exists) console.error(`created a new modelog store at ${store.path}`);
+  return store;
 }
 
 /**
@@ -57,6 +111,7 @@ export function storeFrom(values: Values): Promise<Store> {
  *
  * @param values the parsed options
  * @param fn the work
+ * @param use whether the command may create the store
  * @returns what `fn` returns
  *
  * @example
@@ -65,17 +120,83 @@ export function storeFrom(values: Values): Promise<Store> {
  * import { withStore } from "./options.ts";
  *
  * const home = await Deno.makeTempDir();
- * const version = await withStore({ home }, (store) => store.schemaVersion());
+ * const version = await withStore({ home }, (store) => store.schemaVersion(), { create: true });
  * assert.ok(version > 0);
  * await Deno.remove(home, { recursive: true });
  * ```
  */
-export async function withStore<T>(values: Values, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await storeFrom(values);
+export async function withStore<T>(
+  values: Values,
+  fn: (s: Store) => Promise<T>,
+  use: StoreUse = {},
+): Promise<T> {
+  const store = await storeFrom(values, use);
   try {
     return await fn(store);
   } finally {
     await store.close();
+  }
+}
+
+/** The fewest hex digits an id prefix needs. */
+export const MIN_PREFIX = 6;
+
+/**
+ * Loads a model by id or by a unique id prefix of at least {@link MIN_PREFIX} hex digits.
+ *
+ * @param store the store
+ * @param id a full id or a prefix
+ * @returns the model
+ * @throws {ModelNotFoundError} when nothing matches
+ * @throws {InvalidArgumentError} for an ambiguous prefix, listing the matches
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openStore, OutputModel, Task } from "../../mod.ts";
+ * import { modelByIdOrPrefix } from "./options.ts";
+ *
+ * const home = await Deno.makeTempDir();
+ * const store = await openStore({ home });
+ * const task = await Task.init({ projectName: "p", taskName: "t", store });
+ * const m = new OutputModel({ task, name: "net" });
+ * await m.addTags("x");
+ * assert.equal((await modelByIdOrPrefix(store, m.id.slice(0, 8))).id, m.id);
+ * await task.close();
+ * await store.close();
+ * await Deno.remove(home, { recursive: true });
+ * ```
+ */
+export async function modelByIdOrPrefix(store: Store, id: string): Promise<Model> {
+  try {
+    return await Model.get(id, { store });
+  } catch (e) {
+    if (!(e instanceof ModelNotFoundError) || !/^[0-9a-f]+$/i.test(id)) throw e;
+    if (id.length < MIN_PREFIX) {
+      throw new ModelNotFoundError(
+        id,
+        `Model ${
+          JSON.stringify(id)
+        } does not exist (an id prefix needs at least ${MIN_PREFIX} hex digits)`,
+      );
+    }
+    const found = await modelIdsByPrefix(store, id, 11);
+    if (found.length === 0) {
+      throw new ModelNotFoundError(
+        id,
+        `Model ${JSON.stringify(id)} does not exist, and no model id starts with it`,
+      );
+    }
+    if (found.length > 1) {
+      throw new InvalidArgumentError(
+        "id",
+        id,
+        `is ambiguous: it starts ${found.length > 10 ? "more than 10" : found.length} model ids (${
+          found.slice(0, 10).join(", ")
+        }); give more digits`,
+      );
+    }
+    return await Model.get(found[0]!, { store });
   }
 }
 

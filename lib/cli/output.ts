@@ -303,3 +303,144 @@ export function jsonText(v: unknown): string {
 export function jsonOut(v: unknown): void {
   out(jsonText(v));
 }
+
+/**
+ * A byte count for people: B, KiB, MiB, GiB, TiB (one decimal from KiB up).
+ *
+ * @param n bytes
+ * @returns e.g. "3.0 MiB"
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { humanBytes } from "./output.ts";
+ * assert.equal(humanBytes(512), "512 B");
+ * assert.equal(humanBytes(3 * 1024 * 1024), "3.0 MiB");
+ * ```
+ */
+export function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n, u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * A duration for people: "42s", "3m05s", "1h02m".
+ *
+ * @param s seconds
+ * @returns the text
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { humanSeconds } from "./output.ts";
+ * assert.equal(humanSeconds(42.4), "42s");
+ * assert.equal(humanSeconds(185), "3m05s");
+ * assert.equal(humanSeconds(3720), "1h02m");
+ * ```
+ */
+export function humanSeconds(s: number): string {
+  const t = Math.max(0, Math.round(s));
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** What a sync has done so far (see {@link transferBar}). */
+export interface TransferState {
+  /** Weights bytes sent or received. */
+  bytes: number;
+  /** Weights bytes in all, when known. */
+  bytesTotal?: number;
+  /** Events sent or received. */
+  events: number;
+  /** Events in all, when known. */
+  eventsTotal?: number;
+}
+
+/** One bar for a whole transfer: `update` with the running totals, `end` once. */
+export interface TransferBar {
+  /** Redraws with the totals so far (throttled). */
+  update(state: TransferState): void;
+  /** Draws the final state and ends the line. */
+  end(): void;
+}
+
+/**
+ * One progress bar for a whole sync on stderr (only on a terminal): weights bytes in human
+ * units with rate and ETA, and the events count. The bar follows the bytes while weights are
+ * moving and the events otherwise.
+ *
+ * @param label what is being done, e.g. "pushing"
+ * @param sink where to draw (tests pass their own)
+ * @returns the bar
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { transferBar } from "./output.ts";
+ *
+ * let t = 0;
+ * let text = "";
+ * const bar = transferBar("pushing", { tty: true, write: (s) => (text += s), now: () => t });
+ * t = 2000;
+ * bar.update({ bytes: 2 * 1024 * 1024, bytesTotal: 4 * 1024 * 1024, events: 0, eventsTotal: 10 });
+ * assert.match(text, /pushing \[#{15}-{15}\] 50% 2\.0 MiB\/4\.0 MiB 1\.0 MiB\/s ETA 2s, 0\/10 events/);
+ * bar.end();
+ * assert.ok(text.endsWith("\n"));
+ * ```
+ */
+export function transferBar(label: string, sink: ProgressSink = {}): TransferBar {
+  if (!(sink.tty ?? isTty())) return { update() {}, end() {} };
+  const write = sink.write ?? stderrWrite;
+  const now = sink.now ?? Date.now;
+  const t0 = now();
+  let last = -Infinity;
+  let state: TransferState = { bytes: 0, events: 0 };
+  const draw = () => {
+    const { bytes, bytesTotal, events, eventsTotal } = state;
+    const secs = Math.max(0.001, (now() - t0) / 1000);
+    const byBytes = bytesTotal !== undefined && bytesTotal > 0 && bytes < bytesTotal;
+    const frac = byBytes
+      ? bytes / bytesTotal!
+      : eventsTotal
+      ? events / eventsTotal
+      : bytesTotal
+      ? Math.min(1, bytes / bytesTotal)
+      : undefined;
+    const parts = [label];
+    if (frac !== undefined) {
+      const w = 30;
+      const f = Math.min(1, Math.max(0, frac));
+      const fill = Math.round(f * w);
+      parts.push(`[${"#".repeat(fill)}${"-".repeat(w - fill)}] ${(f * 100).toFixed(0)}%`);
+    }
+    if (bytes > 0 || (bytesTotal ?? 0) > 0) {
+      const rate = bytes / secs;
+      let b = `${humanBytes(bytes)}${bytesTotal ? `/${humanBytes(bytesTotal)}` : ""} ${
+        humanBytes(rate)
+      }/s`;
+      if (byBytes && rate > 0) b += ` ETA ${humanSeconds((bytesTotal! - bytes) / rate)}`;
+      parts.push(b + ",");
+    }
+    parts.push(`${events}${eventsTotal !== undefined ? `/${eventsTotal}` : ""} events`);
+    write(`\r${parts.join(" ")}\x1b[K`);
+  };
+  return {
+    update(s) {
+      state = s;
+      const t = now();
+      if (t - last < 80) return;
+      last = t;
+      draw();
+    },
+    end() {
+      draw();
+      write("\n");
+    },
+  };
+}

@@ -29,13 +29,19 @@ import * as read from "./read_back.ts";
 import * as report from "./reporting.ts";
 import { modelFields, writeReportHtml, writeScalarsCsv } from "./export.ts";
 import { serialEdit } from "./edit_queue.ts";
-import { needString, needTags, parseDesign } from "./util.ts";
+import { needString, needTags, noNulls, type OrNull, parseDesign, reportOptions } from "./util.ts";
 
 export { SINGLE_VALUE_ITERATION } from "./read_back.ts";
 export type { HistoryEntry, ModelSnapshot, ReportedPlot } from "./read_back.ts";
 export type { ReportedScalars, ScalarSummary } from "./read_back.ts";
 export type { LocalCopyOptions } from "../weights/local_copy.ts";
 type ModelSnapshot = read.ModelSnapshot;
+/** The options of a report after its title and series (the positional call form). */
+export type ReportRest<T> = OrNull<Omit<T, "title" | "series">>;
+/** Options of `reportMatrix`: a confusion matrix without `comment`. */
+export type MatrixOptions = Omit<fig.ConfusionMatrixOptions, "comment">;
+export type { OrNull } from "./util.ts";
+export type { TableReportOptions } from "./reporting.ts";
 
 // Module-internal access to a model's protected state for the other model files (set in
 // BaseModel's static block; `mod.ts` does not export these three).
@@ -141,7 +147,11 @@ export abstract class BaseModel {
     if (!this._snap) {
       throw new ModelogError(
         "MODEL_NOT_FOUND",
-        `Model ${JSON.stringify(this._id)} is not loaded: await Model.get(id) or reload()`,
+        `${this.constructor.name} ${JSON.stringify(this._id)} is not loaded yet: await ${
+          this.constructor.name === "OutputModel"
+            ? "model.reload()"
+            : `${this.constructor.name}.get(id)`
+        } or await model.reload() before reading its fields`,
       );
     }
     return this._snap.row;
@@ -254,21 +264,38 @@ export abstract class BaseModel {
 
   // ------------------------------------------------------------- edits
 
-  /** Renames the model. */
+  /**
+   * @internal Whether an edit would change nothing: the model exists and, reloaded, passes
+   * `same`. Such an edit appends nothing (and so does not bump `lastUpdate`).
+   */
+  protected async _unchanged(same: () => boolean): Promise<boolean> {
+    if (!this._created() || this._removed) return false;
+    try {
+      await this.reload();
+    } catch {
+      return false; // the edit itself reports what is wrong
+    }
+    return same();
+  }
+
+  /** Renames the model (the same name appends nothing). */
   async setName(name: string): Promise<void> {
     needString("name", name);
+    if (await this._unchanged(() => this.name === name)) return;
     await this._emit([{ stream: "", type: "model.updated", data: { fields: { name } } }]);
   }
 
   /** Sets the comment; an empty string clears it. */
   async setComment(comment: string): Promise<void> {
     needString("comment", comment, true);
+    if (await this._unchanged(() => this.comment === comment)) return;
     await this._emit([{ stream: "", type: "model.updated", data: { fields: { comment } } }]);
   }
 
   /** Moves the model to another project (by name). */
   async setProject(project: string): Promise<void> {
     needString("project", project);
+    if (await this._unchanged(() => this.project === project)) return;
     await this._emit([{ stream: "", type: "model.updated", data: { fields: { project } } }]);
   }
 
@@ -280,22 +307,53 @@ export abstract class BaseModel {
       const cur = new Set(this.tags);
       const add = next.filter((t) => !cur.has(t));
       const remove = [...cur].filter((t) => !next.includes(t));
+      if (this._created() && !add.length && !remove.length) return;
       await this._emit([{ stream: "", type: "model.tags_changed", data: { add, remove } }]);
     });
   }
 
-  /** Adds tags. */
-  async addTags(...tags: string[]): Promise<void> {
-    const add = needTags("tags", tags);
+  /** Adds tags: `addTags("a", "b")` or, the ClearML habit, `addTags(["a", "b"])`. */
+  async addTags(...tags: (string | string[])[]): Promise<void> {
+    let add = needTags("tags", tags.flat());
+    if (await this._unchanged(() => true)) add = add.filter((t) => !this.tags.includes(t));
     if (add.length) await this._emit([{ stream: "", type: "model.tags_changed", data: { add } }]);
   }
 
-  /** Removes tags. */
-  async removeTags(...tags: string[]): Promise<void> {
-    const remove = needTags("tags", tags);
+  /** Removes tags: `removeTags("a", "b")` or `removeTags(["a", "b"])`. */
+  async removeTags(...tags: (string | string[])[]): Promise<void> {
+    // A remove of a tag not seen here is kept: it may cancel an add made on another device.
+    const remove = needTags("tags", tags.flat());
     if (remove.length) {
       await this._emit([{ stream: "", type: "model.tags_changed", data: { remove } }]);
     }
+  }
+
+  /**
+   * Sets the system tags (ClearML's `system_tags` setter): `archived` in the list archives the
+   * model, its absence unarchives it. `package` follows the weights (`updateWeightsPackage`), so
+   * it must match the model; other system tags are refused, as modelog keeps no others.
+   */
+  async setSystemTags(tags: string[]): Promise<void> {
+    const next = needTags("systemTags", tags);
+    for (const t of next) {
+      if (t !== "archived" && t !== "package") {
+        throw new InvalidArgumentError(
+          "systemTags",
+          t,
+          'modelog keeps only the system tags "archived" and "package"',
+        );
+      }
+    }
+    if (!this._snap) await this.reload();
+    if (next.includes("package") !== (this._row.is_package === 1)) {
+      throw new InvalidArgumentError(
+        "systemTags",
+        tags,
+        '"package" follows the weights: store a package with updateWeightsPackage',
+      );
+    }
+    if (next.includes("archived")) await this.archive();
+    else await this.unarchive();
   }
 
   /** Publishes the model: weights, design, labels and framework become locked. One-way. */
@@ -308,11 +366,13 @@ export abstract class BaseModel {
 
   /** Archives the model (hidden from queries unless `includeArchived`). */
   async archive(): Promise<void> {
+    if (await this._unchanged(() => this.archived)) return;
     await this._emit([{ stream: "", type: "model.archived", data: {} }]);
   }
 
   /** Restores an archived model. */
   async unarchive(): Promise<void> {
+    if (await this._unchanged(() => !this.archived)) return;
     await this._emit([{ stream: "", type: "model.unarchived", data: {} }]);
   }
 
@@ -322,9 +382,18 @@ export abstract class BaseModel {
    * Sets one metadata entry. The type is taken from the value (or `vType`: str, int, float,
    * bool, list, dict); lists and dicts are stored as JSON, booleans as `true`/`false`.
    */
-  async setMetadata(key: string, value: unknown, vType?: MetadataType): Promise<boolean> {
+  async setMetadata(
+    key: string,
+    value: unknown,
+    vType?: MetadataType | null,
+  ): Promise<boolean> {
     meta.checkKey(key);
-    const entry = meta.toMetadataEntry(key, value, vType);
+    const entry = meta.toMetadataEntry(key, value, vType ?? undefined);
+    const same = () => {
+      const cur = meta.metadataEntry(this._snap?.metadata, key);
+      return cur?.value === entry.value && cur.type === entry.type;
+    };
+    if (await this._unchanged(same)) return true;
     await this._emit([{
       stream: "",
       type: "model.metadata_changed",
@@ -390,31 +459,58 @@ export abstract class BaseModel {
   /**
    * A local path to the weights: the local blob (by hash), else the URI (a `file://` path is
    * used directly; http(s) is downloaded to the cache and checked against the hash). A package
-   * is extracted to a folder unless `extractArchive` is false.
+   * is extracted to a folder unless `extractArchive` is false. Throws a typed error when the
+   * weights cannot be found (ClearML returns `None`); `raiseOnError: false` returns undefined.
    */
-  async getLocalCopy(options: weights.LocalCopyOptions = {}): Promise<string | undefined> {
-    const row = this._row;
-    const ref = { id: this._id, uri: row.uri, hash: row.hash, isPackage: row.is_package === 1 };
-    const store = await this._getStore().catch((e) => {
-      if (options.raiseOnError ?? true) throw e;
-    });
-    return store ? await weights.getLocalCopy(store, ref, options) : undefined;
+  async getLocalCopy(
+    options: OrNull<weights.LocalCopyOptions> = {},
+  ): Promise<string | undefined> {
+    const o = noNulls(options) as weights.LocalCopyOptions;
+    const raise = o.raiseOnError ?? true;
+    try {
+      if (!this._snap) await this.reload();
+      const store = await this._getStore();
+      const row = this._row;
+      const ref = {
+        id: this._id,
+        uri: row.uri,
+        hash: row.hash,
+        isPackage: row.is_package === 1,
+        foreignUri: await weights.uriArrivedByPull(store, this._id, row.uri),
+      };
+      return await weights.getLocalCopy(store, ref, o);
+    } catch (e) {
+      if (raise) throw e;
+      return undefined;
+    }
   }
 
-  /** The weights file (not extracted). ClearML's `get_weights`. */
-  getWeights(
-    options: Omit<weights.LocalCopyOptions, "extractArchive"> = {},
-  ): Promise<string | undefined> {
-    return this.getLocalCopy({ ...options, extractArchive: false });
+  /**
+   * The weights file, downloaded to the cache when remote (ClearML's `get_weights`); a package
+   * is extracted only with `extractArchive: true`.
+   */
+  getWeights(options: OrNull<weights.LocalCopyOptions> = {}): Promise<string | undefined> {
+    const o = noNulls(options);
+    return this.getLocalCopy({ ...o, extractArchive: o.extractArchive ?? false });
   }
 
   /**
    * For a package model: extracts it and returns the folder (`returnPath`) or its top-level
-   * entries. Throws `INVALID_ARGUMENT` when the model is not a package.
+   * entries; with `extractArchive: false`, the zip file itself. Throws `INVALID_ARGUMENT` when
+   * the model is not a package (as ClearML's `ValueError`), and a weights error unless
+   * `raiseOnError` is false (then undefined).
    */
   async getWeightsPackage(
-    options: { returnPath?: boolean; forceDownload?: boolean; targetDir?: string } = {},
-  ): Promise<string | string[]> {
+    options: OrNull<{
+      returnPath?: boolean;
+      raiseOnError?: boolean;
+      forceDownload?: boolean;
+      extractArchive?: boolean;
+      targetDir?: string;
+    }> = {},
+  ): Promise<string | string[] | undefined> {
+    const { returnPath, extractArchive, ...o } = noNulls(options);
+    if (!this._snap) await this.reload();
     if (!this._row.is_package) {
       throw new InvalidArgumentError(
         "model",
@@ -422,15 +518,18 @@ export abstract class BaseModel {
         "is not a package (no `package` system tag)",
       );
     }
-    const dir = (await this.getLocalCopy({ ...options, extractArchive: true }))!;
-    return options.returnPath ? dir : await weights.packageEntries(dir);
+    const extract = extractArchive ?? true;
+    const path = await this.getLocalCopy({ ...o, extractArchive: extract });
+    if (path === undefined) return undefined;
+    if (returnPath || !extract) return returnPath ? path : [path];
+    return await weights.packageEntries(path);
   }
 
   // ------------------------------------------------------------- history
 
   /** The model's events, newest first: who, when, what changed. Our audit trail. */
-  async history(options: { limit?: number } = {}): Promise<read.HistoryEntry[]> {
-    const limit = read.checkLimit(options.limit ?? 1000);
+  async history(options: OrNull<{ limit?: number }> = {}): Promise<read.HistoryEntry[]> {
+    const limit = read.checkLimit(noNulls(options).limit ?? 1000);
     return await read.modelHistory(await this._getStore(), this._id, limit);
   }
 
@@ -489,54 +588,185 @@ export abstract class BaseModel {
     return this._whenCreated((s, id) => s.queuePlot(id, data));
   }
 
-  /** Reports a histogram (grouped bars by default). */
-  reportHistogram(options: fig.HistogramOptions): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportHistogram(options));
+  /**
+   * Reports a histogram (grouped bars by default). Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportHistogram(options: OrNull<fig.HistogramOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportHistogram(
+    title: string,
+    series: string,
+    options?: ReportRest<fig.HistogramOptions>,
+  ): void | Promise<void>;
+  reportHistogram(
+    options: OrNull<fig.HistogramOptions> | string,
+    series?: string,
+    rest?: ReportRest<fig.HistogramOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(
+      report.plotBuilders.reportHistogram(reportOptions(options, series, rest)),
+    );
   }
 
-  /** Reports a vector, drawn as a grouped bar chart like ClearML. */
-  reportVector(options: fig.VectorOptions): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportVector(options));
+  /**
+   * Reports a vector, drawn as a grouped bar chart like ClearML. Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportVector(options: OrNull<fig.VectorOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportVector(
+    title: string,
+    series: string,
+    options?: ReportRest<fig.VectorOptions>,
+  ): void | Promise<void>;
+  reportVector(
+    options: OrNull<fig.VectorOptions> | string,
+    series?: string,
+    rest?: ReportRest<fig.VectorOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(report.plotBuilders.reportVector(reportOptions(options, series, rest)));
   }
 
   /**
    * Reports a table: `tablePlot` (rows with a header row, or an array of records), `csv` (a
-   * file path) or `url` (a CSV over http(s)). Exactly one.
+   * file path) or `url` (a CSV over http(s)). Exactly one. Also `(title, series, { ... })`.
    */
+  reportTable(options: OrNull<report.TableReportOptions>): Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportTable(
+    title: string,
+    series: string,
+    options?: ReportRest<report.TableReportOptions>,
+  ): Promise<void>;
   async reportTable(
-    options: Omit<fig.TableOptions, "csvText"> & { csv?: string; url?: string },
+    options: OrNull<report.TableReportOptions> | string,
+    series?: string,
+    rest?: ReportRest<report.TableReportOptions>,
   ): Promise<void> {
-    await this._queuePlot(await report.tableReport(options));
+    await this._queuePlot(await report.tableReport(reportOptions(options, series, rest)));
   }
 
-  /** Reports a line plot of one or more series. */
-  reportLinePlot(options: fig.LinePlotOptions): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportLinePlot(options));
+  /**
+   * Reports a line plot of one or more series (`series` is the list of lines). Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportLinePlot(options: OrNull<fig.LinePlotOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportLinePlot(
+    title: string,
+    series: fig.LineSeries[],
+    options?: ReportRest<fig.LinePlotOptions>,
+  ): void | Promise<void>;
+  reportLinePlot(
+    options: OrNull<fig.LinePlotOptions> | string,
+    series?: fig.LineSeries[],
+    rest?: ReportRest<fig.LinePlotOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(
+      report.plotBuilders.reportLinePlot(reportOptions(options, series, rest)),
+    );
   }
 
-  /** Reports a 2-D scatter (default mode "lines"). */
-  reportScatter2d(options: fig.Scatter2dOptions): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportScatter2d(options));
+  /**
+   * Reports a 2-D scatter (default mode "lines"). Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportScatter2d(options: OrNull<fig.Scatter2dOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportScatter2d(
+    title: string,
+    series: string,
+    options?: ReportRest<fig.Scatter2dOptions>,
+  ): void | Promise<void>;
+  reportScatter2d(
+    options: OrNull<fig.Scatter2dOptions> | string,
+    series?: string,
+    rest?: ReportRest<fig.Scatter2dOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(
+      report.plotBuilders.reportScatter2d(reportOptions(options, series, rest)),
+    );
   }
 
-  /** Reports a 3-D scatter. */
-  reportScatter3d(options: fig.Scatter3dOptions): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportScatter3d(options));
+  /**
+   * Reports a 3-D scatter. Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportScatter3d(options: OrNull<fig.Scatter3dOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportScatter3d(
+    title: string,
+    series: string | string[],
+    options?: ReportRest<fig.Scatter3dOptions>,
+  ): void | Promise<void>;
+  reportScatter3d(
+    options: OrNull<fig.Scatter3dOptions> | string,
+    series?: string | string[],
+    rest?: ReportRest<fig.Scatter3dOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(
+      report.plotBuilders.reportScatter3d(reportOptions(options, series, rest)),
+    );
   }
 
-  /** Reports a confusion matrix (heatmap). */
-  reportConfusionMatrix(options: fig.ConfusionMatrixOptions): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportConfusionMatrix(options));
+  /**
+   * Reports a confusion matrix (heatmap). Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportConfusionMatrix(options: OrNull<fig.ConfusionMatrixOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportConfusionMatrix(
+    title: string,
+    series: string,
+    options?: ReportRest<fig.ConfusionMatrixOptions>,
+  ): void | Promise<void>;
+  reportConfusionMatrix(
+    options: OrNull<fig.ConfusionMatrixOptions> | string,
+    series?: string,
+    rest?: ReportRest<fig.ConfusionMatrixOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(
+      report.plotBuilders.reportConfusionMatrix(reportOptions(options, series, rest)),
+    );
   }
 
-  /** Reports a matrix (an alias of the confusion matrix, without `comment`). */
-  reportMatrix(options: Omit<fig.ConfusionMatrixOptions, "comment">): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportMatrix(options));
+  /**
+   * Reports a matrix (an alias of the confusion matrix, without `comment`). Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportMatrix(options: OrNull<MatrixOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportMatrix(
+    title: string,
+    series: string,
+    options?: ReportRest<MatrixOptions>,
+  ): void | Promise<void>;
+  reportMatrix(
+    options: OrNull<MatrixOptions> | string,
+    series?: string,
+    rest?: ReportRest<MatrixOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(report.plotBuilders.reportMatrix(reportOptions(options, series, rest)));
   }
 
-  /** Reports a 3-D surface. */
-  reportSurface(options: fig.SurfaceOptions): void | Promise<void> {
-    return this._queuePlot(report.plotBuilders.reportSurface(options));
+  /**
+   * Reports a 3-D surface. Call it with one options object, or as `(title, series, { ... })` like ClearML's
+   * docstrings; `null` options mean not given.
+   */
+  reportSurface(options: OrNull<fig.SurfaceOptions>): void | Promise<void>;
+  /** The positional form `(title, series, options)`. */
+  reportSurface(
+    title: string,
+    series: string,
+    options?: ReportRest<fig.SurfaceOptions>,
+  ): void | Promise<void>;
+  reportSurface(
+    options: OrNull<fig.SurfaceOptions> | string,
+    series?: string,
+    rest?: ReportRest<fig.SurfaceOptions>,
+  ): void | Promise<void> {
+    return this._queuePlot(report.plotBuilders.reportSurface(reportOptions(options, series, rest)));
   }
 
   /** Writes every queued report of the store now. */

@@ -11,10 +11,20 @@ import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import { loaded, snapshotOf } from "./base.ts";
 import { loadSnapshot } from "./read_back.ts";
 import { newestModelIdByUri } from "../projections/read.ts";
-import { Model } from "./model.ts";
+import { Model, resolveModelId } from "./model.ts";
 import type { Task } from "../task.ts";
 import { currentTask, isTask, linksOf } from "./task_link.ts";
-import { designText, needLabels, needString, needTags, optBool, optString, stem } from "./util.ts";
+import {
+  designText,
+  needLabels,
+  needString,
+  needTags,
+  noNulls,
+  optBool,
+  optString,
+  type OrNull,
+  stem,
+} from "./util.ts";
 import { emptyModel } from "../projections/project.ts";
 import { guessFramework } from "../weights/framework.ts";
 import { fileUriToPath, pathToFileUri } from "../weights/remote.ts";
@@ -108,9 +118,26 @@ export class InputModel extends Model {
   reused = false;
   #empty = false;
 
-  /** @internal */
-  constructor(id: string, store?: Store) {
-    super(id, store);
+  /**
+   * ClearML's `InputModel(model_id=...)`: a lazy handle on an existing model, as
+   * `new InputModel({ modelId })` (or `new InputModel(id)`). Nothing is read yet: async calls
+   * (`connect`, `reload`, `getLocalCopy`, reports, edits) load it first; reading a field
+   * before that throws a `MODEL_NOT_FOUND` error saying to `await model.reload()` (or use
+   * `await InputModel.get({ modelId })`, which loads at once). A lookup by name, project or
+   * tags needs a query, so it is refused here: use `await InputModel.get({ name, ... })`.
+   */
+  constructor(lookup: string | OrNull<{ modelId: string; store?: Store }>, store?: Store) {
+    const l = typeof lookup === "string" ? { modelId: lookup } : noNulls(lookup);
+    if (l === null || typeof l !== "object" || typeof l.modelId !== "string") {
+      throw new InvalidArgumentError(
+        "InputModel",
+        lookup,
+        "new InputModel({ modelId }) needs a model id; to find a model by name, project or " +
+          "tags use await InputModel.get({ name, project, tags })",
+      );
+    }
+    needString("modelId", l.modelId);
+    super(l.modelId, l.store ?? store);
   }
 
   /**
@@ -118,12 +145,12 @@ export class InputModel extends Model {
    * project and tags. Throws `MODEL_NOT_FOUND` when none matches.
    */
   static override async get(
-    lookup: InputModelLookup | string,
-    options: { store?: Store } = {},
+    lookup: OrNull<InputModelLookup> | string,
+    options: OrNull<{ store?: Store }> = {},
   ): Promise<InputModel> {
     const l: InputModelLookup = typeof lookup === "string"
-      ? { modelId: lookup, ...options }
-      : lookup;
+      ? { modelId: lookup, ...noNulls(options) }
+      : noNulls(lookup);
     if (l === null || typeof l !== "object") {
       throw new InvalidArgumentError("lookup", l, "must be { modelId } or { name, project, tags }");
     }
@@ -131,9 +158,10 @@ export class InputModel extends Model {
     if ("modelId" in l) {
       needString("modelId", l.modelId);
       await store.flush();
-      const snap = await loadSnapshot(store, l.modelId);
+      const id = await resolveModelId(store, l.modelId);
+      const snap = await loadSnapshot(store, id);
       if (!snap) throw new ModelNotFoundError(l.modelId);
-      return loaded(new InputModel(l.modelId, store), snap);
+      return loaded(new InputModel(id, store), snap);
     }
     const found = await Model.queryModels({
       store,
@@ -164,10 +192,11 @@ export class InputModel extends Model {
    * Registers weights from a URL as a model. If a non-archived model already has exactly this
    * URL it is returned instead (its `reused` is true) and the other arguments are not applied.
    */
-  static async importModel(options: ImportModelOptions): Promise<InputModel> {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("options", options, "must be an object");
+  static async importModel(opts: OrNull<ImportModelOptions>): Promise<InputModel> {
+    if (opts === null || typeof opts !== "object") {
+      throw new InvalidArgumentError("options", opts, "must be an object");
     }
+    const options = noNulls(opts) as ImportModelOptions;
     const url = normalizeUrl(options.weightsUrl);
     const design = designText(options.configText, options.configDict);
     const labels = options.labelEnumeration === undefined
@@ -261,8 +290,9 @@ export class InputModel extends Model {
 
   /** Finds a model by weights URL without creating one; undefined when there is none. */
   static async loadModel(
-    options: { weightsUrl: string; loadArchived?: boolean; store?: Store },
+    opts: OrNull<{ weightsUrl: string; loadArchived?: boolean; store?: Store }>,
   ): Promise<InputModel | undefined> {
+    const options = noNulls(opts);
     const url = normalizeUrl(options.weightsUrl);
     const store = options.store ?? await getDefaultStore();
     await store.flush();
@@ -273,12 +303,13 @@ export class InputModel extends Model {
 
   /** A local-only model with id `"empty"` carrying a design and labels; never stored. */
   static empty(
-    options: {
+    opts: OrNull<{
       configText?: string;
       configDict?: Record<string, unknown>;
       labelEnumeration?: Record<string, number>;
-    } = {},
+    }> = {},
   ): InputModel {
+    const options = noNulls(opts);
     const design = designText(options.configText, options.configDict);
     const labels = options.labelEnumeration
       ? needLabels("labelEnumeration", options.labelEnumeration)
@@ -298,9 +329,10 @@ export class InputModel extends Model {
    * Connects this model to a task as an input, under `name` (default: the weights file's
    * stem, else "Input Model"). An empty model sets no input.
    */
-  async connect(task: Task, name?: string): Promise<void> {
+  async connect(task: Task, name?: string | null): Promise<void> {
     if (!isTask(task)) throw new InvalidArgumentError("task", task, "must be a Task");
     if (this.#empty) return;
+    if (!snapshotOf(this)) await this.reload();
     const entry = name ?? ((this.url ? stem(this.url) : "") || "Input Model");
     await linksOf(task).link("input", entry, this);
   }

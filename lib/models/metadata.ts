@@ -53,7 +53,49 @@ export function toMetadataEntry(key: string, value: unknown, vType?: string): Me
       throw new InvalidArgumentError(`metadata.${key}`, value, "cannot be stored");
     }
   }
+  if (vType) checkTyped(key, value, s, type);
   return { value: s, type };
+}
+
+/** Refuses a value that cannot be read back as its named type (`"ten"` as an int). */
+function checkTyped(key: string, value: unknown, s: string, type: MetadataType): void {
+  let ok: boolean;
+  switch (type) {
+    case "int":
+      ok = typeof value === "number" ? Number.isInteger(value) : /^\s*[+-]?\d+\s*$/.test(s);
+      break;
+    case "float":
+      ok = typeof value === "number" ||
+        (typeof value === "string" && s.trim() !== "" && !Number.isNaN(Number(s))) ||
+        /^\s*[+-]?(nan|inf|infinity)\s*$/i.test(s);
+      break;
+    case "bool":
+      ok = typeof value === "boolean" || typeof castMetadata({ value: s, type }) === "boolean";
+      break;
+    case "list":
+    case "dict": {
+      let v: unknown = value;
+      if (typeof value === "string") {
+        try {
+          v = JSON.parse(value);
+        } catch {
+          v = undefined;
+        }
+      }
+      ok = type === "list" ? Array.isArray(v) : v !== null && typeof v === "object" &&
+        !Array.isArray(v);
+      break;
+    }
+    default:
+      ok = true;
+  }
+  if (!ok) {
+    throw new InvalidArgumentError(
+      `metadata.${key}`,
+      value,
+      `is not a valid ${type} value, so it could not be read back as ${type}`,
+    );
+  }
 }
 
 /**

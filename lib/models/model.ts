@@ -13,14 +13,16 @@ import {
   countModelRows,
   hashUsedElsewhere,
   inputTaskIds,
+  modelIdsByPrefix,
   queryModelViews,
   runCount,
+  uriOnlyFromOtherDevices,
   uriUsedElsewhere,
 } from "../projections/read.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import type { ModelRow } from "../projections/project.ts";
 import { fileUriToPath } from "../weights/remote.ts";
-import { needString } from "./util.ts";
+import { needString, noNulls, type OrNull } from "./util.ts";
 
 /** Options of {@link Model.queryModels}. */
 export interface QueryModelsOptions extends Omit<QueryFilter, "after"> {
@@ -70,21 +72,22 @@ export class Model extends BaseModel {
   }
 
   /** Loads a model by id. Throws `MODEL_NOT_FOUND` when there is none. */
-  static async get(id: string, options: { store?: Store } = {}): Promise<Model> {
+  static async get(id: string, options: OrNull<{ store?: Store }> = {}): Promise<Model> {
     needString("id", id);
-    const store = options.store ?? await getDefaultStore();
+    const store = noNulls(options).store ?? await getDefaultStore();
     await store.flush();
-    const snap = await loadSnapshot(store, id);
+    const full = await resolveModelId(store, id);
+    const snap = await loadSnapshot(store, full);
     if (!snap) throw new ModelNotFoundError(id);
-    return loaded(new Model(id, store), snap);
+    return loaded(new Model(full, store), snap);
   }
 
   /**
    * Finds models by project, name, tags (ClearML's grammar, `-tag` excludes), metadata,
    * published and archived state; newest `lastUpdate` first, then id.
    */
-  static async queryModels(options: QueryModelsOptions = {}): Promise<Model[]> {
-    const { store: given, ...filter } = options;
+  static async queryModels(options: OrNull<QueryModelsOptions> = {}): Promise<Model[]> {
+    const { store: given, ...filter } = noNulls(options) as QueryModelsOptions;
     const store = given ?? await getDefaultStore();
     await store.flush();
     const plan = await choosePlan(store, filter);
@@ -104,8 +107,9 @@ export class Model extends BaseModel {
    */
   static async remove(
     model: BaseModel | string,
-    options: RemoveModelOptions = {},
+    opts: OrNull<RemoveModelOptions> = {},
   ): Promise<boolean> {
+    const options = noNulls(opts) as RemoveModelOptions;
     const raise = options.raiseOnErrors ?? true;
     try {
       const id = modelIdOf("model", model);
@@ -197,6 +201,8 @@ async function deleteUnreferenced(store: Store, row: ModelRow): Promise<void> {
     if (!(await hashUsedElsewhere(store, row.hash, row.id))) await store.blobs.delete(row.hash);
   }
   if (row.uri.startsWith("file://")) {
+    // A path set on another device names a file on that machine: never delete it here.
+    if (await uriOnlyFromOtherDevices(store, row.id, row.uri)) return;
     if (!(await uriUsedElsewhere(store, row.uri, row.id))) {
       await Deno.remove(fileUriToPath(row.uri)).catch(() => {});
     }
@@ -208,4 +214,48 @@ export function modelIdOf(field: string, m: unknown): string {
   if (typeof m === "string") return needString(field, m);
   if (m instanceof BaseModel) return m.id;
   throw new InvalidArgumentError(field, m, "must be a model or a model id");
+}
+
+/** The shortest id prefix a lookup accepts. */
+export const MIN_ID_PREFIX = 6;
+
+/**
+ * The full id of a model given its id or a unique prefix of at least six hex characters (as
+ * the demo and the CLI print). An id that is a live model is returned as is; a prefix that
+ * matches several models throws {@link AmbiguousIdError} (`INVALID_ARGUMENT`) listing them; no match returns `id` unchanged
+ * (the caller's lookup then says `MODEL_NOT_FOUND`).
+ */
+export async function resolveModelId(store: Store, id: string): Promise<string> {
+  if (!/^[0-9a-f]+$/i.test(id) || id.length < MIN_ID_PREFIX || id.length >= 32) return id;
+  const prefix = id.toLowerCase();
+  const ids = await modelIdsByPrefix(store, prefix, 11);
+  if (ids.length === 1) return ids[0]!;
+  if (ids.length > 1) {
+    throw new AmbiguousIdError(id, ids.slice(0, 10), ids.length > 10);
+  }
+  return id;
+}
+
+/** A model id prefix that matches several models; `matches` lists them (at most ten). */
+export class AmbiguousIdError extends InvalidArgumentError {
+  /** The matching model ids (at most ten). */
+  readonly matches: string[];
+  /**
+   * Creates the error.
+   *
+   * @param prefix the prefix given
+   * @param matches the matching ids (at most ten)
+   * @param more whether more than ten matched
+   */
+  constructor(prefix: string, matches: string[], more: boolean) {
+    super(
+      "id",
+      prefix,
+      `is an ambiguous id prefix: it matches ${more ? "more than 10" : matches.length} models (${
+        matches.join(", ")
+      }); give more characters`,
+    );
+    this.name = "AmbiguousIdError";
+    this.matches = matches;
+  }
 }

@@ -27,8 +27,10 @@ import {
   needObject,
   needString,
   needTags,
+  noNulls,
   optBool,
   optString,
+  type OrNull,
   safeSegment,
   stem,
 } from "./util.ts";
@@ -130,8 +132,9 @@ export class OutputModel extends BaseModel {
   readonly #baseModelId: string | undefined;
 
   /** Creates a floating output model of a task. Nothing is stored until the first write. */
-  constructor(options: OutputModelOptions = {}) {
-    needObject("options", options);
+  constructor(opts: OrNull<OutputModelOptions> = {}) {
+    needObject("options", opts);
+    const options = noNulls(opts) as OutputModelOptions;
     const task = options.task ?? currentTask();
     if (!isTask(task)) {
       throw new InvalidArgumentError(
@@ -140,9 +143,11 @@ export class OutputModel extends BaseModel {
         "an OutputModel needs a task (Task.init first)",
       );
     }
-    const design = designText(options.configText, options.configDict);
+    // As in ClearML, a new output model inherits the task's design and labels unless given.
+    const design = designText(options.configText, options.configDict) ??
+      (task.getModelConfigText() || undefined);
     const labels = options.labelEnumeration === undefined
-      ? undefined
+      ? task.getLabelsEnumeration()
       : needLabels("labelEnumeration", options.labelEnumeration);
     optString("name", options.name, false);
     optString("comment", options.comment);
@@ -162,7 +167,7 @@ export class OutputModel extends BaseModel {
       tags,
       ...(options.framework ? { framework: options.framework } : {}),
       ...(design !== undefined ? { configText: design } : {}),
-      ...(labels ? { labels } : {}),
+      ...(labels && Object.keys(labels).length ? { labels } : {}),
     };
     this.#refreshFloating();
   }
@@ -303,7 +308,7 @@ export class OutputModel extends BaseModel {
   }
 
   /** Connects this model to its own task under `name` (the task's entry name). */
-  async connect(task: Task, name?: string): Promise<void> {
+  async connect(task: Task, name?: string | null): Promise<void> {
     if (task !== this.#task) {
       throw new InvalidArgumentError(
         "task",
@@ -373,9 +378,10 @@ export class OutputModel extends BaseModel {
 
   /** Replaces the design (exactly one of configText / configDict). Refused when published. */
   async updateDesign(
-    options: { configText?: string; configDict?: Record<string, unknown> },
+    opts: OrNull<{ configText?: string; configDict?: Record<string, unknown> }>,
   ): Promise<void> {
-    needObject("options", options, "must be { configText } or { configDict }");
+    needObject("options", opts, "must be { configText } or { configDict }");
+    const options = noNulls(opts);
     const text = designText(options.configText, options.configDict) ?? "";
     await this.#assertUnlockedNow("update the design");
     if (!this.#exists) {
@@ -395,8 +401,9 @@ export class OutputModel extends BaseModel {
    * if one is set) or a registered URI. Every call is an event with iteration, hash, size and
    * URI. Returns the weights URI. Refused when published.
    */
-  async updateWeights(options: UpdateWeightsOptions): Promise<string> {
-    needObject("options", options);
+  async updateWeights(opts: OrNull<UpdateWeightsOptions>): Promise<string> {
+    needObject("options", opts);
+    const options = noNulls(opts) as UpdateWeightsOptions;
     const { weightsFilename, registerUri } = options;
     if ((weightsFilename === undefined) === (registerUri === undefined)) {
       throw new InvalidArgumentError(
@@ -502,8 +509,9 @@ export class OutputModel extends BaseModel {
    * Zips files (or a folder, recursively) into one package and stores it as the weights,
    * marking the model a package.
    */
-  async updateWeightsPackage(options: UpdateWeightsPackageOptions): Promise<string> {
-    needObject("options", options);
+  async updateWeightsPackage(opts: OrNull<UpdateWeightsPackageOptions>): Promise<string> {
+    needObject("options", opts);
+    const options = noNulls(opts) as UpdateWeightsPackageOptions;
     const { weightsFilenames, weightsPath } = options;
     if ((weightsFilenames === undefined) === (weightsPath === undefined)) {
       throw new InvalidArgumentError(

@@ -255,7 +255,37 @@ export async function reportedPlots(
   for (const id of ids) {
     const e = events.get(id);
     if (e?.type !== "metric.plot") continue;
-    out.push({ ...e.data, reportedAt: new Date(hlcWall(e.at)) });
+    const figure = jsonSafe(e.data.figure, e.data.kind === "table") as typeof e.data.figure;
+    out.push({ ...e.data, figure, reportedAt: new Date(hlcWall(e.at)) });
   }
   return out;
+}
+
+/**
+ * A figure with NaN and ±Infinity written as `"nan"`, `"inf"` and `"-inf"`, as ClearML stores
+ * them in plots, so `JSON.stringify` keeps them (it would write `null`). Plotly reads such a
+ * string as a missing value. Table cells use pandas' spelling, as ClearML's tables do: `"NaN"`,
+ * `"Inf"`, `"-Inf"`.
+ */
+export function jsonSafe(v: unknown, table = false): unknown {
+  if (typeof v === "number") {
+    if (Number.isFinite(v)) return v;
+    const s = Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+    return table ? s.replace("nan", "NaN").replace("inf", "Inf") : s;
+  }
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const y = typeof x === "number" && Number.isFinite(x) ? x : jsonSafe(x, table);
+      if (y !== x) (out ??= v.slice())[i] = y;
+    }
+    return out ?? v;
+  }
+  if (v !== null && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x, table);
+    return out;
+  }
+  return v;
 }

@@ -28,6 +28,7 @@ import {
   type VectorOptions,
 } from "../reports/figures.ts";
 import { parseCsvTable } from "../reports/csv.ts";
+import { capPlot } from "../reports/caps.ts";
 import { SINGLE_VALUE_ITERATION } from "./read_back.ts";
 import { needString } from "./util.ts";
 
@@ -113,8 +114,9 @@ export function singleValuePoint(name: unknown, value: unknown): ScalarPoint {
   return { title: "Summary", series: name as string, value: v, iteration: SINGLE_VALUE_ITERATION };
 }
 
-/** The `metric.plot` payload of a built figure. */
-export function plotPayload(p: PlotResult): EventPayloads["metric.plot"] {
+/** The `metric.plot` payload of a built figure, down-sampled to its kind's cap (`caps.ts`). */
+export function plotPayload(result: PlotResult): EventPayloads["metric.plot"] {
+  const p = capPlot(result);
   return {
     kind: p.kind,
     title: p.title,

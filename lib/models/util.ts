@@ -32,7 +32,7 @@ export function needInt(field: string, v: unknown): number {
 
 /** Checks an optional boolean argument. */
 export function optBool(field: string, v: unknown): boolean | undefined {
-  if (v === undefined) return undefined;
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== "boolean") throw new InvalidArgumentError(field, v, "must be a boolean");
   return v;
 }
@@ -43,6 +43,21 @@ export function needTags(field: string, v: unknown): string[] {
   for (const t of v) {
     if (typeof t !== "string" || t.trim().length === 0) {
       throw new InvalidArgumentError(field, t, "tags must be non-empty strings");
+    }
+    // A tag the query grammar reads otherwise could be stored but never matched.
+    if (t.includes(",")) {
+      throw new InvalidArgumentError(
+        field,
+        t,
+        "a tag must not contain a comma (it separates tags)",
+      );
+    }
+    if (t.startsWith("-") || t.startsWith("__$")) {
+      throw new InvalidArgumentError(
+        field,
+        t,
+        'a tag must not start with "-" or "__$" (queries read them as exclusion or operator)',
+      );
     }
   }
   return [...new Set(v as string[])];
@@ -86,7 +101,12 @@ export function designText(
     if (typeof configDict !== "object" || Array.isArray(configDict)) {
       throw new InvalidArgumentError("configDict", configDict, "must be a plain object");
     }
-    return JSON.stringify(configDict, null, 2);
+    try {
+      return JSON.stringify(configDict, null, 2);
+    } catch (e) {
+      // A cyclic object (or a BigInt): JSON cannot hold it.
+      throw new InvalidArgumentError("configDict", configDict, `cannot be stored as JSON: ${e}`);
+    }
   }
   if (configText !== undefined && configText !== null) {
     return needString("configText", configText, true);
@@ -131,4 +151,58 @@ export function safeSegment(s: string): string {
 export function needObject(field: string, v: unknown, what = "must be an object"): object {
   if (v === null || typeof v !== "object") throw new InvalidArgumentError(field, v, what);
   return v;
+}
+
+/**
+ * `T` with `null` allowed wherever `undefined` is: a literal translation of ClearML's `None`
+ * type-checks. {@link noNulls} then turns each `null` into "not given".
+ */
+export type OrNull<T> = { [K in keyof T]: undefined extends T[K] ? T[K] | null : T[K] };
+
+/**
+ * An options object with its `null` values dropped, so `null` means what `undefined` means (a
+ * Python `None`). A non-object is returned as is, for the caller's own check to name it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noNulls } from "./util.ts";
+ * assert.deepEqual(noNulls({ modelName: null, maxResults: 5 }), { maxResults: 5 });
+ * ```
+ */
+export function noNulls<T>(options: T): NoNull<T> {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    return options as NoNull<T>;
+  }
+  const proto = Object.getPrototypeOf(options);
+  if (proto !== Object.prototype && proto !== null) return options as NoNull<T>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options as Record<string, unknown>)) {
+    if (v !== null) out[k] = v;
+  }
+  return out as NoNull<T>;
+}
+
+/** `T` with `null` removed from every property type (what {@link noNulls} returns). */
+export type NoNull<T> = { [K in keyof T]: Exclude<T[K], null> };
+
+/**
+ * The options of a report given either as one object (`{ title, series, ... }`) or in the
+ * docstring's positional form `(title, series, { ... })`; `null` values dropped.
+ */
+export function reportOptions<T>(first: unknown, series: unknown, rest: unknown): T {
+  if (typeof first === "string") {
+    if (rest !== undefined && rest !== null && (typeof rest !== "object" || Array.isArray(rest))) {
+      throw new InvalidArgumentError("options", rest, "must be an object of report options");
+    }
+    return { ...noNulls((rest ?? {}) as object), title: first, series } as T;
+  }
+  if (first === null || typeof first !== "object") {
+    throw new InvalidArgumentError(
+      "options",
+      first,
+      "give { title, series, ... } or (title, series, { ... })",
+    );
+  }
+  return noNulls(first) as T;
 }

@@ -14,9 +14,9 @@
  * @module
  */
 import type { Store } from "../store/store.ts";
-import { readAll, readOne, type SqlArg } from "../store/raw.ts";
+import { dialectOfStore, readAll, readOne, type SqlArg } from "../store/raw.ts";
 import type { ModelRow, SeriesRow } from "./project.ts";
-import type { EventPayloads, MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
+import type { MetadataEntry, MetadataType, StoredEvent } from "../events.ts";
 import {
   type CompiledQuery,
   compileModelQuery,
@@ -69,6 +69,13 @@ const QUERY_COLUMNS = `m.*,
   (SELECT json_group_object(key, json_array(type, value)) FROM model_metadata d
      WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
 
+/** {@link QUERY_COLUMNS} in PostgreSQL's JSON aggregates (same JSON text out). */
+const PG_QUERY_COLUMNS = `m.*,
+  (SELECT coalesce(json_agg(tag ORDER BY tag), '[]'::json)::text FROM model_tags t
+     WHERE t.model_id = m.id AND t.present = 1) AS tags_json,
+  (SELECT coalesce(json_object_agg(key, json_build_array(type, value)), '{}'::json)::text
+     FROM model_metadata d WHERE d.model_id = m.id AND d.present = 1) AS metadata_json`;
+
 type QueryRow = ModelRow & { tags_json: string; metadata_json: string };
 
 function viewFromRow(r: QueryRow): ModelView {
@@ -93,7 +100,8 @@ export async function queryModelViews(
   filter: QueryFilter,
   plan: { strategy: QueryStrategy; driver?: Driver },
 ): Promise<ModelView[]> {
-  const { sql, args } = compileModelQuery(filter, { columns: QUERY_COLUMNS, ...plan });
+  const columns = dialectOfStore(store) === "postgres" ? PG_QUERY_COLUMNS : QUERY_COLUMNS;
+  const { sql, args } = compileModelQuery(filter, { columns, ...plan });
   return (await readAll<QueryRow>(store, sql, args)).map(viewFromRow);
 }
 
@@ -311,110 +319,6 @@ export async function inputTaskIds(store: Store, modelId: string): Promise<strin
 }
 
 // ---------------------------------------------------------------------------------------------
-// The event log
-
-/** The highest local sequence number of the log (0 when empty). */
-export async function headSeq(store: Store): Promise<number> {
-  return (await readOne<{ n: number }>(store, "SELECT coalesce(max(seq), 0) AS n FROM events"))
-    ?.n ??
-    0;
-}
-
-/** Up to `limit` events after `afterSeq`, in local order; `localOnly` skips pulled events. */
-export async function eventsAfter(
-  store: Store,
-  afterSeq: number,
-  limit: number,
-  options: { localOnly?: boolean } = {},
-): Promise<StoredEvent[]> {
-  return await store.readEvents({
-    afterSeq,
-    limit,
-    ...(options.localOnly ? { localOnly: true } : {}),
-  });
-}
-
-/** Events by id (missing ids are absent from the map). */
-export async function eventsById(store: Store, ids: string[]): Promise<Map<string, StoredEvent>> {
-  return await store.eventsById(ids);
-}
-
-/** A model's events, newest first, at most `limit`. */
-export async function modelEvents(
-  store: Store,
-  modelId: string,
-  limit: number,
-): Promise<StoredEvent[]> {
-  return await store.streamEvents(`model:${modelId}`, limit);
-}
-
-/** One audit-trail entry: an event with its payload as stored (JSON text). */
-export interface AuditRow {
-  /** Event id. */
-  id: string;
-  /** Event type. */
-  type: string;
-  /** Its HLC time. */
-  at: string;
-  /** Who wrote it. */
-  actor: string;
-  /** The device that wrote it. */
-  origin: string;
-  /** The payload, JSON text. */
-  data: string;
-}
-
-/**
- * A model's audit trail, newest first: at most `limit` events other than reported metrics,
- * and how many metric events (scalar batches and plots) it has besides.
- */
-export async function modelAuditTrail(
-  store: Store,
-  modelId: string,
-  limit: number,
-): Promise<{ rows: AuditRow[]; scalarEvents: number; plotEvents: number }> {
-  const stream = `model:${modelId}`;
-  const rows = await readAll<AuditRow>(
-    store,
-    `SELECT id, type, at, actor, origin, data FROM events
-     WHERE stream = ? AND type NOT IN ('metric.scalars', 'metric.plot')
-     ORDER BY at DESC LIMIT ?`,
-    [stream, limit],
-  );
-  const counts = await readAll<{ type: string; n: number }>(
-    store,
-    `SELECT type, count(*) AS n FROM events
-     WHERE stream = ? AND type IN ('metric.scalars', 'metric.plot') GROUP BY type`,
-    [stream],
-  );
-  const n = (t: string) => Number(counts.find((c) => c.type === t)?.n ?? 0);
-  return { rows, scalarEvents: n("metric.scalars"), plotEvents: n("metric.plot") };
-}
-
-/** How many local (not pulled) events come after `afterSeq`: what a push still has to send. */
-export async function countLocalEventsAfter(store: Store, afterSeq: number): Promise<number> {
-  return (await readOne<{ n: number }>(
-    store,
-    "SELECT count(*) AS n FROM events WHERE seq > ? AND remote = 0",
-    [afterSeq],
-  ))?.n ?? 0;
-}
-
-/** The payloads of the local `model.weights_updated` events after `afterSeq`, in local order. */
-export async function localWeightsUpdatesAfter(
-  store: Store,
-  afterSeq: number,
-): Promise<EventPayloads["model.weights_updated"][]> {
-  const rows = await readAll<{ data: string }>(
-    store,
-    `SELECT data FROM events WHERE seq > ? AND remote = 0 AND type = 'model.weights_updated'
-     ORDER BY seq`,
-    [afterSeq],
-  );
-  return rows.map((r) => JSON.parse(r.data) as EventPayloads["model.weights_updated"]);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Projects (access checks)
 
 /**
@@ -621,3 +525,100 @@ export async function streamEventsFrom(
 ): Promise<StoredEvent[]> {
   return await store.readEvents({ afterSeq, stream, limit });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Model id prefixes (the CLI, and `Model.get` / `InputModel.get` through `resolveModelId`)
+
+/**
+ * The ids of live models that start with `prefix` (at most `limit`, sorted). The prefix is
+ * matched literally: only hex digits are looked up, anything else finds nothing.
+ */
+export async function modelIdsByPrefix(
+  store: Store,
+  prefix: string,
+  limit = 10,
+): Promise<string[]> {
+  if (!/^[0-9a-f]+$/i.test(prefix)) return [];
+  const p = prefix.toLowerCase();
+  const rows = await readAll<{ id: string }>(
+    store,
+    "SELECT id FROM models WHERE id >= ? AND id < ? AND created = 1 AND removed = 0 " +
+      "ORDER BY id LIMIT ?",
+    [p, p + "\u{10ffff}", limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+// Where a weights URI came from, and tasks by id or name (for the model API)
+
+/**
+ * Whether a model's weights URI `uri` arrived only by pull: no event written on this device
+ * (`remote = 0` and this store's origin) set it. Such a `file://` URI names a path on another
+ * machine, which this device must never read or delete.
+ */
+export async function uriOnlyFromOtherDevices(
+  store: Store,
+  modelId: string,
+  uri: string,
+): Promise<boolean> {
+  const local = await readOne(
+    store,
+    `SELECT 1 AS x FROM events WHERE stream = ? AND type IN ('model.created', 'model.weights_updated')
+     AND remote = 0 AND origin = ? AND json_extract(data, '$.uri') = ? LIMIT 1`,
+    [`model:${modelId}`, store.origin, uri],
+  );
+  return local === undefined;
+}
+
+/** A task row as `Task.getTask` needs it. */
+export interface TaskDetails {
+  /** The task id. */
+  id: string;
+  /** The task name. */
+  name: string;
+  /** The project name. */
+  project: string;
+  /** The task type. */
+  taskType: string;
+  /** The task tags. */
+  tags: string[];
+  /** The default upload destination ("" when none). */
+  outputUri: string;
+  /** Whether the task was closed. */
+  closed: boolean;
+}
+
+/** A created task by id, or the newest created task with this project and name. */
+export async function findTask(
+  store: Store,
+  by: { id: string } | { project: string; name: string },
+): Promise<TaskDetails | undefined> {
+  const r = await readOne<{
+    id: string;
+    name: string;
+    project: string;
+    task_type: string;
+    tags: string;
+    output_uri: string;
+    closed: number;
+  }>(
+    store,
+    "id" in by
+      ? "SELECT * FROM tasks WHERE id = ? AND created = 1"
+      : `SELECT * FROM tasks WHERE project = ? AND name = ? AND created = 1
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+    "id" in by ? [by.id] : [by.project, by.name],
+  );
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    name: r.name,
+    project: r.project,
+    taskType: r.task_type,
+    tags: JSON.parse(r.tags || "[]"),
+    outputUri: r.output_uri,
+    closed: r.closed === 1,
+  };
+}
+
+export * from "./read_log.ts";

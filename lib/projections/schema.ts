@@ -6,7 +6,7 @@
  */
 
 /** The schema version this code writes and understands. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 
 /** The projection tables, in the order a canonical dump lists them, with their sort keys. */
 export const PROJECTION_TABLES: readonly { name: string; orderBy: string }[] = [
@@ -20,7 +20,7 @@ export const PROJECTION_TABLES: readonly { name: string; orderBy: string }[] = [
   { name: "plots", orderBy: "model_id, title, series, iteration" },
 ];
 
-/** Statements that create the version-1 schema (each migration is a list of statements). */
+/** The migrations: entry i brings a database from version i to i + 1 (a list of statements). */
 export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -108,4 +108,16 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (model_id, title, series, iteration)) WITHOUT ROWID`,
     `CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   ],
+  // Version 2: events the sync worker holds back from a server (refused, or a blob that failed
+  // its hash), each with its reason; `held_by` names the event a waiting one queues behind.
+  [
+    `CREATE TABLE IF NOT EXISTS sync_quarantine (
+      server TEXT NOT NULL, event_id TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL,
+      type TEXT NOT NULL, reason TEXT NOT NULL, held_by TEXT NOT NULL DEFAULT '',
+      status TEXT NOT NULL DEFAULT 'held', since TEXT NOT NULL,
+      PRIMARY KEY (server, event_id)) WITHOUT ROWID`,
+    `CREATE INDEX IF NOT EXISTS sync_quarantine_stream ON sync_quarantine(server, stream, status)`,
+  ],
+  // Version 3: a checksum per event (see `store/log.ts`); `migrate` fills it for old events.
+  [`ALTER TABLE events ADD COLUMN checksum TEXT NOT NULL DEFAULT ''`],
 ];

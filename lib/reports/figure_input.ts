@@ -34,13 +34,13 @@ export function optString(field: string, v: unknown): string | null {
 }
 
 export function optBool(field: string, v: unknown): boolean {
-  if (v === undefined) return false;
+  if (v === undefined || v === null) return false;
   if (typeof v !== "boolean") throw new InvalidArgumentError(field, v, "must be a boolean");
   return v;
 }
 
 export function checkIteration(v: unknown): number {
-  if (v === undefined) return 0;
+  if (v === undefined || v === null) return 0;
   if (typeof v !== "number" || !Number.isSafeInteger(v)) {
     throw new InvalidArgumentError("iteration", v, "must be an integer");
   }
@@ -48,7 +48,7 @@ export function checkIteration(v: unknown): number {
 }
 
 export function optObject(field: string, v: unknown): Obj | undefined {
-  if (v === undefined) return undefined;
+  if (v === undefined || v === null) return undefined;
   if (!isPlainObject(v)) throw new InvalidArgumentError(field, v, "must be a plain object");
   return v;
 }
@@ -148,7 +148,7 @@ export function checkCount(field: string, labels: string[] | null, n: number, wh
 export const SCATTER_MODE_PARTS = new Set(["lines", "markers", "text"]);
 
 export function checkScatterMode(v: unknown, dflt: string): string {
-  if (v === undefined) return dflt;
+  if (v === undefined || v === null) return dflt;
   if (typeof v === "string") {
     if (v === "none") return v;
     const parts = v.split("+");

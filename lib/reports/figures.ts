@@ -5,8 +5,9 @@
  *
  * - `scatter2dFigure` defaults to mode `"lines"` (ClearML's model default `"line"` is not a plotly
  *   mode and is rejected here).
- * - NaN and ±Infinity stay numbers in the figure data; nothing becomes `"nan"`/`"inf"` strings.
- *   Storage keeps them with `encodeData` from `events.ts`.
+ * - NaN and ±Infinity stay numbers in the built figure and in storage (`encodeData` from
+ *   `events.ts`); `getReportedPlots()` gives them back as ClearML's `"nan"`, `"inf"` and `"-inf"`
+ *   strings, so a figure survives `JSON.stringify`.
  * - The heatmap/surface colour scale stop ClearML writes as `rgb(141, 314, 68)` (green 314 is out
  *   of range) is fixed to `rgb(141, 214, 68)`, the viridis-like colour it was meant to be.
  * - The 3-D scatter marker line colour ClearML formats as `rgba(217, 217, 217, 0.140000.2)` is

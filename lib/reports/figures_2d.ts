@@ -216,6 +216,8 @@ export function tableFigure(o: TableOptions): PlotResult {
       "csvText",
       rows.map((r, i) => (i === 0 ? r : r.map(castCell))),
     ));
+    // ClearML's CSV tables (through pandas) carry each header cell as a one-element list.
+    header = header.map((h) => [h]);
   } else {
     const t = o.tablePlot;
     if (!Array.isArray(t)) {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { PROTOCOL_VERSION } from "../sync/protocol.ts";
 import { Hono, HTTPException, type MiddlewareHandler, timeout } from "../deps.ts";
 import {
   type AppEnv,
@@ -23,6 +24,7 @@ import { modelsRoutes } from "./models_api.ts";
 import { loginRoutes, remoteAddress, sessionPrincipal, Sessions } from "./login.ts";
 import { adminRoutes } from "./admin.ts";
 import { uiRoutes } from "./ui.ts";
+import { MAX_PULL_BYTES } from "../sync/protocol.ts";
 
 /** Host names a server without tokens answers to. */
 const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -219,9 +221,15 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
   app.get("/v1/health", async () =>
     json({
       ok: true,
+      protocol: PROTOCOL_VERSION,
       schemaVersion: await ctx.store.schemaVersion(),
       seq: await head(ctx),
       ...(ctx.serverId ? { server: ctx.serverId } : {}),
+      limits: {
+        eventsBody: ctx.maxEventsBody,
+        eventsPerPush: ctx.maxEventsPerPush,
+        pullBytes: MAX_PULL_BYTES,
+      },
     }));
   app.route("/", eventsRoutes(ctx));
   app.route("/", blobRoutes(ctx));

@@ -12,6 +12,8 @@ import { UPLOAD_LENGTH, UPLOAD_OFFSET } from "../sync/protocol.ts";
 import { type Context, Hono, type MiddlewareHandler } from "../deps.ts";
 import { type AppEnv, dropBody, HttpError, json, type ServerContext } from "./http.ts";
 import { hasRole, LOCAL_PRINCIPAL, type Principal, requireRole } from "./auth.ts";
+import type { ServerBlobs } from "../weights/blob_backend.ts";
+import { UploadRaceError } from "../weights/s3_uploads.ts";
 import { checkUploadRoom, holdsBlob, mayReadBlob, recordHolder, uploadLimits } from "./uploads.ts";
 
 /**
@@ -174,6 +176,7 @@ function parseRange(header: string | undefined, size: number) {
 export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const s = ctx.store;
+  const b: ServerBlobs = ctx.blobs ?? s.blobs;
   const uploads = ctx.uploads ?? uploadLimits();
   const locks = new Map<string, Promise<unknown>>();
   const withBlobLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
@@ -200,11 +203,11 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     // Bytes go only to a token that may read a model naming the blob. A HEAD tells a writer
     // whether to upload: a project-limited writer learns "present" only for a blob it proved
     // it holds (uploaded it), else it uploads the bytes (and so proves it holds them).
-    const st = await s.blobs.stat(hash);
+    const st = await b.stat(hash);
     let visible = st !== null && await mayReadBlob(s, who, hash);
     if (st && !visible && isHead && hasRole(who, "write")) visible = await holdsBlob(s, who, hash);
     if (!st || !visible) {
-      const partial = await s.blobs.partialSize(hash, owner);
+      const partial = await b.partialSize(hash, owner);
       await dropBody(c);
       return new Response(
         isHead ? null : encodeData({ error: { code: "NOT_FOUND", message: "No such blob" } }),
@@ -231,7 +234,7 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
           headers: { "content-range": `bytes */${st.size}` },
         });
       }
-      return new Response(await s.blobs.open(hash, start, end), {
+      return new Response(await b.open(hash, start, end), {
         status: 206,
         headers: {
           "content-range": `bytes ${start}-${end - 1}/${st.size}`,
@@ -240,7 +243,7 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
         },
       });
     }
-    return new Response(await s.blobs.open(hash), {
+    return new Response(await b.open(hash), {
       headers: {
         "content-length": String(st.size),
         "content-type": "application/octet-stream",
@@ -255,7 +258,7 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     const who = c.get("principal");
     const owner = ownerOf(who);
     return withBlobLock(`${owner ?? ""}/${hash}`, async () => {
-      const st = await s.blobs.stat(hash);
+      const st = await b.stat(hash);
       if (st && (await mayReadBlob(s, who, hash) || await holdsBlob(s, who, hash))) {
         await dropBody(c);
         return json({ hash, complete: true, offset: st.size });
@@ -280,22 +283,24 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
           `must give the blob's full size (at least the offset ${offset})`,
         );
       }
-      const current = await s.blobs.partialSize(hash, owner);
-      if (offset !== current) {
-        await dropBody(c);
-        return json(
+      const current = await b.partialSize(hash, owner);
+      const conflict = (stored: number) =>
+        json(
           {
             error: {
               code: "INVALID_ARGUMENT",
-              message: `Upload offset ${offset} does not match the stored ${current}`,
+              message: `Upload offset ${offset} does not match the stored ${stored}`,
             },
           },
           409,
-          { [UPLOAD_OFFSET]: String(current) },
+          { [UPLOAD_OFFSET]: String(stored) },
         );
+      if (offset !== current) {
+        await dropBody(c);
+        return conflict(current);
       }
       try {
-        await checkUploadRoom(s.blobs.dir, owner, hash, current, total, uploads);
+        await checkUploadRoom(b.dir, owner, hash, current, total, uploads);
       } catch (e) {
         await dropBody(c);
         throw e;
@@ -307,19 +312,21 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
       let size: number;
       try {
         // Never more than the declared length: a part past it is cut where the blob ends.
-        size = await s.blobs.appendPartial(
+        size = await b.appendPartial(
           hash,
           offset,
           capped(readAhead(body), total - offset),
           owner,
+          total,
         );
       } catch (e) {
         // A broken connection keeps what arrived: the client resumes from the new offset.
+        if (e instanceof UploadRaceError) return conflict(await b.partialSize(hash, owner));
         if (e instanceof ModelogError) throw e;
-        return partial(await s.blobs.partialSize(hash, owner));
+        return partial(await b.partialSize(hash, owner));
       }
       if (size < total) return partial(size);
-      await s.blobs.commitPartial(hash, owner);
+      await b.commitPartial(hash, owner);
       if (owner !== undefined) await recordHolder(s, who, hash);
       return json({ hash, complete: true, offset: size }, 201);
     });

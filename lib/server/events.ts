@@ -1,7 +1,9 @@
 /**
  * `POST /v1/events` (a device pushes events: validated, authorised per project, ingested once)
- * and `GET /v1/events?after=N&limit=M` (a device pulls the log in server order, filtered to
- * the token's projects).
+ * and `GET /v1/events?after=CURSOR&limit=M[&maxBytes=B]` (a device pulls the log in server
+ * order, filtered to the token's projects; the cursor is opaque, see `sync/cursor.ts`), in
+ * pages of at most M events and, past the first event, B bytes ({@link MAX_PULL_BYTES} by
+ * default and at most).
  *
  * @module
  */
@@ -9,7 +11,12 @@ import { decodeData, type StoredEvent, validateEvent } from "../events.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { hlcWall } from "../clock.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
-import { MAX_PULL_LIMIT, type PullResponse, type PushResponse } from "../sync/protocol.ts";
+import {
+  MAX_PULL_BYTES,
+  MAX_PULL_LIMIT,
+  type PullResponse,
+  type PushResponse,
+} from "../sync/protocol.ts";
 import { Hono, type MiddlewareHandler } from "../deps.ts";
 import {
   type AppEnv,
@@ -23,7 +30,8 @@ import {
 import { mayTouch, type Principal, requireRole } from "./auth.ts";
 import { holdsBlob, mayReadBlob } from "./uploads.ts";
 import { splitStream } from "../projections/project.ts";
-import { eventsAfter, projectOf, streamEventsFrom } from "../projections/read.ts";
+import { projectOf, pullPage, streamEventsFrom } from "../projections/read.ts";
+import { decodeCursor, encodeCursor } from "../sync/cursor.ts";
 
 /** Deepest JSON nesting a push may hold (event payloads need a few levels; a bomb needs many). */
 const MAX_JSON_DEPTH = 64;
@@ -139,7 +147,7 @@ async function checkReferences(
     if (e.type === "model.weights_updated" && e.data.hash) {
       const h = e.data.hash;
       if (
-        await ctx.store.blobs.has(h) && !(await mayReadBlob(ctx.store, who, h)) &&
+        await (ctx.blobs ?? ctx.store.blobs).has(h) && !(await mayReadBlob(ctx.store, who, h)) &&
         !(await holdsBlob(ctx.store, who, h))
       ) {
         throw new HttpError(
@@ -285,11 +293,9 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     const who = c.get("principal");
     const afterText = c.req.query("after") ?? null;
     const limitText = c.req.query("limit") ?? null;
-    const after = Number(afterText ?? "0");
+    const cursor = decodeCursor(afterText);
+    const after = cursor.seq;
     const limit = Number(limitText ?? "1000");
-    if (!Number.isInteger(after) || after < 0) {
-      throw new InvalidArgumentError("after", afterText, "must be a non-negative integer");
-    }
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) {
       throw new InvalidArgumentError(
         "limit",
@@ -297,7 +303,16 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
         `must be an integer from 1 to ${MAX_PULL_LIMIT}`,
       );
     }
-    const page = await eventsAfter(s, after, limit);
+    const bytesText = c.req.query("maxBytes") ?? null;
+    const maxBytes = Number(bytesText ?? MAX_PULL_BYTES);
+    if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_PULL_BYTES) {
+      throw new InvalidArgumentError(
+        "maxBytes",
+        bytesText,
+        `must be an integer from 1 to ${MAX_PULL_BYTES}`,
+      );
+    }
+    const { events: page, next, more } = await pullPage(s, cursor, limit, maxBytes);
     let events = page;
     const gone: string[] = [];
     if (who.projects) {
@@ -331,8 +346,8 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     }
     const out: PullResponse = {
       events: events as PullResponse["events"],
-      next: page.length ? page[page.length - 1]!.seq! : after,
-      more: page.length === limit,
+      next: encodeCursor(next),
+      more,
       ...withServerId(),
       head: await head(ctx),
       ...(gone.length ? { gone } : {}),

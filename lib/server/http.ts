@@ -12,6 +12,7 @@ import { bodyLimit, type Context, HTTPException, type MiddlewareHandler } from "
 import type { Principal, TokenAuth } from "./auth.ts";
 import { headSeq } from "../projections/read.ts";
 import type { UploadLimits } from "./uploads.ts";
+import type { ServerBlobs } from "../weights/blob_backend.ts";
 
 /** The hono environment of every route: the principal the auth middleware found. */
 export type AppEnv = { Variables: { principal: Principal } };
@@ -36,6 +37,8 @@ export interface ServerContext {
   requestTimeoutMs: number;
   /** Limits on uploads in progress (defaults of `uploadLimits()` when absent). */
   uploads?: UploadLimits;
+  /** Where the blob routes keep blobs (S3); absent: the store's folder, `store.blobs`. */
+  blobs?: ServerBlobs;
 }
 
 /** An error with the HTTP status to answer it with. */
@@ -63,6 +66,7 @@ const STATUS: Partial<Record<ModelogErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   STORE_LOCKED: 503,
   MODEL_PUBLISHED: 409,
+  EVENT_CONFLICT: 409,
 };
 
 /** A JSON answer (event data encoded so NaN and infinities survive). */

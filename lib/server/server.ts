@@ -16,7 +16,10 @@ import { uiPages } from "./ui.ts";
 import { Sessions } from "./login.ts";
 import { expireStalePartials, uploadLimits } from "./uploads.ts";
 import { lockServerFiles, type ServerLock } from "./lock.ts";
+import { ConnGuard, guardLimits } from "./conn_guard.ts";
+import { errorJson } from "./http.ts";
 import { dirname, join, resolve } from "node:path";
+import { isS3Url, s3Blobs } from "./s3.ts";
 
 export { modelRecord } from "./models_api.ts";
 export { readAhead } from "./blobs.ts";
@@ -27,12 +30,22 @@ export interface ServerOptions {
   port?: number;
   /** Interface to listen on (default 127.0.0.1; 0.0.0.0 only makes sense with tokens). */
   hostname?: string;
-  /** The database: a file path, a `file:` URL, or a `libsql://` / `http(s)://` sqld/Turso URL. */
+  /**
+   * The database: a file path, a `file:` URL, a `libsql://` / `http(s)://` sqld/Turso URL, or
+   * a `postgres://` URL (several server instances may share one PostgreSQL database).
+   */
   db?: string;
   /** Auth token for a remote `db`. */
   dbAuthToken?: string;
-  /** Folder for blobs (default: beside the database, `blobs/`). */
+  /**
+   * Where blobs go: a folder (default: beside the database, `blobs/`) or `s3://bucket/prefix`
+   * (any S3-compatible service; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+   */
   blobs?: string;
+  /** The S3 service URL for `s3://` blobs (default AWS_ENDPOINT_URL, else AWS S3). */
+  s3Endpoint?: string;
+  /** The S3 region for `s3://` blobs (default AWS_REGION, else us-east-1). */
+  s3Region?: string;
   /** A tokens file path, or the token entries themselves. Without tokens: 127.0.0.1 only. */
   tokens?: string | TokenEntry[];
   /** Largest accepted `POST /v1/events` body in bytes. */
@@ -79,6 +92,28 @@ export interface ServerOptions {
   maxPerAddress?: number;
   /** Most requests answered at once per token (default 128). */
   maxPerToken?: number;
+  /**
+   * How long a new connection may take to send its first request head, in ms (default 10 s);
+   * then it is closed. Half-sent requests cannot hold connections for ever.
+   */
+  headerTimeoutMs?: number;
+  /**
+   * How long a connection may move no byte in either direction, in ms (default 60 s); then it
+   * is closed. Uploads and downloads keep moving bytes, so they live.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Most connections open at once from one address (default 64). A further one is answered
+   * 503 at once, unless one of that address's connections has not sent its head yet: the
+   * oldest of those is closed to make room.
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Most connections open at once in total (default: what the process's open-file limit
+   * allows with room to spare, at most 4096; 256 when the limit cannot be read). Over it, as
+   * for one address.
+   */
+  maxConnections?: number;
 }
 
 /** A running server. */
@@ -98,7 +133,7 @@ const SERVER_ID_KEY = "server:id";
 
 function parseDb(db: string | undefined, fallbackHome: string): { url?: string; path?: string } {
   if (!db) return { path: join(fallbackHome, "server", "modelog.db") };
-  if (/^(libsql|https?|wss?):\/\//i.test(db)) return { url: db };
+  if (/^(libsql|https?|wss?|postgres(ql)?):\/\//i.test(db)) return { url: db };
   if (db.startsWith("file:")) return { path: resolve(db.slice(5).replace(/^\/\/(?=\/)/, "")) };
   return { path: resolve(db) };
 }
@@ -107,14 +142,21 @@ async function openServerStore(
   options: ServerOptions,
 ): Promise<{ store: Store; lock: ServerLock }> {
   const db = parseDb(options.db, Deno.env.get("MODELOG_HOME") ?? join(Deno.cwd(), ".modelog"));
-  const home = db.path ? dirname(db.path) : resolve(options.blobs ?? ".");
-  const blobsDir = options.blobs ? resolve(options.blobs) : join(home, "blobs");
+  const s3 = isS3Url(options.blobs);
+  // With S3 blobs and a database URL nothing is kept locally: a scratch folder is the home.
+  const home = db.path
+    ? dirname(db.path)
+    : s3
+    ? await Deno.makeTempDir({ prefix: "modelog-server-" })
+    : resolve(options.blobs ?? ".");
+  const blobsDir = options.blobs && !s3 ? resolve(options.blobs) : join(home, "blobs");
   await Deno.mkdir(dirname(blobsDir), { recursive: true });
   if (db.path) await Deno.mkdir(dirname(db.path), { recursive: true });
-  // One process per database file and blob folder (see lock.ts).
+  // One process per database file and blob folder (see lock.ts). Several instances may share
+  // a PostgreSQL database (their blobs then go to a shared store, not one folder each).
   const lock = await lockServerFiles([
     ...(db.path ? [`${db.path}.server.lock`] : []),
-    `${blobsDir}.server.lock`,
+    ...(s3 ? [] : [`${blobsDir}.server.lock`]),
   ]);
   try {
     const store = await openStore({
@@ -169,6 +211,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log(`modelog server: no tokens given, so listening on 127.0.0.1 only (not ${hostname})`);
     hostname = "127.0.0.1";
   }
+  const limits = await guardLimits({
+    ...(options.headerTimeoutMs !== undefined ? { headerTimeoutMs: options.headerTimeoutMs } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.maxConnectionsPerAddress !== undefined
+      ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
+      : {}),
+    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+  });
   const ownStore = !options.store;
   const opened = options.store ? undefined : await openServerStore(options);
   const store = options.store ?? opened!.store;
@@ -180,6 +230,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const ctx: ServerContext = {
     store,
+    ...(isS3Url(options.blobs) ? { blobs: s3Blobs(store, options) } : {}),
     auth,
     readOnly: options.readOnly ?? false,
     serverId,
@@ -217,16 +268,41 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   expire();
   const sweeper = setInterval(expire, Math.min(ttl, 3600_000));
 
+  // The real listener is private (127.0.0.1, a free port); the public one is the guard's
+  // (conn_guard.ts), which drops slow and idle connections and says who each client is.
   const ac = new AbortController();
   let resolvePort: (p: number) => void;
   const portP = new Promise<number>((r) => (resolvePort = r));
+  let guard: ConnGuard | undefined;
   const server = Deno.serve({
-    port: options.port ?? 8080,
-    hostname,
+    port: 0,
+    hostname: "127.0.0.1",
     signal: ac.signal,
     onListen: ({ port }) => resolvePort(port),
-  }, app.fetch);
-  const port = await portP;
+  }, (req, info) => {
+    const peer = guard?.peerOf(info.remoteAddr);
+    if (!peer) {
+      return errorJson(403, "FORBIDDEN", "Connect through the server's public port");
+    }
+    return app.fetch(req, { ...info, remoteAddr: peer });
+  });
+  const inner = await portP;
+  try {
+    guard = ConnGuard.listen(
+      { hostname, port: options.port ?? 8080 },
+      { hostname: "127.0.0.1", port: inner },
+      limits,
+    );
+  } catch (e) {
+    clearInterval(sweeper);
+    ac.abort();
+    await server.finished;
+    await sweeping;
+    if (ownStore) await store.close();
+    await opened?.lock.release();
+    throw e;
+  }
+  const port = guard.addr.port;
   const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   return {
     url: `http://${shown}:${port}`,
@@ -234,8 +310,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store,
     async close() {
       clearInterval(sweeper);
+      guard!.stopListening();
+      guard!.closePending();
       ac.abort();
       await server.finished;
+      await guard!.close();
       await sweeping;
       if (ownStore) await store.close();
       await opened?.lock.release();

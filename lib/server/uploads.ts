@@ -83,10 +83,10 @@ async function filesUnder(dir: string): Promise<{ path: string; size: number; mt
 /**
  * Refuses an upload that does not fit: a declared length over the largest blob, an owner's
  * partials over its quota, or a remainder that would leave the disk with less than the
- * reserve (507).
+ * reserve (507). With no local folder (`blobsDir` undefined) only the largest blob applies.
  */
 export async function checkUploadRoom(
-  blobsDir: string,
+  blobsDir: string | undefined,
   owner: string | undefined,
   hash: string,
   current: number,
@@ -100,6 +100,8 @@ export async function checkUploadRoom(
       `Upload-Length ${total} exceeds the largest blob of ${limits.maxBlobSize} bytes`,
     );
   }
+  // A store with no local folder (S3) has no disk to fill; its quotas are the service's.
+  if (blobsDir === undefined) return;
   if (owner !== undefined) {
     const mine = await filesUnder(join(blobsDir, "partial", owner));
     const others = mine.filter((f) => !f.path.endsWith(hash)).reduce((n, f) => n + f.size, 0);

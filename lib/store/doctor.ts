@@ -1,14 +1,18 @@
 /**
- * `doctor`: checks a store without changing it. The schema version; that the projections equal
+ * `doctor`: checks a store without changing it. The schema version; that every event matches
+ * the checksum kept beside it; that the projections equal
  * a replay of the event log (done on a copy of the database); and that every weights blob a
- * live model references is present and hashes to its name.
+ * live model references is present and hashes to its name. The one thing it changes: stale
+ * temp files of the blob folder are removed (and reported).
  *
  * @module
  */
 import { join } from "node:path";
 import { SCHEMA_VERSION } from "../projections/schema.ts";
 import { sha256File } from "../weights/blobs.ts";
+import { sweepStaleTemp, type SweptFile } from "../weights/blob_sweep.ts";
 import { readAll, readOne } from "./raw.ts";
+import { eventChecksum } from "./log.ts";
 import { openStore, type Store } from "./store.ts";
 
 /** What `doctor` found. */
@@ -19,6 +23,11 @@ export interface DoctorReport {
   schema: { version: number; expected: number; ok: boolean };
   /** Events, live models and tasks in the store. */
   counts: { events: number; models: number; tasks: number };
+  /**
+   * Every event's content against the checksum kept beside it: a changed byte in an event
+   * (its data or its identity) is listed, up to 100 of them.
+   */
+  events: { checked: number; mismatched: { seq: number; id: string }[] };
   /** The projections compared with a replay of the log, table by table. */
   projections: {
     checked: boolean;
@@ -34,6 +43,11 @@ export interface DoctorReport {
     mismatched: { hash: string; actual: string; models: string[] }[];
     missing: { hash: string; models: string[]; uri: string }[];
   };
+  /**
+   * Stale temp files of the blob folder (a killed writer's `tmp/*.tmp`, abandoned partial
+   * uploads), removed by this check; a store also sweeps them when it opens.
+   */
+  tempFiles: { removed: SweptFile[]; bytes: number };
 }
 
 /** A progress reporter (the CLI's bar on a terminal). */
@@ -105,6 +119,35 @@ export async function doctor(
     tasks: await count("SELECT count(*) AS n FROM tasks WHERE created = 1"),
   };
 
+  // Events: each one's content against its checksum, in pages.
+  const events: DoctorReport["events"] = { checked: 0, mismatched: [] };
+  let mismatches = 0;
+  const evBar = progress("checking events");
+  for (let after = 0;;) {
+    const page = await readAll<
+      Record<"id" | "stream" | "type" | "at" | "origin" | "data" | "checksum", string> & {
+        seq: number;
+        v: number;
+      }
+    >(
+      store,
+      `SELECT seq, id, stream, type, at, origin, v, data, checksum FROM events
+       WHERE seq > ? ORDER BY seq LIMIT 2000`,
+      [after],
+    );
+    if (page.length === 0) break;
+    for (const r of page) {
+      const e = { ...r, v: Number(r.v) };
+      if (eventChecksum(e, String(r.data)) !== r.checksum) {
+        if (mismatches++ < 100) events.mismatched.push({ seq: Number(r.seq), id: String(r.id) });
+      }
+      after = Number(r.seq);
+    }
+    events.checked += page.length;
+    evBar.update(events.checked, counts.events);
+  }
+  evBar.end();
+
   // Projections: copy the database (a consistent snapshot), replay the copy, compare.
   const projections: DoctorReport["projections"] = { checked: false, ok: true, tables: [] };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store.path)) {
@@ -160,12 +203,17 @@ export async function doctor(
   }
   bar.end();
 
+  const removed = await sweepStaleTemp(store.blobs.dir);
+  const tempFiles = { removed, bytes: removed.reduce((n, f) => n + f.size, 0) };
+
   const schemaOk = version === SCHEMA_VERSION;
   return {
-    ok: schemaOk && projections.ok && blobs.mismatched.length === 0,
+    ok: schemaOk && mismatches === 0 && projections.ok && blobs.mismatched.length === 0,
     schema: { version, expected: SCHEMA_VERSION, ok: schemaOk },
     counts,
+    events,
     projections,
     blobs,
+    tempFiles,
   };
 }

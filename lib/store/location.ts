@@ -33,11 +33,11 @@ export function checkLocation(o: LocationOptions): void {
       throw new InvalidArgumentError(k, v, "must not contain control characters");
     }
   }
-  if (o.url !== undefined && !/^(file|libsql|https?|wss?):/i.test(o.url)) {
+  if (o.url !== undefined && !/^(file|libsql|https?|wss?|postgres(ql)?):/i.test(o.url)) {
     throw new InvalidArgumentError(
       "url",
       o.url,
-      "must be a libsql:, http(s):, ws(s): or file: URL",
+      "must be a libsql:, http(s):, ws(s):, file: or postgres(ql): URL",
     );
   }
 }

@@ -16,6 +16,38 @@ import {
   type StoredEvent,
 } from "../events.ts";
 import { ModelogError } from "../errors.ts";
+import { createHash } from "node:crypto";
+
+/** The columns of an event row, as the append path writes them. */
+export const EVENT_COLUMNS = [
+  "id",
+  "stream",
+  "type",
+  "at",
+  "origin",
+  "v",
+  "actor",
+  "data",
+  "remote",
+  "checksum",
+];
+
+/**
+ * The checksum of an event: SHA-256 (hex) of its canonical encoding, the JSON array
+ * `[id, stream, type, at, origin, v]`, a newline, and the `data` column's text. The actor is
+ * left out: it is attribution, which a server rewrites to its token's name on push. Computed
+ * when an event is appended or ingested and kept beside it; `doctor` and ingest check it.
+ *
+ * @param e The event (its identity and clock fields).
+ * @param data The event's `data` as stored (`encodeEventData`).
+ */
+export function eventChecksum(
+  e: { id: string; stream: string; type: string; at: string; origin: string; v: number },
+  data: string,
+): string {
+  const head = JSON.stringify([e.id, e.stream, e.type, e.at, e.origin, e.v]);
+  return createHash("sha256").update(head).update("\n").update(data).digest("hex");
+}
 
 /**
  * `encodeData` for one event, with a fast path for scalar chunks: the report queue already
@@ -117,6 +149,8 @@ export function toEvent(r: Record<string, unknown>): StoredEvent {
     String(r.actor),
     String(r.data),
   );
-  // Keys in the order the wire format lists them: seq first.
-  return { seq: Number(r.seq), ...e };
+  // Keys in the order the wire format lists them: seq first, the checksum (when kept) last.
+  const out: StoredEvent = { seq: Number(r.seq), ...e };
+  if (typeof r.checksum === "string" && r.checksum !== "") out.checksum = r.checksum;
+  return out;
 }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { Client, Row } from "../deps.ts";
+import type { Row } from "../deps.ts";
 import { Breather } from "./writer.ts";
+import type { DbClient, Dialect } from "./db.ts";
 
 /** A value bound to a SQL parameter. */
 export type SqlArg = null | string | number | bigint | boolean | Uint8Array | ArrayBuffer | Date;
@@ -14,7 +15,9 @@ export type SqlArg = null | string | number | bigint | boolean | Uint8Array | Ar
 /** What a store hands over: its read connection and a guard that throws once it is closed. */
 export interface ReadSide {
   /** The read connection (the writer's, for a remote database). */
-  readonly client: Client;
+  readonly client: DbClient;
+  /** The SQL dialect of the database. */
+  readonly dialect: Dialect;
   /** Throws `STORE_CLOSED` when the store has been closed. */
   assertOpen(): void;
 }
@@ -38,6 +41,15 @@ function sideOf(store: object): ReadSide {
   if (!side) throw new TypeError("Not an open modelog store");
   side.assertOpen();
   return side;
+}
+
+/**
+ * The SQL dialect of an open store's database, for the few reads written per dialect.
+ *
+ * @param store An open store.
+ */
+export function dialectOfStore(store: object): Dialect {
+  return sideOf(store).dialect;
 }
 
 /** Turns libSQL rows into plain objects with the result's columns. */
@@ -89,7 +101,7 @@ export async function readOne<T>(
  * @returns The rows as value arrays.
  */
 export async function readValues(store: object, sql: string): Promise<unknown[][]> {
-  const rs = await sideOf(store).client.execute(sql);
+  const rs = await sideOf(store).client.execute({ sql, args: [] });
   await breathers.get(store)?.breathe();
   return rs.rows.map((r) => rs.columns.map((c) => r[c]));
 }

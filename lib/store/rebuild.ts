@@ -13,18 +13,20 @@
  *
  * @module
  */
-import { type Client, createClient, type ResultSet } from "../deps.ts";
+import type { ResultSet } from "../deps.ts";
+import type { DbClient } from "./db.ts";
 import { newOrigin } from "../clock.ts";
 import { EVENT_VERSION, type StoredEvent } from "../events.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
 import { logEvent } from "./log.ts";
-import { migrate, projectionIndexes } from "./migrate.ts";
+import { projectionIndexes } from "./migrate.ts";
+import { LogPages, Pacer, Scratch } from "./scratch.ts";
 import { rowsOf } from "./raw.ts";
-import { type Executor, fileUrl, nextTurn, type Writer } from "./writer.ts";
+import { type Executor, nextTurn, type Writer } from "./writer.ts";
 
 /** Events read and folded per page. */
-const PAGE = 20_000;
+const PAGE = 10_000;
 /** A tail at most this long is folded inside the final (locked) transaction. */
 const SHORT_TAIL = 2_000;
 
@@ -54,8 +56,8 @@ function pageEvents(rs: ResultSet): { events: StoredEvent[]; last: number } {
 }
 
 /**
- * Reads the rows a fold asked for: `IN (…)` lists of up to 500 keys for a one-column key, one
- * primary-key read per key otherwise.
+ * Reads the rows a fold asked for: `IN (…)` lists of up to 500 keys for a one-column key,
+ * row-value lists of up to 500 keys for a composite one.
  */
 export async function preload(
   x: Executor,
@@ -74,9 +76,25 @@ export async function preload(
     }
     return out;
   }
-  const where = p.columns.map((c) => `${c} = ?`).join(" AND ");
-  for (const k of p.keys) {
-    const rs = await x.execute({ sql: `SELECT * FROM ${p.table} WHERE ${where}`, args: [...k] });
+  if (p.keys.length === 1) {
+    const where = p.columns.map((c) => `${c} = ?`).join(" AND ");
+    const rs = await x.execute({
+      sql: `SELECT * FROM ${p.table} WHERE ${where}`,
+      args: [...p.keys[0]!],
+    });
+    return rowsOf<Record<string, unknown>>(rs);
+  }
+  // Several keys: one row-value `IN (VALUES …)` read per 500 keys (SQLite reads each key
+  // from the primary key, as the one-key form does), not one statement per key.
+  const tuple = `(${p.columns.map(() => "?").join(",")})`;
+  for (let i = 0; i < p.keys.length; i += 500) {
+    const part = p.keys.slice(i, i + 500);
+    const rs = await x.execute({
+      sql: `SELECT * FROM ${p.table} WHERE (${p.columns.join(", ")}) IN (VALUES ${
+        part.map(() => tuple).join(",")
+      })`,
+      args: part.flat(),
+    });
     out.push(...rowsOf<Record<string, unknown>>(rs));
   }
   return out;
@@ -100,7 +118,7 @@ export interface RebuildSide {
   /** The store's writer. */
   writer: Writer;
   /** The store's read connection. */
-  reader: Client;
+  reader: DbClient;
 }
 
 /**
@@ -118,30 +136,27 @@ export function rebuildProjections(
 
 async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void) {
   const scratch = `${s.path}.rebuild-${newOrigin()}`;
-  const t = createClient({ url: fileUrl(scratch) });
+  const t = new Scratch(scratch);
+  const log = new LogPages(s.path, s.writer.busyTimeoutMs);
+  const pacer = new Pacer();
   let attached = false;
   try {
-    // A throwaway file: no journal, no syncs.
-    await t.execute("PRAGMA journal_mode = OFF");
-    await t.execute("PRAGMA synchronous = OFF");
-    await migrate(t, scratch, false);
     let after = 0;
     let count = 0;
     for (;;) {
-      const { events, last } = pageEvents(
-        await s.reader.execute({ sql: PAGE_SQL, args: [after, PAGE] }),
-      );
+      const { events, last } = log.next(after, PAGE);
+      await pacer.pace();
       if (events.length > 0) {
-        await t.execute("BEGIN");
-        await foldInto(t, events);
-        await t.execute("COMMIT");
+        await t.fold(events, pacer);
         after = last;
         count += events.length;
         onProgress?.(count);
       }
-      await nextTurn();
       if (events.length < SHORT_TAIL) break;
     }
+    log.close();
+    t.close();
+    await nextTurn();
     await s.writer.run({ sql: "ATTACH DATABASE ? AS rebuilt", args: [scratch] });
     attached = true;
     count += await s.writer.tx(async (x) => {
@@ -167,7 +182,12 @@ async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void
     return count;
   } finally {
     if (attached) await s.writer.run("DETACH DATABASE rebuilt").catch(() => {});
-    t.close();
+    try {
+      log.close();
+    } catch { /* closed already */ }
+    try {
+      t.close();
+    } catch { /* closed already */ }
     for (const f of [scratch, scratch + "-journal", scratch + "-wal", scratch + "-shm"]) {
       await Deno.remove(f).catch(() => {});
     }

@@ -6,7 +6,8 @@
  * Its rooms: `migrate.ts` (schema versions), `writer.ts` (the one writer: a queue in this
  * process, `BEGIN IMMEDIATE` across processes), `report_queue.ts` (batched reports), `raw.ts`
  * (raw reads on the read connection), `log.ts` (event rows), `default.ts` (the default
- * store), `doctor.ts` (checks).
+ * store), `doctor.ts` (checks), `quarantine.ts` (sync's held events). Over 600 lines by a few:
+ * `Store` is the one class behind every room.
  *
  * Reports are queued and written in batches: when {@link StoreOptions.reportBatchPoints}
  * points are pending, every {@link StoreOptions.reportFlushMs} milliseconds, on `flush()`,
@@ -15,9 +16,14 @@
  * `reportFlushMs` (default 1 s) that were not flushed; every awaited durable operation is
  * committed before its promise resolves.
  *
+ * Over 600 lines: the one `Store` class with its option checks; the PostgreSQL branches (open,
+ * stream locks, no `max_at` row) are a few lines each, beside the paths they change.
+ *
  * @module
  */
-import type { Client, InStatement } from "../deps.ts";
+import type { InStatement } from "../deps.ts";
+import { type DbClient, type Dialect, dialectOf, isPostgresUrl } from "./db.ts";
+import { lockStreams, PostgresClient } from "./pg.ts";
 import { DEFAULT_MAX_SKEW_MS, Hlc, newOrigin } from "../clock.ts";
 import {
   type EventPayloads,
@@ -30,6 +36,7 @@ import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../error
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { Projection, upsertRows } from "../projections/project.ts";
 import { BlobStore } from "../weights/blobs.ts";
+import { sweepStaleTemp } from "../weights/blob_sweep.ts";
 import { migrate } from "./migrate.ts";
 import {
   corrupt,
@@ -43,8 +50,10 @@ import { ReportQueue } from "./report_queue.ts";
 import { readAll, readOne, readValues, registerReader, type SqlArg } from "./raw.ts";
 import { defaultHome } from "./home.ts";
 import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
-import { encodeEventData, stamp, toEvent } from "./log.ts";
+import { encodeEventData, EVENT_COLUMNS, eventChecksum, stamp, toEvent } from "./log.ts";
+import { checkLocal, conflictsWithLog, screenIncoming } from "./integrity.ts";
 import { preload, rebuildProjections } from "./rebuild.ts";
+import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
@@ -57,8 +66,8 @@ export interface StoreOptions {
   /** The store's folder (database, blobs, cache). Default: `MODELOG_HOME` or `~/.modelog`. */
   home?: string;
   /**
-   * A libSQL URL for the database instead of a file: `libsql://…`, `http(s)://…` (sqld or
-   * Turso) or `file:…`. Passed straight to `@libsql/client`.
+   * A database URL instead of a file: `libsql://…`, `http(s)://…` (sqld or Turso) or `file:…`,
+   * passed straight to `@libsql/client`; or `postgres://…` (a server database on PostgreSQL).
    */
   url?: string;
   /** Auth token for a remote libSQL `url`. */
@@ -108,8 +117,6 @@ function currentActor(): string {
     return "unknown";
   }
 }
-
-const EVENT_COLUMNS = ["id", "stream", "type", "at", "origin", "v", "actor", "data", "remote"];
 
 /** Tuning knobs of a store (the numeric and durability options). */
 type StoreTuning = {
@@ -162,7 +169,8 @@ export class Store {
    */
   blobFetcher: ((hash: string) => Promise<void>) | undefined;
   readonly #writer: Writer;
-  readonly #r: Client;
+  readonly #r: DbClient;
+  readonly #dialect: Dialect;
   readonly #remoteDb: boolean;
   readonly #clock: Hlc;
   #closed = false;
@@ -172,8 +180,8 @@ export class Store {
     home: string,
     path: string,
     origin: string,
-    w: Client,
-    r: Client,
+    w: DbClient,
+    r: DbClient,
     opts: StoreTuning,
     remote: boolean,
     blobsDir: string,
@@ -193,7 +201,8 @@ export class Store {
       synchronous: opts.synchronous,
     }, assertOpen);
     this.#r = r;
-    registerReader(this, { client: r, assertOpen });
+    this.#dialect = dialectOf(w);
+    registerReader(this, { client: r, assertOpen, dialect: this.#dialect });
     // One clock per process on this store: the suffix keeps two processes' stamps distinct.
     this.#clock = new Hlc(`${origin}-${newOrigin().slice(0, 6)}`, Date.now, opts.maxClockSkewMs);
     this.#reports = new ReportQueue({
@@ -231,6 +240,15 @@ export class Store {
     }
     const remote = options.url !== undefined && !options.url.startsWith("file:");
     const url = options.url ?? fileUrl(path);
+    if (isPostgresUrl(url)) {
+      const where = url.replace(/\/\/[^@/]*@/, "//"); // no password in messages
+      const pg = new PostgresClient(url);
+      const origin = await migrate(pg, where, true).catch((e) =>
+        pg.close().then(() => Promise.reject(e))
+      );
+      const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
+      return new Store(home, where, origin, pg, pg, opts, true, blobsDir);
+    }
     const cfg = options.authToken ? { url, authToken: options.authToken } : { url };
     const where = remote ? url : path;
     let opened;
@@ -251,6 +269,8 @@ export class Store {
     }
     const { w, r, value: origin } = opened;
     const blobsDir = resolve(options.blobsDir ?? join(home, "blobs"));
+    // Temp files a killed writer left (only old ones: a live writer elsewhere is not hurt).
+    await sweepStaleTemp(blobsDir).catch(() => {});
     return new Store(home, where, origin, w, r, opts, remote, blobsDir);
   }
 
@@ -270,21 +290,24 @@ export class Store {
     options: { requireModel?: string } = {},
   ): Promise<StoredEvent[]> {
     return this.#writer.tx(async (x) => {
-      // Checked inside the transaction: a remove committed just before cannot slip between.
-      if (options.requireModel !== undefined) {
-        const live = await x.execute({
-          sql: "SELECT 1 FROM models WHERE id = ? AND created = 1 AND removed = 0",
-          args: [options.requireModel],
-        });
-        if (live.rows.length === 0) throw new ModelNotFoundError(options.requireModel);
+      if (this.#dialect === "postgres") await lockStreams(x, events);
+      // One read for the clock and the check, inside the transaction: a remove committed just
+      // before cannot slip between.
+      const rs = await x.execute({
+        sql: `SELECT (SELECT value FROM meta WHERE key = 'max_at'),
+                     EXISTS (SELECT 1 FROM models WHERE id = ? AND created = 1 AND removed = 0)`,
+        args: [options.requireModel ?? ""],
+      });
+      const [maxAt, live] = [rs.rows[0]?.[0], rs.rows[0]?.[1]];
+      if (options.requireModel !== undefined && !Number(live)) {
+        throw new ModelNotFoundError(options.requireModel);
       }
+      if (maxAt !== null && maxAt !== undefined) this.#clock.observe(String(maxAt));
       return await this.#commitLocal(x, events);
     });
   }
 
   async #commitLocal(x: Executor, events: NewEvent[]): Promise<StoredEvent[]> {
-    const maxAt = await x.execute("SELECT value FROM meta WHERE key = 'max_at'");
-    if (maxAt.rows[0]) this.#clock.observe(String(maxAt.rows[0].value));
     const stored = events.map((e) => stamp(e, e.at ?? this.#clock.now(), this.origin, this.actor));
     // What a peer would refuse must not enter the log: it could never sync. Scalar batches
     // are skipped: the report queue checks every point as it is queued (the hot path).
@@ -329,52 +352,71 @@ export class Store {
         );
       }
     }
-    const seen = new Set<string>();
-    const unique = inTime.filter((e) => !seen.has(e.id) && seen.add(e.id));
-    return await this.#writer.tx(async (x) => {
-      const existing = new Set<string>();
+    // Integrity: a checksum that does not match its event, or an id already held with other
+    // content, is refused (never silently kept or dropped).
+    const { bad, texts, sums, unique } = screenIncoming(inTime);
+    const fresh = await this.#writer.tx(async (x) => {
+      if (this.#dialect === "postgres") await lockStreams(x, unique);
+      const existing = new Map<string, string>();
       for (let i = 0; i < unique.length; i += 500) {
         const part = unique.slice(i, i + 500);
         const rs = await x.execute({
-          sql: `SELECT id FROM events WHERE id IN (${part.map(() => "?").join(",")})`,
+          sql: `SELECT id, checksum FROM events WHERE id IN (${part.map(() => "?").join(",")})`,
           args: part.map((e) => e.id),
         });
-        for (const r of rs.rows) existing.add(String(r.id));
+        for (const r of rs.rows) existing.set(String(r[0]), String(r[1]));
       }
-      const fresh = unique.filter((e) => !existing.has(e.id));
-      for (const e of fresh) this.#clock.observe(e.at);
-      await this.#write(x, fresh, options.remote ?? true);
-      return fresh;
+      bad.push(...conflictsWithLog(unique, sums, existing));
+      // Without a handler, nothing of a batch with a bad event is written: the caller hears.
+      if (bad.length > 0 && !options.onRefused) throw bad[0]!.error;
+      const out = unique.filter((e) => !existing.has(e.id));
+      for (const e of out) this.#clock.observe(e.at);
+      await this.#write(x, out, options.remote ?? true, texts);
+      return out;
     });
+    if (bad.length > 0) options.onRefused?.(bad);
+    return fresh;
   }
 
   /** Inside a transaction: loads the touched rows, folds the events, writes log + projections. */
-  async #write(x: Executor, events: StoredEvent[], remote: boolean): Promise<void> {
+  async #write(
+    x: Executor,
+    events: StoredEvent[],
+    remote: boolean,
+    texts?: Map<StoredEvent, string>,
+  ): Promise<void> {
     if (events.length === 0) return;
     const p = new Projection();
     for (const pl of p.preloads(events)) p.load(pl, await preload(x, pl));
     for (const e of events) p.apply(e);
     const stmts: InStatement[] = [];
-    const rows = events.map((e) => ({
-      id: e.id,
-      stream: e.stream,
-      type: e.type,
-      at: e.at,
-      origin: e.origin,
-      v: e.v,
-      actor: e.actor,
-      data: encodeEventData(e),
-      remote: remote ? 1 : 0,
-    }));
+    const rows = events.map((e) => {
+      const data = texts?.get(e) ?? encodeEventData(e);
+      return {
+        id: e.id,
+        stream: e.stream,
+        type: e.type,
+        at: e.at,
+        origin: e.origin,
+        v: e.v,
+        actor: e.actor,
+        data,
+        remote: remote ? 1 : 0,
+        checksum: eventChecksum(e, data),
+      };
+    });
     upsertRows(stmts, "events", EVENT_COLUMNS, rows, "INSERT");
     stmts.push(...p.statements());
     let maxAt = "";
     for (const e of events) if (e.at > maxAt) maxAt = e.at;
-    stmts.push({
-      sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
+    // Not on PostgreSQL: a row every write of every instance updates would serialize them.
+    if (this.#dialect !== "postgres") {
+      stmts.push({
+        sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
             ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
-      args: [maxAt],
-    });
+        args: [maxAt],
+      });
+    }
     for (const s of stmts) await x.execute(s);
   }
 
@@ -439,7 +481,7 @@ export class Store {
     args.push(options.limit ?? 1000);
     const rows = await readAll<Record<string, unknown>>(
       this,
-      `SELECT seq, id, stream, type, at, origin, v, actor, data FROM events
+      `SELECT seq, id, stream, type, at, origin, v, actor, data, checksum FROM events
        WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
       args,
     );
@@ -450,7 +492,7 @@ export class Store {
   async streamEvents(stream: string, limit = 1000): Promise<StoredEvent[]> {
     const rows = await readAll<Record<string, unknown>>(
       this,
-      `SELECT seq, id, stream, type, at, origin, v, actor, data FROM events
+      `SELECT seq, id, stream, type, at, origin, v, actor, data, checksum FROM events
        WHERE stream = ? ORDER BY at DESC LIMIT ?`,
       [stream, limit],
     );
@@ -464,7 +506,7 @@ export class Store {
       const part = ids.slice(i, i + 500);
       const rows = await readAll<Record<string, unknown>>(
         this,
-        `SELECT seq, id, stream, type, at, origin, v, actor, data FROM events
+        `SELECT seq, id, stream, type, at, origin, v, actor, data, checksum FROM events
          WHERE id IN (${part.map(() => "?").join(",")})`,
         part,
       );
@@ -490,6 +532,20 @@ export class Store {
         "INSERT INTO sync_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       args: [key, value],
     });
+  }
+
+  /**
+   * Runs one write statement on a table outside the event log (the server's upload states,
+   * `upload_states.ts`); returns how many rows it changed.
+   */
+  async writeRow(sql: string, args: (string | number | null)[]): Promise<number> {
+    this.#assertOpen();
+    return (await this.#writer.run({ sql, args })).rowsAffected;
+  }
+
+  /** Holds back, releases or drops events in the sync quarantine, in one transaction. */
+  async changeQuarantine(change: QuarantineChange): Promise<void> {
+    await this.#writer.tx((x) => applyQuarantine(x, change));
   }
 
   // ---------------------------------------------------------------- rebuild and dump
@@ -556,26 +612,9 @@ export class Store {
     if (this.#closed) return; // a concurrent close() finished first
     this.#closed = true;
     this.#reports.dispose();
-    this.#writer.close();
-    if (!this.#remoteDb) this.#r.close();
+    await this.#writer.close();
+    if (!this.#remoteDb) await this.#r.close();
     if (failure) throw failure.error;
-  }
-}
-
-/**
- * Validates local events as a peer would (scalar batches are skipped: the report queue checks
- * every point as it is queued, the hot path). A bad value came from the caller, so the error
- * is an `InvalidArgumentError` naming the argument (`name`, `tags`, `set`, …).
- */
-function checkLocal(events: StoredEvent[]): void {
-  try {
-    for (const e of events) if (e.type !== "metric.scalars") validateEvent(e);
-  } catch (e) {
-    if (e instanceof InvalidEventError) {
-      const field = e.field.replace(/^(data|event)\.(fields\.)?/, "");
-      throw new InvalidArgumentError(field, e.value, e.reason);
-    }
-    throw e;
   }
 }
 

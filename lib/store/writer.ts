@@ -6,6 +6,7 @@
  * @module
  */
 import { type Client, createClient, type InStatement, type ResultSet } from "../deps.ts";
+import type { DbClient } from "./db.ts";
 import { ModelogError, StoreLockedError } from "../errors.ts";
 
 /** What statements run on inside a write: the writer connection, or a remote transaction. */
@@ -143,7 +144,7 @@ export async function openConnections<T>(
  * write transaction `BEGIN IMMEDIATE` (or a remote write transaction).
  */
 export class Writer {
-  #w: Client;
+  #w: DbClient;
   #x: Executor;
   #lock: Promise<unknown> = Promise.resolve();
   readonly #s: WriterSettings;
@@ -155,11 +156,16 @@ export class Writer {
    * @param settings Connection settings, re-applied when the connection is replaced.
    * @param assertOpen Throws when the store is closed; checked before each transaction.
    */
-  constructor(w: Client, settings: WriterSettings, assertOpen: () => void) {
+  constructor(w: DbClient, settings: WriterSettings, assertOpen: () => void) {
     this.#w = w;
     this.#x = w;
     this.#s = settings;
     this.#assertOpen = assertOpen;
+  }
+
+  /** How long a statement waits for another process's lock, in ms. */
+  get busyTimeoutMs(): number {
+    return this.#s.busyTimeoutMs;
   }
 
   /** The connection writes run on right now (inside {@link tx}: the transaction). */
@@ -257,8 +263,8 @@ export class Writer {
     this.#x = w;
   }
 
-  /** Closes the writer connection. */
-  close(): void {
-    this.#w.close();
+  /** Closes the writer connection (a pool: resolves once it has ended). */
+  close(): void | Promise<void> {
+    return this.#w.close();
   }
 }

@@ -7,12 +7,21 @@
  */
 import type { StoredEvent } from "../events.ts";
 
+/**
+ * The sync protocol this code speaks, reported by `GET /v1/health` as `protocol`. Version 2:
+ * the pull cursor (`next`, `after`) is an opaque string (see `cursor.ts`). A worker refuses a
+ * server reporting another version (or none: protocol 1) with a clear error.
+ */
+export const PROTOCOL_VERSION = 2;
+
 /** Largest request body the server accepts for `POST /v1/events`, in bytes. */
 export const MAX_EVENTS_BODY = 32 * 1024 * 1024;
 /** Most events in one push. */
 export const MAX_EVENTS_PER_PUSH = 5000;
 /** Most events in one pull page. */
 export const MAX_PULL_LIMIT = 5000;
+/** Most bytes of events in one pull page (a page holds at least one event, however big). */
+export const MAX_PULL_BYTES = 8 * 1024 * 1024;
 /** Header carrying the byte offset of a resumable blob upload. */
 export const UPLOAD_OFFSET = "Upload-Offset";
 /** Header carrying the full size of a blob being uploaded. */
@@ -38,8 +47,8 @@ export interface PushResponse {
 /** Answer to `GET /v1/events?after=N&limit=M`. */
 export interface PullResponse {
   events: (StoredEvent & { seq: number })[];
-  /** Cursor for the next pull (the last server sequence scanned). */
-  next: number;
+  /** Cursor for the next pull: an opaque string, sent back as `after` (see `cursor.ts`). */
+  next: string;
   /** Whether more events follow. */
   more: boolean;
   /** The server database's identity: a new one means the database was replaced. */
@@ -51,6 +60,47 @@ export interface PullResponse {
    * elsewhere): a device should stop showing them. Absent for unlimited tokens.
    */
   gone?: string[];
+}
+
+/**
+ * Why a worker cannot sync with a server whose `GET /v1/health` answered `health`, or
+ * undefined when it speaks {@link PROTOCOL_VERSION}.
+ */
+export function protocolMismatch(health: unknown): string | undefined {
+  const v = (health as { protocol?: unknown } | null)?.protocol;
+  if (v === PROTOCOL_VERSION) return undefined;
+  if (typeof v === "number" && v > PROTOCOL_VERSION) {
+    return `the server speaks sync protocol ${v}, newer than this modelog's ` +
+      `${PROTOCOL_VERSION}: upgrade modelog on this device`;
+  }
+  return `the server speaks an older sync protocol (${
+    typeof v === "number" ? v : 1
+  }) than this modelog's ${PROTOCOL_VERSION}: upgrade the modelog server`;
+}
+
+/** The limits a server advertises in `/v1/health`: a device keeps its pushes below them. */
+export interface SyncLimits {
+  /** Largest `POST /v1/events` body in bytes. */
+  eventsBody: number;
+  /** Most events in one push. */
+  eventsPerPush: number;
+  /** Most bytes of events in one pull page. */
+  pullBytes: number;
+}
+
+/** Answer to `GET /v1/health` (the fields the sync worker reads). */
+export interface HealthResponse {
+  ok: boolean;
+  /** The store's schema version. */
+  schemaVersion?: number;
+  /** The server's newest sequence number. */
+  seq?: number;
+  /** The server database's identity. */
+  server?: string;
+  /** The wire protocol's version ({@link PROTOCOL_VERSION}). */
+  protocol?: number;
+  /** What one push or pull may hold (absent from older servers: the defaults apply). */
+  limits?: SyncLimits;
 }
 
 /** Error body of every refused request. */

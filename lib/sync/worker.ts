@@ -4,28 +4,34 @@
  * live in the store, so a restarted worker continues where it stopped; the server inserts by
  * event id, so a replay after a crash is harmless.
  *
- * Over 600 lines only through its runnable examples (about 130 lines, run by `deno test --doc`);
- * the code is one class.
+ * Over 600 lines through its runnable examples (about 130 lines, run by `deno test --doc`) and
+ * the quarantine's API docs; the code is one class (transport in `transport.ts`, the push round
+ * with its quarantine in `push.ts`).
  *
  * @module
  */
 import { getDefaultStore } from "../store/default.ts";
 import type { Store } from "../store/store.ts";
-import { decodeData, encodeData, type EventPayloads } from "../events.ts";
 import { InvalidArgumentError, SyncError } from "../errors.ts";
+import { cursorSeq, START_CURSOR } from "./cursor.ts";
 import {
   countLocalEventsAfter,
   eventsAfter,
+  eventsById,
+  eventSizesAfter,
   localWeightsUpdatesAfter,
+  quarantineEntries,
+  type QuarantineEntry,
 } from "../projections/read.ts";
-import {
-  blobPath,
-  MAX_EVENTS_PER_PUSH,
-  type PullResponse,
-  type PushResponse,
-  UPLOAD_LENGTH,
-  UPLOAD_OFFSET,
-} from "./protocol.ts";
+import { blobPath, MAX_EVENTS_PER_PUSH, UPLOAD_LENGTH, UPLOAD_OFFSET } from "./protocol.ts";
+import { describeError, parsePull, sleep, Transport } from "./transport.ts";
+import { PushRound, ServerReset } from "./push.ts";
+import { setFallbackBlobFetcher, type WeightsSource } from "../weights/local_copy.ts";
+
+export type { QuarantineEntry } from "../projections/read.ts";
+
+/** The sync-state key of the server a store last synced with (its base URL). */
+export const LAST_SERVER_KEY = "server";
 
 /** Options of {@link SyncWorker}. */
 export interface SyncWorkerOptions {
@@ -49,8 +55,8 @@ export interface SyncWorkerOptions {
 
 /** A progress report. */
 export interface SyncProgress {
-  /** What is being done. */
-  phase: "push" | "pull" | "blob";
+  /** What is being done (`blob`: uploading weights, `download`: fetching them). */
+  phase: "push" | "pull" | "blob" | "download";
   /** Units done (events, or bytes for blobs). */
   done: number;
   /** Units in all, when known. */
@@ -63,10 +69,12 @@ export interface SyncStatus {
   pendingEvents: number;
   /** Bytes of weights referenced by unpushed events. */
   pendingBytes: number;
-  /** The last time a push/pull round succeeded. */
+  /** The last time a push/pull round succeeded (kept in the store between runs). */
   lastSuccess: Date | undefined;
-  /** The last error's message, if the last round failed. */
+  /** The last error's message, if the last round failed (kept in the store between runs). */
   lastError: string | undefined;
+  /** Events held back from this server (see {@link SyncWorker.quarantined}). */
+  held: number;
   /** Whether the background loop runs. */
   running: boolean;
   /** Local sequence pushed so far. */
@@ -79,42 +87,6 @@ export interface SyncStatus {
 
 /** Bytes per upload request (the last part of a blob may be shorter). */
 export const UPLOAD_PART = 2 * 1024 * 1024;
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-
-/** Checks a pull answer's shape, so a broken server fails the round instead of looping. */
-function parsePull(text: string, cursor: number): PullResponse {
-  const bad = (why: string, cause?: unknown): never => {
-    throw new SyncError(
-      "SYNC_FAILED",
-      `pulling events: bad answer from the server: ${why}`,
-      undefined,
-      cause ? { cause } : undefined,
-    );
-  };
-  let body: PullResponse;
-  try {
-    body = decodeData<PullResponse>(text);
-  } catch (e) {
-    return bad("not JSON", e);
-  }
-  if (body === null || typeof body !== "object" || !Array.isArray(body.events)) {
-    return bad("no events array");
-  }
-  if (!Number.isSafeInteger(body.next) || body.next < 0) {
-    return bad(`next ${JSON.stringify(body.next)} is not a non-negative integer`);
-  }
-  if (typeof body.more !== "boolean") return bad("more is not a boolean");
-  if (body.more && body.next <= cursor) return bad(`more events promised but next ${body.next}`);
-  return body;
-}
 
 /**
  * Syncs a store with a modelog server.
@@ -161,10 +133,8 @@ export class SyncWorker {
   readonly #interval: number;
   readonly #batch: number;
   readonly #retries: number;
-  readonly #retryBase: number;
+  readonly #t: Transport;
   readonly #onProgress: ((p: SyncProgress) => void) | undefined;
-  #lastSuccess: Date | undefined;
-  #lastError: string | undefined;
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #bytesSent = 0;
@@ -195,13 +165,30 @@ export class SyncWorker {
         `must be an integer from 1 to ${MAX_EVENTS_PER_PUSH}`,
       );
     }
+    const count = (name: string, v: unknown, min: number) => {
+      if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < min)) {
+        throw new InvalidArgumentError(name, v, `must be an integer of at least ${min}`);
+      }
+    };
+    count("intervalMs", options.intervalMs, 0);
+    count("maxRetries", options.maxRetries, 1);
+    count("retryBaseMs", options.retryBaseMs, 0);
+    if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
+      throw new InvalidArgumentError("onProgress", options.onProgress, "must be a function");
+    }
     this.#server = options.server.replace(/\/+$/, "");
     this.#token = options.token;
     this.#store = options.store;
     this.#interval = options.intervalMs ?? 5000;
     this.#batch = batch;
     this.#retries = options.maxRetries ?? 6;
-    this.#retryBase = options.retryBaseMs ?? 200;
+    this.#t = new Transport({
+      server: this.#server,
+      token: this.#token,
+      retries: this.#retries,
+      retryBase: options.retryBaseMs ?? 200,
+      signal: () => this.#stop?.signal,
+    });
     this.#onProgress = options.onProgress;
     if (this.#store) this.#attach(this.#store);
   }
@@ -227,6 +214,33 @@ export class SyncWorker {
   get #serverKey(): string {
     return `serverid:${this.#server}`;
   }
+  get #successKey(): string {
+    return `last_success:${this.#server}`;
+  }
+  get #errorKey(): string {
+    return `last_error:${this.#server}`;
+  }
+
+  /**
+   * Runs one push, pull or round and keeps its outcome in the store (so `sync status` of a
+   * later run still knows it); a success also remembers this server as the store's.
+   */
+  async #outcome<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    const store = await this.#getStore();
+    let out: T;
+    try {
+      out = await fn(store);
+    } catch (e) {
+      if (!store.closed) {
+        await store.setState(this.#errorKey, describeError(e)).catch(() => {});
+      }
+      throw e;
+    }
+    await store.setState(this.#successKey, new Date().toISOString());
+    await store.setState(this.#errorKey, "");
+    await store.setState(LAST_SERVER_KEY, this.#server);
+    return out;
+  }
 
   /**
    * Notes the server database's identity from an answer. When it changed (the database was
@@ -247,52 +261,6 @@ export class SyncWorker {
     return replaced || behind;
   }
 
-  #headers(extra: Record<string, string> = {}): Record<string, string> {
-    return this.#token ? { authorization: `Bearer ${this.#token}`, ...extra } : extra;
-  }
-
-  /** Sends a request, retrying transient failures with exponential backoff and jitter. */
-  async #request(make: () => Promise<Response>, what: string): Promise<Response> {
-    let last: unknown;
-    for (let attempt = 0; attempt < this.#retries; attempt++) {
-      if (attempt > 0) {
-        const d = Math.min(30_000, this.#retryBase * 2 ** (attempt - 1));
-        await sleep(d * (0.5 + Math.random()), this.#stop?.signal);
-      }
-      let res: Response;
-      try {
-        res = await make();
-      } catch (e) {
-        last = e;
-        continue;
-      }
-      if (res.status >= 500 || res.status === 429) {
-        last = new Error(`${what}: HTTP ${res.status} ${await res.text().catch(() => "")}`);
-        continue;
-      }
-      if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 413) {
-        const body = await res.text().catch(() => "");
-        let msg = body;
-        try {
-          const j = JSON.parse(body);
-          msg = `${j.error?.code}: ${j.error?.message}`;
-        } catch { /* plain text */ }
-        throw new SyncError(
-          "SYNC_REJECTED",
-          `${what} refused by the server (HTTP ${res.status}): ${msg}`,
-          res.status,
-        );
-      }
-      return res;
-    }
-    throw new SyncError(
-      "SYNC_FAILED",
-      `${what} failed after ${this.#retries} attempts: ${(last as Error)?.message ?? last}`,
-      undefined,
-      { cause: last },
-    );
-  }
-
   /**
    * Uploads one blob, resuming from the server's offset. Returns the bytes sent.
    *
@@ -305,11 +273,8 @@ export class SyncWorker {
     const store = await this.#getStore();
     const st = await store.blobs.stat(hash);
     if (!st) return 0;
-    const url = this.#server + blobPath(hash);
-    const head = await this.#request(
-      () => fetch(url, { method: "HEAD", headers: this.#headers() }),
-      `checking blob ${hash}`,
-    );
+    const url = blobPath(hash);
+    const head = await this.#t.request(url, { method: "HEAD" }, `checking blob ${hash}`);
     await head.body?.cancel();
     if (head.status === 200) return 0;
     let offset = Number(head.headers.get(UPLOAD_OFFSET) ?? "0");
@@ -330,19 +295,15 @@ export class SyncWorker {
           n += r;
         }
         const part = buf.subarray(0, n);
-        const res = await this.#request(
-          () =>
-            fetch(url, {
-              method: "PUT",
-              headers: this.#headers({
-                [UPLOAD_OFFSET]: String(offset),
-                [UPLOAD_LENGTH]: String(st.size),
-                "content-type": "application/octet-stream",
-              }),
-              body: part,
-            }),
-          `uploading blob ${hash}`,
-        );
+        const res = await this.#t.request(url, {
+          method: "PUT",
+          headers: {
+            [UPLOAD_OFFSET]: String(offset),
+            [UPLOAD_LENGTH]: String(st.size),
+            "content-type": "application/octet-stream",
+          },
+          body: part,
+        }, `uploading blob ${hash}`);
         await res.body?.cancel();
         if (res.status === 200 || res.status === 201) {
           sent += n;
@@ -409,57 +370,121 @@ export class SyncWorker {
    * ```
    */
   async push(): Promise<{ events: number; blobs: number; bytes: number }> {
-    const store = await this.#getStore();
+    const r = await this.#outcome((store) => this.#push(store));
+    return { events: r.events, blobs: r.blobs, bytes: r.bytes };
+  }
+
+  /** A push round; the cursor passes held events (the quarantine keeps them). */
+  async #push(store: Store) {
     await store.flush();
+    const limits = await this.#t.limits();
     let cursor = Number(await store.getState(this.#pushKey) ?? "0");
     const total = await countLocalEventsAfter(store, cursor);
-    let events = 0, blobs = 0, bytes = 0;
+    let round = await this.#round(store);
     for (;;) {
-      const page = await eventsAfter(store, cursor, this.#batch, { localOnly: true });
+      // Cut by bytes before reading: a page of big plots is read a few at a time.
+      const sizes = await eventSizesAfter(store, cursor, this.#batch, { localOnly: true });
+      if (sizes.length === 0) break;
+      let n = 0;
+      for (let bytes = 0; n < sizes.length; n++) {
+        bytes += sizes[n]!.bytes;
+        if (n > 0 && bytes > limits.eventsBody) break;
+      }
+      const page = await eventsAfter(store, cursor, n, { localOnly: true });
       if (page.length === 0) break;
-      for (const e of page) {
-        if (e.type !== "model.weights_updated") continue;
-        const h = (e.data as EventPayloads["model.weights_updated"]).hash;
-        if (h && (await store.blobs.has(h))) {
-          bytes += await this.uploadBlob(h);
-          blobs++;
-        }
-      }
-      const wire = page.map(({ seq: _seq, ...e }) => e);
-      const res = await this.#request(
-        () =>
-          fetch(`${this.#server}/v1/events`, {
-            method: "POST",
-            headers: this.#headers({ "content-type": "application/json" }),
-            body: encodeData({ events: wire }),
-          }),
-        `pushing ${page.length} events`,
-      );
-      if (!res.ok) {
-        throw new SyncError(
-          "SYNC_FAILED",
-          `pushing events: HTTP ${res.status} ${await res.text()}`,
-          res.status,
-        );
-      }
-      let ack: PushResponse;
       try {
-        ack = JSON.parse(await res.text());
+        await round.page(page);
       } catch (e) {
-        throw new SyncError("SYNC_FAILED", `pushing events: the answer is not JSON`, res.status, {
-          cause: e,
-        });
-      }
-      if (await this.#serverChanged(store, ack?.server, undefined, 0)) {
+        if (!(e instanceof ServerReset)) throw e;
+        const tally = round.tally;
+        round = await this.#round(store);
+        Object.assign(round.tally, tally);
         cursor = 0;
         continue;
       }
       cursor = page[page.length - 1]!.seq!;
       await store.setState(this.#pushKey, String(cursor));
-      events += page.length;
-      this.#onProgress?.({ phase: "push", done: events, total });
+      this.#onProgress?.({ phase: "push", done: round.tally.events + round.tally.held, total });
     }
-    return { events, blobs, bytes };
+    return round.tally;
+  }
+
+  async #round(store: Store, except?: ReadonlySet<string>): Promise<PushRound> {
+    const round = new PushRound({
+      store,
+      transport: this.#t,
+      key: this.#server,
+      batch: this.#batch,
+      limits: await this.#t.limits(),
+      uploadBlob: (h) => this.uploadBlob(h),
+      onAck: (ack) => this.#serverChanged(store, ack?.server, undefined, 0),
+    });
+    await round.load(except);
+    return round;
+  }
+
+  /**
+   * The events held back from this server, oldest first: each with why (the server's refusal,
+   * a blob that failed its hash, an event over the size limit) or, for a later event of the
+   * same stream, the held event it waits behind. Everything else syncs on.
+   *
+   * @param options `includeDropped`: list the dropped ones too
+   * @returns the held events
+   */
+  async quarantined(options: { includeDropped?: boolean } = {}): Promise<QuarantineEntry[]> {
+    return await quarantineEntries(await this.#getStore(), this.#server, options);
+  }
+
+  async #group(id: string): Promise<{ entry: QuarantineEntry; group: QuarantineEntry[] }> {
+    if (typeof id !== "string" || !id) {
+      throw new InvalidArgumentError("id", id, "must be the id of a held event");
+    }
+    const all = await this.quarantined({ includeDropped: true });
+    const entry = all.find((q) => q.id === id);
+    if (!entry) {
+      throw new InvalidArgumentError("id", id, `is not held back from ${this.#server}`);
+    }
+    const root = entry.heldBy ?? entry.id;
+    const group = all.filter((q) => q.status === "held" && (q.id === root || q.heldBy === root));
+    return { entry, group };
+  }
+
+  async #resend(store: Store, ids: string[]) {
+    const round = await this.#round(store, new Set(ids));
+    const found = await eventsById(store, ids);
+    const events = [...found.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    await round.page(events, ids);
+    return { events: round.tally.events, held: round.tally.held };
+  }
+
+  /**
+   * Sends a held event again, with the events of its stream waiting behind it (after the
+   * cause is fixed: a token's rights, a blob put back). What the server still refuses is held
+   * again, with the new reason.
+   *
+   * @param id a held event's id (a waiting event retries the event it waits behind)
+   * @returns the events the server took, and how many are held again
+   */
+  async retry(id: string): Promise<{ events: number; held: number }> {
+    const { group } = await this.#group(id);
+    return await this.#outcome((store) => this.#resend(store, group.map((q) => q.id)));
+  }
+
+  /**
+   * Gives up sending a held event to this server: it stays in the local log, marked dropped,
+   * and the events that waited behind it are sent now (a refused one is held in its turn).
+   *
+   * @param id a held event's id
+   * @returns the waiting events the server took, and how many are held again
+   */
+  async drop(id: string): Promise<{ events: number; held: number }> {
+    const { entry, group } = await this.#group(id);
+    const store = await this.#getStore();
+    await store.changeQuarantine({ server: this.#server, drop: [entry.id] });
+    if (entry.heldBy !== undefined || entry.status === "dropped") return { events: 0, held: 0 };
+    const waiting = group.filter((q) => q.id !== entry.id).map((q) => q.id);
+    if (!waiting.length) return { events: 0, held: 0 };
+    return await this.#outcome((s) => this.#resend(s, waiting));
   }
 
   /**
@@ -491,27 +516,30 @@ export class SyncWorker {
    * ```
    */
   async pull(): Promise<{ events: number; fresh: number }> {
-    const store = await this.#getStore();
-    let cursor = Number(await store.getState(this.#pullKey) ?? "0");
+    return await this.#outcome((store) => this.#pull(store));
+  }
+
+  async #pull(store: Store): Promise<{ events: number; fresh: number }> {
+    await this.#t.limits(); // refuses a server of another sync protocol
+    let cursor = await store.getState(this.#pullKey) ?? START_CURSOR;
     let events = 0, fresh = 0;
     for (;;) {
-      const res = await this.#request(
-        () =>
-          fetch(`${this.#server}/v1/events?after=${cursor}&limit=${this.#batch}`, {
-            headers: this.#headers(),
-          }),
+      // The server cuts pages by bytes too (a page holds at least one event).
+      const res = await this.#t.request(
+        `/v1/events?after=${encodeURIComponent(cursor)}&limit=${this.#batch}`,
+        {},
         "pulling events",
       );
       if (!res.ok) {
         throw new SyncError(
           "SYNC_FAILED",
-          `pulling events: HTTP ${res.status} ${await res.text()}`,
+          `pulling events from ${this.#server}/v1/events: HTTP ${res.status} ${await res.text()}`,
           res.status,
         );
       }
-      const body = parsePull(await res.text(), cursor);
-      if (await this.#serverChanged(store, body.server, body.head, cursor)) {
-        cursor = 0;
+      const body = parsePull(await res.text(), cursor, `${this.#server}/v1/events`);
+      if (await this.#serverChanged(store, body.server, body.head, cursorSeq(cursor))) {
+        cursor = START_CURSOR;
         continue;
       }
       if (body.events.length) {
@@ -521,9 +549,9 @@ export class SyncWorker {
         fresh += added.length;
       }
       events += body.events.length;
-      if (body.next > cursor) {
+      if (body.next !== cursor) {
         cursor = body.next;
-        await store.setState(this.#pullKey, String(cursor));
+        await store.setState(this.#pullKey, cursor);
       }
       this.#onProgress?.({ phase: "pull", done: events });
       if (!body.more) break;
@@ -537,38 +565,48 @@ export class SyncWorker {
    * @returns the events pushed and pulled
    */
   async sync(): Promise<{ pushed: number; pulled: number }> {
-    try {
+    return await this.#outcome(async (store) => {
       const resets = this.#resets;
-      const p = await this.push();
-      const q = await this.pull();
+      const p = await this.#push(store);
+      const q = await this.#pull(store);
       // The pull found a new server database: what was pushed to the old one goes again now.
-      if (this.#resets !== resets) p.events += (await this.push()).events;
-      this.#lastSuccess = new Date();
-      this.#lastError = undefined;
+      if (this.#resets !== resets) p.events += (await this.#push(store)).events;
       return { pushed: p.events, pulled: q.fresh };
-    } catch (e) {
-      this.#lastError = (e as Error).message;
-      throw e;
-    }
+    });
   }
 
-  /** Downloads a blob from the server by hash into the store, verifying the hash. */
+  /**
+   * Downloads a blob from the server by hash into the store, verifying the hash; progress
+   * goes to `onProgress` (phase `download`, in bytes).
+   */
   async fetchBlob(hash: string): Promise<void> {
     const store = await this.#getStore();
     if (await store.blobs.has(hash)) return;
-    const res = await this.#request(
-      () => fetch(this.#server + blobPath(hash), { headers: this.#headers() }),
-      `downloading blob ${hash}`,
-    );
+    const res = await this.#t.request(blobPath(hash), {}, `downloading blob ${hash}`);
     if (!res.ok || !res.body) {
       await res.body?.cancel();
       throw new SyncError(
         "SYNC_FAILED",
-        `downloading blob ${hash}: HTTP ${res.status}`,
+        `downloading blob ${hash} from ${this.#server}: HTTP ${res.status}`,
         res.status,
       );
     }
-    await store.blobs.putStream(res.body, hash);
+    const len = Number(res.headers.get("content-length") ?? NaN);
+    const total = Number.isSafeInteger(len) ? len : undefined;
+    let done = 0;
+    const progress = this.#onProgress;
+    const body = progress
+      ? res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            done += chunk.length;
+            progress({ phase: "download", done, ...(total !== undefined ? { total } : {}) });
+            c.enqueue(chunk);
+          },
+        }),
+      )
+      : res.body;
+    await store.blobs.putStream(body, hash);
   }
 
   /**
@@ -667,17 +705,20 @@ export class SyncWorker {
   async status(): Promise<SyncStatus> {
     const store = await this.#getStore();
     const pushCursor = Number(await store.getState(this.#pushKey) ?? "0");
-    const pullCursor = Number(await store.getState(this.#pullKey) ?? "0");
+    const pullCursor = cursorSeq(await store.getState(this.#pullKey) ?? START_CURSOR);
     const n = await countLocalEventsAfter(store, pushCursor);
     const sizes = new Map<string, number>();
     for (const d of await localWeightsUpdatesAfter(store, pushCursor)) {
       if (d.hash) sizes.set(d.hash, d.size ?? 0);
     }
+    const success = await store.getState(this.#successKey);
+    const error = await store.getState(this.#errorKey);
     return {
       pendingEvents: n,
       pendingBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
-      lastSuccess: this.#lastSuccess,
-      lastError: this.#lastError,
+      lastSuccess: success ? new Date(success) : undefined,
+      lastError: error || undefined,
+      held: (await quarantineEntries(store, this.#server)).length,
       running: this.#loop !== undefined,
       pushCursor,
       pullCursor,
@@ -685,3 +726,25 @@ export class SyncWorker {
     };
   }
 }
+
+/**
+ * A store with no blob fetcher of its own (no worker touched it in this process) fetches a
+ * missing blob from `MODELOG_SERVER`, else from the server it last synced with (with the
+ * token in `MODELOG_TOKEN`).
+ */
+setFallbackBlobFetcher(async (source: WeightsSource) => {
+  const store = source as Partial<Store>;
+  if (typeof store.getState !== "function") return undefined;
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name) || undefined;
+    } catch {
+      return undefined; // no env permission
+    }
+  };
+  const server = env("MODELOG_SERVER") ?? await store.getState.call(source, LAST_SERVER_KEY);
+  if (!server) return undefined;
+  const token = env("MODELOG_TOKEN");
+  const w = new SyncWorker({ server, store: source as Store, ...(token ? { token } : {}) });
+  return (hash) => w.fetchBlob(hash);
+});

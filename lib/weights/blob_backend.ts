@@ -12,7 +12,6 @@
  */
 
 import { InvalidArgumentError, ModelogError } from "../errors.ts";
-import type { Sha256State } from "./sha256.ts";
 
 /** A byte range `[start, end)`; `end` defaults to the blob's size and is clamped to it. */
 export interface ByteRange {
@@ -98,10 +97,51 @@ export interface UploadState {
   storageUploadId: string;
   /** The parts received, in order. */
   parts: UploadedPart[];
-  /** The running SHA-256 of the parts received. */
-  sha256: Sha256State;
+  /** The running SHA-256 of the bytes received, as `Sha256.save()` wrote it (base64). */
+  sha256: string;
   /** Bumped by every change, for compare-and-set. */
   version: number;
+  /**
+   * Bytes received after the last part, too few for one (offset uploads): where they are
+   * staged (an S3 key) and how many. The running hash covers them.
+   */
+  tail?: { key: string; size: number };
+  /** When the state last changed, in ms since the epoch. */
+  updatedAt?: number;
+}
+
+/**
+ * What the server's blob routes need of a blob store: reads, and uploads addressed by byte
+ * offset (`PUT` with `Upload-Offset`), per uploader (`owner`). The local {@link BlobStore}
+ * satisfies it as it is; `S3OffsetUploads` maps it onto S3 multipart uploads.
+ */
+export interface ServerBlobs {
+  /** The local folder of the blobs (for free space, quotas and statistics); none on S3. */
+  readonly dir?: string;
+  /** Whether a blob is stored. */
+  has(hash: string): Promise<boolean>;
+  /** The size of a stored blob, or null. */
+  stat(hash: string): Promise<BlobStat | null>;
+  /** The bytes of a stored blob, or of `[start, end)`. */
+  open(hash: string, start?: number, end?: number): Promise<ReadableStream<Uint8Array>>;
+  /** The bytes an upload in progress holds (0 when none). */
+  partialSize(hash: string, owner?: string): Promise<number>;
+  /**
+   * Appends a body at `offset` of an upload of `total` bytes; returns the bytes now held (a
+   * broken body keeps what arrived, as far as the store can).
+   */
+  appendPartial(
+    hash: string,
+    offset: number,
+    body: ReadableStream<Uint8Array>,
+    owner?: string,
+    total?: number,
+  ): Promise<number>;
+  /**
+   * Verifies the SHA-256 of a complete upload and makes the blob visible.
+   * @throws {HashMismatchError} when the bytes differ; the upload is dropped
+   */
+  commitPartial(hash: string, owner?: string): Promise<BlobStat>;
 }
 
 /**

@@ -11,6 +11,8 @@ import type { BlobStore } from "./blobs.ts";
 import { sha256File } from "./blobs.ts";
 import { baseName, downloadToCache, fileUriToPath } from "./remote.ts";
 import { extractZip } from "./zip.ts";
+import type { Store } from "../store/store.ts";
+import { uriOnlyFromOtherDevices } from "../projections/read.ts";
 
 /** Options of `getLocalCopy`. */
 export interface LocalCopyOptions {
@@ -34,6 +36,21 @@ export interface WeightsSource {
   readonly blobFetcher?: ((hash: string) => Promise<void>) | undefined;
 }
 
+/** Finds a blob fetcher for a source that has none (see {@link setFallbackBlobFetcher}). */
+export type FallbackBlobFetcher = (
+  source: WeightsSource,
+) => Promise<((hash: string) => Promise<void>) | undefined>;
+
+let fallbackFetcher: FallbackBlobFetcher | undefined;
+
+/**
+ * Sets how a source without a `blobFetcher` finds one (the sync module sets it: the server the
+ * store last synced with, or `MODELOG_SERVER`).
+ */
+export function setFallbackBlobFetcher(f: FallbackBlobFetcher | undefined): void {
+  fallbackFetcher = f;
+}
+
 /** The weights of one model: what a local copy needs of its row. */
 export interface WeightsRef {
   /** The model id (names the extraction folder when the hash is unknown). */
@@ -44,6 +61,24 @@ export interface WeightsRef {
   hash: string;
   /** Whether the weights are a zip package. */
   isPackage: boolean;
+  /**
+   * The URI arrived by pull (set on another device): a `file://` path then names a file on
+   * another machine and is never read here.
+   */
+  foreignUri?: boolean;
+}
+
+/**
+ * Whether a model's weights URI was set only on other devices (see `WeightsRef.foreignUri`);
+ * false for a URI that is not `file://` or a local path.
+ */
+export async function uriArrivedByPull(
+  store: Store,
+  modelId: string,
+  uri: string,
+): Promise<boolean> {
+  if (!uri || /^https?:\/\//i.test(uri)) return false;
+  return await uriOnlyFromOtherDevices(store, modelId, uri);
 }
 
 /**
@@ -86,8 +121,10 @@ async function fetchWeights(
   options: LocalCopyOptions,
 ): Promise<string> {
   const name = baseName(w.uri) || "weights";
-  if (w.hash && !(await source.blobs.has(w.hash)) && source.blobFetcher) {
-    await source.blobFetcher(w.hash).catch(() => {});
+  let fetchError: unknown;
+  if (w.hash && !(await source.blobs.has(w.hash))) {
+    const fetcher = source.blobFetcher ?? await fallbackFetcher?.(source);
+    if (fetcher) await fetcher(w.hash).catch((e) => (fetchError = e));
   }
   if (w.hash && (await source.blobs.has(w.hash))) {
     const dir = options.targetDir ?? join(source.cacheDir, "models", w.hash);
@@ -108,11 +145,28 @@ async function fetchWeights(
     }
     return dest;
   }
-  if (!w.uri) throw new WeightsNotFoundError(w.id, "the model has no weights");
+  if (!w.uri) {
+    throw new WeightsNotFoundError(
+      w.id,
+      fetchError
+        ? `fetching it failed: ${(fetchError as Error).message}`
+        : "the model has no weights",
+    );
+  }
   if (w.uri.startsWith("file://") || !/^[a-z][a-z0-9+.-]*:\/\//i.test(w.uri)) {
+    if (w.foreignUri) {
+      throw new WeightsNotFoundError(
+        w.uri,
+        "this local path was set on another device and is never read here; sync the weights " +
+          "blob from the server instead",
+      );
+    }
     const p = fileUriToPath(w.uri);
     const ok = await Deno.stat(p).then((s) => s.isFile, () => false);
-    if (!ok) throw new WeightsNotFoundError(w.uri);
+    if (!ok) {
+      const why = fetchError ? `fetching it failed: ${(fetchError as Error).message}` : undefined;
+      throw new WeightsNotFoundError(w.uri, why);
+    }
     return options.targetDir ? await copyInto(p, options.targetDir) : p;
   }
   if (/^https?:\/\//i.test(w.uri)) {

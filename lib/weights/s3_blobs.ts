@@ -10,6 +10,9 @@
  * the running hash is kept, with the part list, in an {@link UploadStateStore} that several
  * instances may share.
  *
+ * Over 600 lines by a few: the S3 requests themselves (raw object and multipart calls, also used
+ * by `s3_uploads.ts`) live here beside the store, so that nothing else signs requests.
+ *
  * @module
  */
 
@@ -347,9 +350,9 @@ export class S3BlobStore implements BlobBackend {
     let size = 0;
     let upload: { id: string; etags: string[] } | null = null;
     const flushPart = async () => {
-      upload ??= { id: await this.#createMultipart(key), etags: [] };
+      upload ??= { id: await this.createMultipart(key), etags: [] };
       upload.etags.push(
-        await this.#uploadPart(key, upload.id, upload.etags.length + 1, buf.subarray(0, fill)),
+        await this.sendPart(key, upload.id, upload.etags.length + 1, buf.subarray(0, fill)),
       );
       buf = new Uint8Array(this.#partSize);
       fill = 0;
@@ -378,12 +381,12 @@ export class S3BlobStore implements BlobBackend {
       } else {
         if (fill > 0) await flushPart();
         const u = upload as { id: string; etags: string[] };
-        await this.#completeMultipart(key, u.id, u.etags);
+        await this.completeMultipart(key, u.id, u.etags);
       }
       return { size };
     } catch (e) {
       await reader.cancel(e).catch(() => {});
-      if (upload !== null) await this.#abortMultipart(key, (upload as { id: string }).id);
+      if (upload !== null) await this.abortMultipart(key, (upload as { id: string }).id);
       throw e;
     } finally {
       reader.releaseLock();
@@ -398,14 +401,16 @@ export class S3BlobStore implements BlobBackend {
     return existed;
   }
 
-  async #createMultipart(key: string): Promise<string> {
+  /** Starts an S3 multipart upload at `key`; returns S3's UploadId. */
+  async createMultipart(key: string): Promise<string> {
     const res = await this.#send("CreateMultipartUpload", "POST", key, { query: { uploads: "" } });
     const id = xmlText(await res.text(), "UploadId");
     if (!id) throw new BlobStorageError("CreateMultipartUpload", res.status, "", "no UploadId");
     return id;
   }
 
-  async #uploadPart(key: string, s3Id: string, n: number, bytes: Uint8Array): Promise<string> {
+  /** Sends part `n` of the multipart upload `s3Id`; returns its ETag. */
+  async sendPart(key: string, s3Id: string, n: number, bytes: Uint8Array): Promise<string> {
     const res = await this.#send("UploadPart", "PUT", key, {
       query: { partNumber: String(n), uploadId: s3Id },
       body: bytes,
@@ -416,7 +421,8 @@ export class S3BlobStore implements BlobBackend {
     return etag;
   }
 
-  async #completeMultipart(key: string, s3Id: string, etags: string[]): Promise<void> {
+  /** Completes the multipart upload `s3Id` from the ETags of its parts, in order. */
+  async completeMultipart(key: string, s3Id: string, etags: string[]): Promise<void> {
     const xml = `<CompleteMultipartUpload>${
       etags.map((e, i) =>
         `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEscape(e)}</ETag></Part>`
@@ -440,11 +446,42 @@ export class S3BlobStore implements BlobBackend {
     }
   }
 
-  async #abortMultipart(key: string, s3Id: string): Promise<void> {
+  /** Aborts the multipart upload `s3Id` (a service without abort keeps its parts). */
+  async abortMultipart(key: string, s3Id: string): Promise<void> {
     const res = await this.#send("AbortMultipartUpload", "DELETE", key, {
       query: { uploadId: s3Id },
     }, [404, 405, 501]); // s3rver has no AbortMultipartUpload (405): its parts stay there
     await res.body?.cancel();
+  }
+
+  /** The part size of streamed puts and of resumable uploads' parts. */
+  get partSize(): number {
+    return this.#partSize;
+  }
+
+  /** The key of a staging object `name` (bytes of uploads in progress), under the prefix. */
+  stagingKey(name: string): string {
+    const k = `partial/${name}`;
+    return this.prefix ? `${this.prefix}/${k}` : k;
+  }
+
+  /** Writes the object `key` (raw: no hash check; for staging objects). */
+  async putObject(key: string, bytes: Uint8Array): Promise<void> {
+    await (await this.#send("PUT object", "PUT", key, { body: bytes })).body?.cancel();
+  }
+
+  /**
+   * Reads the whole object `key` into memory (raw; for small staging objects).
+   * @throws {BlobStorageError} when it is absent (404) or unreadable
+   */
+  async getObject(key: string): Promise<Uint8Array> {
+    const res = await this.#send("GET object", "GET", key);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /** Deletes the object `key` (raw); an absent one is no error. */
+  async deleteObject(key: string): Promise<void> {
+    await (await this.#send("DELETE object", "DELETE", key, {}, [404])).body?.cancel();
   }
 
   async #state(uploadId: string): Promise<UploadState> {
@@ -465,7 +502,7 @@ export class S3BlobStore implements BlobBackend {
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new InvalidArgumentError("length", length, "must be a non-negative integer");
     }
-    const storageUploadId = await this.#createMultipart(key);
+    const storageUploadId = await this.createMultipart(key);
     const uploadId = crypto.randomUUID();
     await this.uploadStates.create({
       uploadId,
@@ -474,7 +511,7 @@ export class S3BlobStore implements BlobBackend {
       key,
       storageUploadId,
       parts: [],
-      sha256: new Sha256().save(),
+      sha256: (await Sha256.create()).save(),
       version: 0,
     });
     return uploadId;
@@ -531,8 +568,8 @@ export class S3BlobStore implements BlobBackend {
         `are too few: every part but the last must have at least ${MIN_PART_SIZE} bytes`,
       );
     }
-    const etag = await this.#uploadPart(state.key, state.storageUploadId, partNumber, bytes);
-    const running = Sha256.restore(state.sha256).update(bytes);
+    const etag = await this.sendPart(state.key, state.storageUploadId, partNumber, bytes);
+    const running = (await Sha256.restore(state.sha256)).update(bytes);
     const updated: UploadState = {
       ...state,
       parts: [...state.parts, {
@@ -569,18 +606,18 @@ export class S3BlobStore implements BlobBackend {
         `has ${received} of its ${state.length} bytes`,
       );
     }
-    const actual = Sha256.restore(state.sha256).digestHex();
+    const actual = (await Sha256.restore(state.sha256)).digestHex();
     if (actual !== state.hash) {
-      await this.#abortMultipart(state.key, state.storageUploadId);
+      await this.abortMultipart(state.key, state.storageUploadId);
       await this.uploadStates.delete(uploadId);
       throw new HashMismatchError(state.hash, actual);
     }
     if (state.parts.length === 0) {
-      await this.#abortMultipart(state.key, state.storageUploadId);
+      await this.abortMultipart(state.key, state.storageUploadId);
       await (await this.#send("PUT object", "PUT", state.key, { body: new Uint8Array(0) })).body
         ?.cancel();
     } else {
-      await this.#completeMultipart(
+      await this.completeMultipart(
         state.key,
         state.storageUploadId,
         state.parts.map((p) => p.etag),
@@ -594,7 +631,7 @@ export class S3BlobStore implements BlobBackend {
   async abort(uploadId: string): Promise<boolean> {
     const state = await this.uploadStates.get(uploadId);
     if (!state) return false;
-    await this.#abortMultipart(state.key, state.storageUploadId);
+    await this.abortMultipart(state.key, state.storageUploadId);
     return await this.uploadStates.delete(uploadId);
   }
 }

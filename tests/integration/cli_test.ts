@@ -102,14 +102,14 @@ Deno.test("cli.ts: every command as a subprocess over a seeded store", async (t)
         cli(["models", "list", "--json", "--project", "vision", "--metadata", "best=true", ...H]),
         cli(["models", "list", ...H]),
       ]);
-      assert.deepEqual(ids(json(all, "list")), expected.all);
+      assert.deepEqual(ids(json(all, "list").models), expected.all);
       assert.ok(expected.archived.length > expected.all.length);
-      assert.deepEqual(ids(json(arch, "list --archived")), expected.archived);
-      assert.deepEqual(ids(json(tags, "list --tags")), expected.tags);
+      assert.deepEqual(ids(json(arch, "list --archived").models), expected.archived);
+      assert.deepEqual(ids(json(tags, "list --tags").models), expected.tags);
       assert.ok(expected.tags.length > 0);
-      assert.deepEqual(ids(json(pub, "list --published")), expected.published);
-      assert.deepEqual(ids(json(vis, "list --metadata")), expected.vision);
-      const first = json(all, "list")[0];
+      assert.deepEqual(ids(json(pub, "list --published").models), expected.published);
+      assert.deepEqual(ids(json(vis, "list --metadata").models), expected.vision);
+      const first = json(all, "list").models[0];
       for (const k of ["id", "name", "project", "tags", "published", "archived", "lastUpdate"]) {
         assert.ok(k in first, `JSON has ${k}`);
       }
@@ -128,7 +128,7 @@ Deno.test("cli.ts: every command as a subprocess over a seeded store", async (t)
       const rest = json(
         await cli(["models", "list", "--json", "--after", more[1]!, ...H]),
         "after",
-      );
+      ).models;
       const shown = page1.stdout.trim().split("\n").slice(1, 5).map((l) => l.split(/\s+/)[0]!);
       assert.deepEqual([...shown, ...ids(rest)], expected.all);
     });
@@ -151,7 +151,10 @@ Deno.test("cli.ts: every command as a subprocess over a seeded store", async (t)
       assert.match(human.stdout, new RegExp(`^sha256\\s+${withWeights.hash}$`, "m"));
       assert.match(human.stdout, /^blob stored\s+yes$/m);
       assert.match(human.stdout, /^metadata:$/m);
-      const h = json<{ type: string; at: string; actor: string }[]>(hist, "history");
+      const h = json<{ entries: { type: string; at: string; actor: string }[] }>(
+        hist,
+        "history",
+      ).entries;
       assert.equal(h[h.length - 1]!.type, "model.created");
       const times = h.map((e) => Date.parse(e.at));
       assert.deepEqual(times, [...times].sort((a, b) => b - a), "newest first");
@@ -171,12 +174,14 @@ Deno.test("cli.ts: every command as a subprocess over a seeded store", async (t)
       assert.match(human.stdout, /tags: .*fresh/);
       assert.doesNotMatch(human.stdout, /more/);
       assert.deepEqual(
-        ids(json(await cli(["models", "list", "--tags", "fresh", "--json", ...H]), "list")),
+        ids(json(await cli(["models", "list", "--tags", "fresh", "--json", ...H]), "list").models),
         [id],
       );
       const arch = json(await cli(["models", "archive", id, "--json", ...H]), "archive");
       assert.deepEqual(arch, { id, published: false, archived: true });
-      assert.ok(!ids(json(await cli(["models", "list", "--json", ...H]), "list")).includes(id));
+      assert.ok(
+        !ids(json(await cli(["models", "list", "--json", ...H]), "list").models).includes(id),
+      );
       ok(await cli(["models", "unarchive", id, ...H]), "unarchive");
       const pub = ok(await cli(["models", "publish", id, ...H]), "publish");
       assert.match(pub.stdout, new RegExp(`^published ${id}`));

@@ -26,7 +26,7 @@ async function hasScript(): Promise<boolean> {
 }
 
 Deno.test({
-  name: "sync push draws a progress bar on a terminal and none when piped",
+  name: "sync push draws one progress bar on a terminal and none when piped",
   ignore: !(await hasScript()),
   fn: async () => {
     const dir = await Deno.makeTempDir();
@@ -55,9 +55,12 @@ Deno.test({
         home,
       ]);
       assert.equal(tty.code, 0, tty.out);
-      assert.match(tty.out, /uploading weights \[#+-*\] \d+%/);
-      assert.match(tty.out, /pushing events \[#+-*\] 100%/);
-      assert.match(tty.out, /pushed \d+ events, 1 blobs/);
+      // One bar for the whole push: human bytes, a rate, the events; it ends once, at 100%.
+      assert.match(tty.out, /pushing \[#+-*\] \d+% [\d.]+ (KiB|MiB)\/3\.0 MiB [\d.]+ \S+\/s/);
+      assert.match(tty.out, /pushing \[#{30}\] 100% 3\.0 MiB\/3\.0 MiB .*, (\d+)\/\1 events/);
+      assert.equal(tty.out.split("\n").filter((l) => l.includes("pushing [")).length, 1);
+      assert.doesNotMatch(tty.out, /uploading weights/);
+      assert.match(tty.out, /pushed \d+ events, 1 blobs \(3\.0 MiB sent\)/);
       const piped = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", CLI, "sync", "pull", "--server", server.url, "--home", home],
         stdout: "piped",

@@ -28,6 +28,7 @@ const EXPECTED: Record<string, RegExp> = {
   "report_table.ts": /table csv url: 4 columns x 4 rows/,
   "report_vector.ts": /vector: barmode group, 2 traces/,
   "update_weights.ts": /weights updates recorded: 5/,
+  "seed_literal.ts": /seed samples: 11 plots, JSON/,
 };
 
 async function runExample(file: string, home: string): Promise<string> {

@@ -10,6 +10,7 @@
  */
 import { readAll } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
+import { jsonSafe } from "../../lib/models/read_back.ts";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import {
@@ -213,7 +214,7 @@ Deno.test("the last report wins for the same title, series and iteration, also a
   });
 });
 
-Deno.test("NaN and ±Infinity are stored and read back as such; summary min/max skip them", async () => {
+Deno.test("NaN and ±Infinity are stored; plots read them back as ClearML's strings; summary min/max skip them", async () => {
   await withTask(async (store, task) => {
     const m = await handle("OutputModel", store, task);
     const ys = [0.5, NaN, Infinity, -2, -Infinity, 4, NaN];
@@ -258,14 +259,15 @@ Deno.test("NaN and ±Infinity are stored and read back as such; summary min/max 
     await m.reportTable({ title: "t", series: "a", tablePlot: [["v"], [NaN], [Infinity]] });
     const plots = Object.fromEntries((await m.getReportedPlots()).map((p) => [p.title, p]));
     const sc = plots.s!.figure.data[0] as { x: number[]; y: number[] };
-    assert.deepEqual([sc.x, sc.y], [[0, Infinity], [NaN, -Infinity]]);
+    // Plots read back with ClearML's strings (they survive JSON.stringify); tables as pandas'.
+    assert.deepEqual([sc.x, sc.y], [[0, "inf"], ["nan", "-inf"]]);
     assert.deepEqual((plots.m!.figure.data[0] as { z: number[][] }).z, [
-      [NaN, 1],
-      [Infinity, -Infinity],
+      ["nan", 1],
+      ["inf", "-inf"],
     ]);
     assert.deepEqual(
       (plots.t!.figure.data[0] as { cells: { values: unknown[][] } }).cells.values,
-      [[NaN, Infinity]],
+      [["NaN", "Inf"]],
     );
   });
 });
@@ -569,7 +571,7 @@ function plotCases(csvPath: string, csvUrl: string): PlotCase[] {
         assert.equal(p.kind, "table");
         const t = trace(p) as { header: { values: unknown[] }; cells: { values: unknown[][] } };
         assert.deepEqual(t.header.values, ["name", "n", "ok"]);
-        assert.deepEqual(t.cells.values, [["a", "b"], [1, NaN], [true, null]]);
+        assert.deepEqual(t.cells.values, [["a", "b"], [1, "NaN"], [true, null]]);
         assert.equal(layoutOf(p).height, 300);
       },
     },
@@ -589,7 +591,7 @@ function plotCases(csvPath: string, csvUrl: string): PlotCase[] {
       expected: () => tableFigure({ title: "tbl", series: "csv", iteration: 3, csvText: CSV_TEXT }),
       check(p) {
         const t = trace(p) as { header: { values: unknown[] }; cells: { values: unknown[][] } };
-        assert.deepEqual(t.header.values, ["", "num_legs", "num_wings"]);
+        assert.deepEqual(t.header.values, [[""], ["num_legs"], ["num_wings"]]);
         assert.deepEqual(t.cells.values, [["falcon", "dog"], [2, 4], [2, 0]]);
       },
     },
@@ -620,7 +622,7 @@ function plotCases(csvPath: string, csvUrl: string): PlotCase[] {
         assert.deepEqual(trace(p, 0), {
           name: "a",
           x: [0, 1],
-          y: [1, NaN],
+          y: [1, "nan"],
           mode: "lines+markers",
           text: ["p", "q"],
           type: "scatter",
@@ -671,7 +673,7 @@ function plotCases(csvPath: string, csvUrl: string): PlotCase[] {
         assert.deepEqual([t.x, t.y, t.z, t.text, t.mode], [
           [0, 3],
           [1, 4],
-          [2, Infinity],
+          [2, "inf"],
           ["p", "q"],
           "lines",
         ]);
@@ -712,7 +714,7 @@ function plotCases(csvPath: string, csvUrl: string): PlotCase[] {
       check(p) {
         assert.equal(p.kind, "matrix");
         const t = trace(p);
-        assert.deepEqual(t.z, [[0.1, NaN], [0.3, 0.4]]);
+        assert.deepEqual(t.z, [[0.1, "nan"], [0.3, 0.4]]);
         assert.equal(t.colorscale, undefined); // extraLayout given: no colour scale
         assert.equal(t.height, 200); // and it is merged into the trace too, as ClearML does
         assert.equal(layoutOf(p).height, 200);
@@ -724,7 +726,7 @@ function plotCases(csvPath: string, csvUrl: string): PlotCase[] {
       expected: () => surfaceFigure(o(surf)),
       check(p) {
         assert.equal(p.kind, "surface");
-        assert.deepEqual(trace(p).z, [[0.5, 1.5, 2], [2.5, NaN, -1]]);
+        assert.deepEqual(trace(p).z, [[0.5, 1.5, 2], [2.5, "nan", -1]]);
         const scene = layoutOf(p).scene as Record<string, Record<string, unknown>>;
         assert.deepEqual(scene.camera, { eye: { x: 1.5, y: 1.25, z: 0.5 } });
         assert.deepEqual(scene.xaxis!.ticktext, ["a", "b", "c"]);
@@ -769,7 +771,8 @@ Deno.test("every report method stores its figure with its options, on Model, Inp
             assert.ok(got, `${c.method} ${plotKey(want)} was read back`);
             assert.ok(got.reportedAt instanceof Date && !isNaN(got.reportedAt.getTime()));
             const { reportedAt: _, ...payload } = got;
-            assert.deepEqual(payload, want, `${c.method} ${plotKey(want)} round-trips`);
+            const readable = { ...want, figure: jsonSafe(want.figure, want.kind === "table") };
+            assert.deepEqual(payload, readable, `${c.method} ${plotKey(want)} round-trips`);
             c.check(got);
           }
           // Ordered by title, series, iteration; filters.
@@ -819,11 +822,11 @@ Deno.test("typed arrays are accepted in values, points and matrices and read bac
     const plots = Object.fromEntries((await m.getReportedPlots()).map((p) => [p.title, p]));
     const y = (t: string, i = 0) => (plots[t]!.figure.data[i] as { y: unknown }).y;
     assert.deepEqual(y("f32"), [0.25, -1.5, 3]);
-    assert.deepEqual(y("f64"), [Math.PI, NaN, -Infinity]);
+    assert.deepEqual(y("f64"), [Math.PI, "nan", "-inf"]);
     assert.deepEqual(y("i32"), [-7, 0, 2 ** 31 - 1]);
     assert.deepEqual([y("rows", 0), y("rows", 1), y("rows", 2)], [
       [0.25, -1.5, 3],
-      [Math.PI, NaN, -Infinity],
+      [Math.PI, "nan", "-inf"],
       [-7, 0, 2 ** 31 - 1],
     ]);
     const pts = plots.pts!.figure.data[0] as { x: unknown; y: unknown };
@@ -833,11 +836,11 @@ Deno.test("typed arrays are accepted in values, points and matrices and read bac
       [-7, 0, 2 ** 31 - 1],
     ]);
     assert.deepEqual((plots.sf!.figure.data[0] as { z: unknown }).z, [
-      [Math.PI, NaN, -Infinity],
+      [Math.PI, "nan", "-inf"],
       [0.25, -1.5, 3],
     ]);
     const p3 = plots.p3!.figure.data[0] as { x: unknown; y: unknown; z: unknown };
-    assert.deepEqual([p3.x, p3.y, p3.z], [[Math.PI, 0.25], [NaN, -1.5], [-Infinity, 3]]);
+    assert.deepEqual([p3.x, p3.y, p3.z], [[Math.PI, 0.25], ["nan", -1.5], ["-inf", 3]]);
     assert.deepEqual(y("lp"), [3]);
     // Stored as plain JSON arrays, not typed-array objects.
     for (const p of Object.values(plots)) {

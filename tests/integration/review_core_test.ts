@@ -167,8 +167,8 @@ Deno.test("reports queued while a flush waits for the writer are written within 
     const task = await newTask(store);
     const m = new OutputModel({ task, name: "slow" });
     await m.setName("slow");
-    // Enough events for a rebuild of three pages: it holds the writer over several timer turns.
-    const filler = Array.from({ length: 40_001 }, () => ({
+    // Enough events for a rebuild of several pages, so it is still running when the reports go.
+    const filler = Array.from({ length: 150_001 }, () => ({
       stream: `task:${task.id}`,
       type: "task.closed" as const,
       data: {},

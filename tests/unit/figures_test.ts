@@ -259,7 +259,8 @@ Deno.test("tableFigure() takes records (keys are the header) and CSV text (index
     extraLayout: { height: 300 },
   });
   const ct = csv.figure.data[0] as { header: { values: unknown[] }; cells: { values: unknown[] } };
-  assert.deepEqual(ct.header.values, ["", "num_legs", "ratio"]);
+  // ClearML's CSV tables carry each header cell as a one-element list.
+  assert.deepEqual(ct.header.values, [[""], ["num_legs"], ["ratio"]]);
   assert.deepEqual(ct.cells.values, [["falcon", "dog"], [2, 4], [0.5, NaN]]);
   assert.deepEqual(csv.figure.layout, { "title.text": "t", title: "s", height: 300 });
 

@@ -4,24 +4,21 @@ import { createHash } from "node:crypto";
 import { InvalidArgumentError } from "../../lib/errors.ts";
 import { Sha256 } from "../../lib/weights/sha256.ts";
 
-Deno.test("Sha256 saved and restored between arbitrary chunks equals node:crypto", () => {
+Deno.test("Sha256 saved and restored between arbitrary chunks equals node:crypto", async () => {
   for (const n of [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 4097]) {
     const data = crypto.getRandomValues(new Uint8Array(n));
-    let h = new Sha256();
+    let h = await Sha256.create();
     for (let off = 0, k = 1; off < n; off += k, k = (k * 7) % 71 + 1) {
-      h = Sha256.restore(JSON.parse(JSON.stringify(h.save())));
+      h = await Sha256.restore(JSON.parse(JSON.stringify(h.save())));
       h.update(data.subarray(off, off + k));
     }
-    assert.equal(h.length, n);
     assert.equal(h.digestHex(), createHash("sha256").update(data).digest("hex"), `n=${n}`);
   }
 });
 
-Deno.test("Sha256.restore refuses a state it did not write", () => {
-  const good = new Sha256().update(new Uint8Array(3)).save();
-  for (
-    const bad of [{}, { ...good, tail: "00" }, { ...good, h: [1, 2] }, { ...good, length: -1 }]
-  ) {
-    assert.throws(() => Sha256.restore(bad as never), InvalidArgumentError);
+Deno.test("Sha256.restore refuses a state it did not write", async () => {
+  const good = (await Sha256.create()).update(new Uint8Array(3)).save();
+  for (const bad of [{}, "", "not base64!", good.slice(8), 42]) {
+    await assert.rejects(() => Sha256.restore(bad as never), InvalidArgumentError);
   }
 });

@@ -1,0 +1,172 @@
+/**
+ * The scratch side of a local `rebuild()`: reads the event log in pages and folds them into a
+ * throwaway database beside the store, through `node:sqlite` (built into the runtime) instead
+ * of `@libsql/client`. Why: the replay is bulk work on plain local files, where the client's
+ * per-call costs dominate (a fresh native statement per `execute`, every row turned into an
+ * object with named and indexed columns: reading 150k log rows took 9.8 s, against 1.2 s as
+ * arrays through a reused `node:sqlite` statement). Here statements are prepared once and
+ * reused, log rows come back as arrays, and nothing else changes: the same fold (`Projection`)
+ * over the same pages, the same schema, the same values (integers are bound as integers,
+ * booleans as 0/1, as the client binds them), so the rebuilt tables equal the incremental ones.
+ *
+ * `node:sqlite` calls are synchronous: the caller yields a macrotask between chunks of work
+ * ({@link Pacer}), so a writer in the same process waits at most a chunk (about 100 ms).
+ *
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { InStatement } from "../deps.ts";
+import { EVENT_VERSION, type StoredEvent } from "../events.ts";
+import { MIGRATIONS } from "../projections/schema.ts";
+import { type PendingPreload, Projection } from "../projections/project.ts";
+import { logEvent } from "./log.ts";
+import { nextTurn } from "./writer.ts";
+
+type Bound = null | string | bigint | number | Uint8Array;
+
+/** A value as `@libsql/client` would bind it: integers as INTEGER, booleans as 0/1. */
+function bind(v: unknown): Bound {
+  if (v === undefined || v === null) return null;
+  if (typeof v === "number") return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (typeof v === "boolean") return v ? 1n : 0n;
+  if (typeof v === "string" || typeof v === "bigint" || v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (v instanceof Date) return BigInt(v.getTime());
+  return String(v);
+}
+
+/** Yields a macrotask once a chunk of synchronous work has run for `budgetMs`. */
+export class Pacer {
+  #since = performance.now();
+  constructor(readonly budgetMs = 100) {}
+  /** Awaits a turn when the budget is spent. */
+  async pace(): Promise<void> {
+    if (performance.now() - this.#since < this.budgetMs) return;
+    await nextTurn();
+    this.#since = performance.now();
+  }
+}
+
+/** A `node:sqlite` connection with its statements prepared once. */
+class Conn {
+  readonly db: DatabaseSync;
+  readonly #stmts = new Map<string, StatementSync>();
+  constructor(path: string) {
+    this.db = new DatabaseSync(path);
+  }
+  prepared(sql: string): StatementSync {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
+  close(): void {
+    this.db.close();
+  }
+}
+
+const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
+                  WHERE seq > ? ORDER BY seq LIMIT ?`;
+
+/** Reads the log of a local store in pages, rows as arrays. */
+export class LogPages {
+  readonly #c: Conn;
+  readonly #page: StatementSync;
+  constructor(path: string, busyTimeoutMs: number) {
+    this.#c = new Conn(path);
+    this.#c.db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    this.#page = this.#c.db.prepare(PAGE_SQL);
+    this.#page.setReturnArrays(true);
+  }
+  /** Up to `limit` events after `after` (only what the fold reads), and the last seq. */
+  next(after: number, limit: number): { events: StoredEvent[]; last: number } {
+    const rows = this.#page.all(after, limit) as unknown as unknown[][];
+    const events: StoredEvent[] = [];
+    let last = after;
+    for (const r of rows) {
+      events.push(
+        logEvent(
+          String(r[1]),
+          String(r[2]),
+          String(r[3]),
+          String(r[4]),
+          "",
+          EVENT_VERSION,
+          "",
+          String(r[5]),
+        ),
+      );
+      last = Number(r[0]);
+    }
+    return { events, last };
+  }
+  close(): void {
+    this.#c.close();
+  }
+}
+
+/** The throwaway database a rebuild folds into. */
+export class Scratch {
+  readonly #c: Conn;
+  /** Creates the file with the store's schema (no journal, no syncs: it is thrown away). */
+  constructor(readonly path: string) {
+    this.#c = new Conn(path);
+    this.#c.db.exec("PRAGMA journal_mode = OFF");
+    this.#c.db.exec("PRAGMA synchronous = OFF");
+    for (const m of MIGRATIONS) for (const sql of m) this.#c.db.exec(sql);
+  }
+
+  /** Folds a page of events into the tables (the append path's incremental fold). */
+  async fold(events: StoredEvent[], pacer: Pacer): Promise<void> {
+    if (events.length === 0) return;
+    const db = this.#c.db;
+    db.exec("BEGIN");
+    try {
+      const p = new Projection();
+      for (const pl of p.preloads(events)) {
+        p.load(pl, this.#preload(pl));
+        await pacer.pace();
+      }
+      for (const e of events) p.apply(e);
+      await pacer.pace();
+      for (const s of p.statements()) {
+        this.#run(s);
+        await pacer.pace();
+      }
+      db.exec("COMMIT");
+    } catch (e) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  #run(s: InStatement): void {
+    const sql = typeof s === "string" ? s : s.sql;
+    const args = typeof s === "string" ? [] : (s.args ?? []);
+    if (!Array.isArray(args)) throw new TypeError("named arguments are not used here");
+    this.#c.prepared(sql).run(...args.map(bind));
+  }
+
+  /** The rows a fold asked for, by key lists of up to 500 keys (row values for composite keys). */
+  #preload(p: PendingPreload): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    const cols = p.columns;
+    const tuple = cols.length === 1 ? "?" : `(${cols.map(() => "?").join(",")})`;
+    const lhs = cols.length === 1 ? cols[0]! : `(${cols.join(", ")})`;
+    for (let i = 0; i < p.keys.length; i += 500) {
+      const part = p.keys.slice(i, i + 500);
+      const list = cols.length === 1
+        ? part.map(() => tuple).join(",")
+        : `VALUES ${part.map(() => tuple).join(",")}`;
+      const st = this.#c.prepared(`SELECT * FROM ${p.table} WHERE ${lhs} IN (${list})`);
+      for (const r of st.all(...part.flat().map(bind))) out.push({ ...r });
+    }
+    return out;
+  }
+
+  close(): void {
+    this.#c.close();
+  }
+}
