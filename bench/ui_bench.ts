@@ -1,7 +1,10 @@
 /**
- * Web UI benchmark: the time to serve the models page over 100,000 models, and the model page of
- * a model holding 1,000,000 scalar points, each next to the library call it wraps
- * (`Model.queryModels` / `getReportedScalars`). Target: a page costs at most 2x its call.
+ * Web UI benchmark: the time to serve the models page over 100,000 models (newest first, and
+ * sorted by a metric column every model has), the model page of a model holding 1,000,000
+ * scalar points, and the comparison of 4 models of 100,000 points each, each next to the
+ * library calls it wraps (the table's reads `modelTablePage` + `seriesStatsOf` +
+ * `projectNames`, `Model.queryModels`, `getReportedScalars`, `compareModels`). Target: a page
+ * costs at most 2x its calls (PASS, else MISS).
  *
  * Run: `deno run -A bench/ui_bench.ts [--models 100000] [--points 1000000] [--runs 15] [--home DIR]`
  * (`--home` keeps the seeded store there and reuses it on the next run; `BENCH_QUICK=1` makes the
@@ -21,6 +24,9 @@ import { startServer } from "../lib/server/server.ts";
 import { uiPages } from "../lib/server/ui.ts";
 import { formatHlc, uuidv7 } from "../lib/clock.ts";
 import { Seeder } from "./seed.ts";
+import { modelTablePage, projectNames, seriesStatsOf } from "../lib/projections/read.ts";
+import type { QueryFilter } from "../lib/query.ts";
+import { compareModels } from "../lib/models/compare.ts";
 import { envSize, type Target, verdict, verdictTable } from "./stats.ts";
 
 const { values } = parseArgs({
@@ -29,12 +35,19 @@ const { values } = parseArgs({
     models: { type: "string", default: String(envSize("BENCH_UI_MODELS", 100_000)) },
     points: { type: "string", default: String(envSize("BENCH_UI_POINTS", 1_000_000)) },
     runs: { type: "string", default: "15" },
+    "compare-points": {
+      type: "string",
+      default: String(envSize("BENCH_UI_COMPARE_POINTS", 100_000)),
+    },
     home: { type: "string" },
   },
 });
 const MODELS = Number(values.models);
 const POINTS = Number(values.points);
 const RUNS = Number(values.runs);
+const COMPARE_POINTS = Number(values["compare-points"]);
+/** The 4 compared models. */
+const CMP = [0, 1, 2, 3].map((i) => `c${i}`.padEnd(32, "0"));
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 const log = (s: string) => console.error(s);
@@ -58,7 +71,7 @@ const store = await openStore({ home });
 const big = "f".repeat(32);
 try {
   const have = await readOne<{ n: number }>(store, "SELECT count(*) AS n FROM models");
-  if (Number(have?.n ?? 0) >= MODELS + 1) {
+  if (Number(have?.n ?? 0) >= MODELS + 1 + CMP.length) {
     log(`reusing the store in ${home}`);
   } else {
     await seed();
@@ -99,40 +112,74 @@ try {
       );
     };
 
+    // The table's reads: the page of rows (sorted, counted), its metric summaries, the projects.
+    const newest = { by: "lastUpdate" as const, desc: true };
+    const tableCalls = (filter: QueryFilter, offset = 0) => async () => {
+      const [p] = await Promise.all([
+        modelTablePage(store, filter, { order: newest, offset, limit: 50 }),
+        projectNames(store),
+      ]);
+      return await seriesStatsOf(store, p.views.map((v) => v.row.id));
+    };
     await compare(
       `GET / (${fmt(MODELS)} models, 50 rows)`,
       "/",
-      () => Model.queryModels({ maxResults: 51, store }),
-      "queryModels({maxResults: 51})",
+      tableCalls({}),
+      "modelTablePage + seriesStatsOf + projectNames",
     );
     await compare(
       "GET /?tags=demo,-TF",
       "/?tags=demo,-TF",
-      () => Model.queryModels({ tags: ["demo", "-TF"], maxResults: 51, store }),
-      "queryModels({tags, maxResults: 51})",
+      tableCalls({ tags: ["demo", "-TF"] }),
+      "the same, with tags",
     );
     await compare(
       "GET /?project=project-7&metadata=key=value",
       "/?project=project-7&metadata=key%3Dvalue",
-      () =>
-        Model.queryModels({
-          projectName: "project-7",
-          metadata: { key: "value" },
-          maxResults: 51,
-          store,
-        }),
-      "queryModels({project, metadata})",
+      tableCalls({ projectName: "project-7", metadata: { key: "value" } }),
+      "the same, with project and metadata",
     );
-    const half = Math.max(1, Math.floor(MODELS / 2));
-    const deep = (await Model.queryModels({ maxResults: half, store })).pop()!;
-    const after = `${deep.cursor.lastUpdate},${deep.cursor.id}`;
+    const half = Math.max(1, Math.floor(MODELS / 100));
     await compare(
-      `GET /?after=<row ${fmt(half)}>`,
-      `/?after=${encodeURIComponent(after)}`,
-      () => Model.queryModels({ after: deep.cursor, maxResults: 51, store }),
-      "queryModels({after, maxResults: 51})",
+      `GET /?page=${fmt(half)} (row ${fmt((half - 1) * 50 + 1)})`,
+      `/?page=${half}`,
+      tableCalls({}, (half - 1) * 50),
+      "the same, at that offset",
+    );
+    await compare(
+      `queryModels baseline (${fmt(MODELS)} models, 51 rows)`,
+      "/?limit=50",
+      () => Model.queryModels({ maxResults: 51, store }),
+      "queryModels({maxResults: 51}) (the API call)",
+    );
+    const metricOrder = {
+      by: "metric" as const,
+      title: "loss",
+      series: "val",
+      stat: "last" as const,
+      desc: false,
+    };
+    await compare(
+      `GET /?sort=last:loss/val (${fmt(MODELS)} models, 50 rows, metric column)`,
+      "/?col=last:loss/val&sort=last:loss/val&dir=asc",
+      async () => {
+        const p = await modelTablePage(store, {}, { order: metricOrder, offset: 0, limit: 50 });
+        return await seriesStatsOf(store, p.views.map((v) => v.row.id));
+      },
+      "modelTablePage(sorted) + seriesStatsOf",
     );
     const modelRuns = Math.max(3, Math.floor(RUNS / 2));
+    await compare(
+      `GET /compare (4 models x ${fmt(COMPARE_POINTS)} points)`,
+      `/compare?ids=${CMP.join(",")}`,
+      async () => {
+        const ms = await Promise.all(CMP.map((id) => Model.get(id, { store })));
+        await compareModels(ms);
+        return await Promise.all(ms.map((m) => m.getReportedScalars()));
+      },
+      "4 x Model.get + compareModels + 4 x getReportedScalars()",
+      modelRuns,
+    );
     await compare(
       `GET /models/<id> (${fmt(POINTS)} points)`,
       `/models/${big}`,
@@ -223,4 +270,36 @@ async function seed(): Promise<void> {
   }
   await store.flush();
   log(`reported ${fmt(POINTS)} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // One metric on every model (the sorted-by-metric table), 4 models to compare.
+  t0 = performance.now();
+  for (let n = 0; n < MODELS; n++) {
+    const p = store.queueScalar(Seeder.modelId(n), "loss", "val", ((n * 7919) % 10007) / 10007, 1);
+    if (p) await p;
+  }
+  await store.ingest(
+    CMP.map((id, i) => ({
+      id: uuidv7(),
+      stream: `model:${id}`,
+      type: "model.created" as const,
+      at: formatHlc({ wall: Date.now(), counter: i, origin: "benchorigin00000" }),
+      origin: "benchorigin00000",
+      v: 1,
+      actor: "bench",
+      data: { name: `cmp-${i}`, project: "bench", tags: ["cmp", `v${i}`], uri: "" },
+    })),
+    { remote: false },
+  );
+  for (const [i, id] of CMP.entries()) {
+    for (let k = 0; k < COMPARE_POINTS; k++) {
+      const p = store.queueScalar(id, "loss", "train", Math.exp(-k / COMPARE_POINTS) + i / 10, k);
+      if (p) await p;
+    }
+  }
+  await store.flush();
+  log(
+    `reported ${fmt(MODELS)} metric points and 4 x ${fmt(COMPARE_POINTS)} compared points in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s`,
+  );
 }

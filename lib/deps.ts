@@ -37,5 +37,6 @@ export type { Context, Env, MiddlewareHandler, Next } from "npm:hono@4.13.19";
 export { HTTPException } from "npm:hono@4.13.19/http-exception";
 export { bearerAuth } from "npm:hono@4.13.19/bearer-auth";
 export { bodyLimit } from "npm:hono@4.13.19/body-limit";
+export { csrf } from "npm:hono@4.13.19/csrf";
 export { getCookie, setCookie } from "npm:hono@4.13.19/cookie";
 export { timeout } from "npm:hono@4.13.19/timeout";

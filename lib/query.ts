@@ -7,10 +7,11 @@
  * `__$nop`, legacy `-tag`, `null` for "no tags"), with one fix: `-x` means `__$not x` anywhere in
  * the list, not only before the first operator. Every value is bound as an argument, never
  * spliced into the SQL text. Conditions are nested as balanced trees (SQLite caps an
- * expression's depth at 1000), and one query binds at most {@link MAX_QUERY_ARGS} values.
+ * expression's depth at 1000), and one query binds at most {@link MAX_QUERY_ARGS} values. The
+ * web UI's sort orders (`ModelOrder`) compile here too.
  *
- * Over 600 lines: the filter's validation, the tag grammar and its compiler are one unit that
- * changes together.
+ * Over 600 lines: the filter's validation, the tag grammar, its compiler and the sort orders
+ * are one unit that changes together.
  *
  * @example Models tagged "best" but not "draft", newest update first
  * ```ts
@@ -39,6 +40,11 @@ export interface QueryFilter {
   projectName?: string;
   /** Exact, case-sensitive model name. An empty string means no name filter (as in ClearML). */
   modelName?: string;
+  /**
+   * Match `modelName` as a substring, ignoring ASCII case, as ClearML's `model_name` does
+   * (default false: an exact match).
+   */
+  partialName?: boolean;
   /** A tag filter in ClearML's grammar, see {@link parseTagFilter}. An empty list filters nothing. */
   tags?: (string | null)[];
   /** Only published models. */
@@ -221,6 +227,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 const FILTER_KEYS = new Set([
   "projectName",
   "modelName",
+  "partialName",
   "tags",
   "onlyPublished",
   "includeArchived",
@@ -265,7 +272,7 @@ export function validateQueryFilter(f: unknown): QueryFilter {
     if (typeof v !== "string") throw new InvalidArgumentError(key, v, "must be a string");
     out[key] = v;
   }
-  for (const key of ["onlyPublished", "includeArchived"] as const) {
+  for (const key of ["onlyPublished", "includeArchived", "partialName"] as const) {
     const v = f[key];
     if (v === undefined) continue;
     if (typeof v !== "boolean") throw new InvalidArgumentError(key, v, "must be a boolean");
@@ -565,7 +572,15 @@ function compileExpr(
  */
 export function compileModelQuery(
   f: QueryFilter,
-  opts?: { columns?: string; strategy?: QueryStrategy; driver?: Driver },
+  opts?: {
+    columns?: string;
+    strategy?: QueryStrategy;
+    driver?: Driver;
+    order?: ModelOrder;
+    offset?: number;
+    count?: boolean;
+    projects?: string[];
+  },
 ): CompiledQuery {
   const filter = validateQueryFilter(f);
   const strategy = opts?.strategy ?? "index";
@@ -589,9 +604,17 @@ export function compileModelQuery(
     where.push("m.project = ?");
     args.push(filter.projectName);
   }
-  if (filter.modelName) {
+  if (filter.modelName && filter.partialName) {
+    where.push("m.name LIKE ? ESCAPE '\\'");
+    args.push(`%${filter.modelName.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  } else if (filter.modelName) {
     where.push("m.name = ?");
     args.push(filter.modelName);
+  }
+  if (opts?.projects) {
+    // A project-limited caller's scope (the web UI's), on top of the filter.
+    where.push(opts.projects.length ? `m.project IN (${placeholders(opts.projects.length)})` : "0");
+    args.push(...opts.projects);
   }
   if (!filter.includeArchived) where.push("m.archived = 0");
   if (filter.onlyPublished) where.push("m.published = 1");
@@ -620,11 +643,91 @@ export function compileModelQuery(
       `a filter may bind at most ${MAX_QUERY_ARGS} values (tags, metadata keys and values together)`,
     );
   }
+  if (opts?.count) {
+    return { sql: `SELECT count(*) AS n FROM models m WHERE ${balanced(where, "AND")}`, args };
+  }
+  const order = opts?.order ? orderClause(opts.order, filter) : undefined;
   let sql = `SELECT ${columns} FROM models m WHERE ${balanced(where, "AND")} ` +
-    "ORDER BY m.last_update DESC, m.id ASC";
-  if (filter.maxResults !== undefined) {
+    (order ? order.sql : "ORDER BY m.last_update DESC, m.id ASC");
+  if (order) args.push(...order.args);
+  const offset = opts?.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new InvalidArgumentError("offset", offset, "must be a non-negative integer");
+  }
+  if (filter.maxResults !== undefined || offset > 0) {
     sql += " LIMIT ?";
-    args.push(filter.maxResults);
+    args.push(filter.maxResults ?? -1);
+  }
+  if (offset > 0) {
+    sql += " OFFSET ?";
+    args.push(offset);
   }
   return { sql, args };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sorting (the web UI's models table)
+
+/** What a list of models can be sorted by. */
+export type ModelSortKey =
+  | { by: "lastUpdate" | "created" | "name" | "iteration" }
+  | { by: "metric"; title: string; series: string; stat: "last" | "min" | "max" }
+  | { by: "metadata"; key: string };
+
+/** A sort order: the key, descending or not. Models without a value sort last; ties by id. */
+export type ModelOrder = ModelSortKey & { desc: boolean };
+
+const SORT_COLUMNS = {
+  lastUpdate: "m.last_update",
+  created: "m.created_at",
+  name: "m.name",
+  iteration: "m.iteration",
+} as const;
+
+/** The ORDER BY clause of an order (values bound, never spliced). */
+function orderClause(o: ModelOrder, filter: QueryFilter): { sql: string; args: string[] } {
+  if (filter.after) {
+    throw new InvalidArgumentError("after", filter.after, "works only with the default order");
+  }
+  const dir = o.desc ? "DESC" : "ASC";
+  let expr: string;
+  const args: string[] = [];
+  switch (o.by) {
+    case "lastUpdate":
+    case "created":
+    case "name":
+    case "iteration":
+      expr = SORT_COLUMNS[o.by];
+      break;
+    case "metric": {
+      if (o.stat !== "last" && o.stat !== "min" && o.stat !== "max") {
+        throw new InvalidArgumentError("sort.stat", o.stat, "must be last, min or max");
+      }
+      // `last` holds JSON text: a number, or a quoted "NaN"/"Infinity" that sorts as no value.
+      const col = o.stat === "last"
+        ? "CASE WHEN substr(s.last, 1, 1) = '\"' THEN NULL ELSE CAST(s.last AS REAL) END"
+        : `s.${o.stat}`;
+      expr =
+        `(SELECT ${col} FROM scalar_series s WHERE s.model_id = m.id AND s.title = ? AND s.series = ?)`;
+      args.push(o.title, o.series);
+      break;
+    }
+    case "metadata":
+      // Numbers sort as numbers (before any text), text as text.
+      expr = "(SELECT CASE WHEN d.type IN ('int', 'float') THEN CAST(d.value AS REAL) " +
+        "ELSE d.value END FROM model_metadata d WHERE d.model_id = m.id AND d.key = ? AND " +
+        "d.present = 1)";
+      args.push(o.key);
+      break;
+    default:
+      throw new InvalidArgumentError("sort", (o as { by: unknown }).by, "is not a sort key");
+  }
+  // The default order as the index `models_order` reads it; NOT NULL columns need no NULLS.
+  if (o.by === "lastUpdate" && o.desc) {
+    return { sql: "ORDER BY m.last_update DESC, m.id ASC", args };
+  }
+  const nulls = o.by === "metric" || o.by === "metadata" || o.by === "iteration"
+    ? " NULLS LAST"
+    : "";
+  return { sql: `ORDER BY ${expr} ${dir}${nulls}, m.id ASC`, args };
 }

@@ -9,6 +9,7 @@
  * | ------------------------------ | -------------------------------------------------------- |
  * | `project`, `projectName`       | exact project name                                       |
  * | `name`, `modelName`            | exact model name                                         |
+ * | `partial`, `partialName`       | a flag: `name` is a substring, ASCII case ignored        |
  * | `tags` (repeatable)            | a comma list in ClearML's grammar (`-tag` excludes)      |
  * | `tag` (repeatable)             | one tag, commas included                                 |
  * | `published`, `onlyPublished`   | a flag: only published models                            |
@@ -118,6 +119,8 @@ export function parseModelQuery(p: URLSearchParams): QueryModelsOptions {
   if (published !== undefined) q.onlyPublished = published;
   const archived = flag("archived", "includeArchived");
   if (archived !== undefined) q.includeArchived = archived;
+  const partial = flag("partial", "partialName");
+  if (partial !== undefined) q.partialName = partial;
 
   const limit = first(p, "limit", "maxResults");
   if (limit && limit[1].trim() !== "") {

@@ -5,7 +5,11 @@
  * module runs it.
  *
  * Sections: models (snapshots, queries, references), reports (metric chunks, series, plots),
- * tasks and lineage, the event log (history, paging, pending pushes), projects (access checks).
+ * tasks and lineage, the event log (history, paging, pending pushes), projects (access checks),
+ * the web UI's table, id prefixes and chart times.
+ *
+ * Over 600 lines: it is the one module holding every SELECT outside the store and the query
+ * compiler (by design, so SQL has one home); its sections are independent and short.
  *
  * @module
  */
@@ -17,6 +21,7 @@ import {
   type CompiledQuery,
   compileModelQuery,
   type Driver,
+  type ModelOrder,
   type QueryFilter,
   type QueryStrategy,
 } from "../query.ts";
@@ -344,6 +349,168 @@ export async function projectsOfBlob(store: Store, hash: string): Promise<string
     [hash],
   );
   return rows.map((r) => r.project);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web UI: the sorted models table, id prefixes, column values, chart times.
+// (Reads only the web UI makes; the models table is sorted and counted in SQL so that 100k
+// models stay fast.)
+
+/** One page of the models table: the models in the order asked, and how many match in all. */
+export interface ModelTablePage {
+  /** The page's models. */
+  views: ModelView[];
+  /** How many models match the filter (all pages), counted up to {@link COUNT_CAP}. */
+  total: number;
+  /** Whether more than {@link COUNT_CAP} match (then `total` is the cap). */
+  capped: boolean;
+}
+
+/** The models table counts its matches up to this many (a full count reads every row). */
+export const COUNT_CAP = 10_000;
+
+/**
+ * A page of models matching `filter` sorted by `order` (SQL `ORDER BY`, `LIMIT`, `OFFSET`),
+ * and the count of all matches; with `projects`, only models of those projects.
+ */
+export async function modelTablePage(
+  store: Store,
+  filter: QueryFilter,
+  opts: { order: ModelOrder; offset: number; limit: number; projects?: string[] },
+): Promise<ModelTablePage> {
+  const { maxResults: _, after: __, ...where } = filter;
+  const scope = opts.projects ? { projects: opts.projects } : {};
+  // Two steps: the page's ids in order (only the sort key computed per row), then the page's
+  // rows with their tags and metadata.
+  const q = compileModelQuery({ ...where, maxResults: opts.limit }, {
+    columns: "m.id",
+    order: opts.order,
+    offset: opts.offset,
+    ...scope,
+  });
+  const all = compileModelQuery({ ...where, maxResults: COUNT_CAP + 1 }, {
+    columns: "1",
+    ...scope,
+  });
+  const c = { sql: `SELECT count(*) AS n FROM (${all.sql})`, args: all.args };
+  const [ids, total] = await Promise.all([
+    readAll<{ id: string }>(store, q.sql, q.args),
+    readOne<{ n: number }>(store, c.sql, c.args),
+  ]);
+  const rows = ids.length
+    ? await readAll<QueryRow>(
+      store,
+      `SELECT ${QUERY_COLUMNS} FROM models m WHERE m.id IN (${ids.map(() => "?").join(", ")})`,
+      ids.map((r) => r.id),
+    )
+    : [];
+  const at = new Map(ids.map((r, i) => [r.id, i]));
+  rows.sort((a, b) => at.get(a.id)! - at.get(b.id)!);
+  const n = Number(total?.n ?? 0);
+  return { views: rows.map(viewFromRow), total: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP };
+}
+
+/**
+ * The ids of live models starting with `prefix` (at most `limit`, sorted): the models an id
+ * prefix in a UI URL may mean. Until `Model.get` resolves prefixes itself.
+ */
+export async function modelIdsWithPrefix(
+  store: Store,
+  prefix: string,
+  limit = 10,
+): Promise<string[]> {
+  const rows = await readAll<{ id: string }>(
+    store,
+    "SELECT id FROM models WHERE id >= ? AND id < ? AND created = 1 AND removed = 0 " +
+      "ORDER BY id LIMIT ?",
+    [prefix, prefix + "\uffff", limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The distinct projects of models, sorted (at most `limit`), read from the index
+ * `models_project` alone so it stays fast over 100k models (a project whose models were all
+ * removed may still be listed).
+ */
+export async function projectNames(store: Store, limit = 500): Promise<string[]> {
+  const rows = await readAll<{ project: string }>(
+    store,
+    "SELECT DISTINCT project FROM models WHERE project != '' ORDER BY project LIMIT ?",
+    [limit],
+  );
+  return rows.map((r) => r.project);
+}
+
+/** A scalar series' summary values, for a column of the models table. */
+export interface SeriesStats {
+  /** The model. */
+  modelId: string;
+  /** `title/series`. */
+  key: string;
+  /** Last value (null when not finite). */
+  last: number | null;
+  /** Smallest finite value. */
+  min: number | null;
+  /** Largest finite value. */
+  max: number | null;
+}
+
+/** The scalar summaries of the given models (every series but single values). */
+export async function seriesStatsOf(store: Store, modelIds: string[]): Promise<SeriesStats[]> {
+  if (modelIds.length === 0) return [];
+  const rows = await readAll<
+    { model_id: string; title: string; series: string; last: string; min: number; max: number }
+  >(
+    store,
+    `SELECT model_id, title, series, last, min, max FROM scalar_series WHERE model_id IN (${
+      modelIds.map(() => "?").join(", ")
+    }) AND max_iter != -2147483648 ORDER BY title, series`,
+    modelIds,
+  );
+  return rows.map((r) => {
+    const last = JSON.parse(r.last);
+    return {
+      modelId: r.model_id,
+      key: `${r.title}/${r.series}`,
+      last: typeof last === "number" ? last : null,
+      min: r.min ?? null,
+      max: r.max ?? null,
+    };
+  });
+}
+
+/** One stored batch of a scalar series: its iteration range and when it was written (HLC). */
+export interface ScalarChunkSpan {
+  /** Report title. */
+  title: string;
+  /** Report series. */
+  series: string;
+  /** First iteration in the batch. */
+  minIter: number;
+  /** Last iteration in the batch. */
+  maxIter: number;
+  /** The batch event's HLC time. */
+  at: string;
+}
+
+/** The scalar batches of a model, by title, series and time (for a wall-time axis). */
+export async function scalarChunkSpans(store: Store, modelId: string): Promise<ScalarChunkSpan[]> {
+  const rows = await readAll<
+    { title: string; series: string; min_iter: number; max_iter: number; at: string }
+  >(
+    store,
+    "SELECT title, series, min_iter, max_iter, at FROM metric_chunks WHERE model_id = ? " +
+      "ORDER BY title, series, at",
+    [modelId],
+  );
+  return rows.map((r) => ({
+    title: r.title,
+    series: r.series,
+    minIter: r.min_iter,
+    maxIter: r.max_iter,
+    at: r.at,
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------

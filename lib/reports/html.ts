@@ -138,9 +138,47 @@ export function toPlotly3(figure: PlotFigure): PlotFigure {
   }
   const data = (structuredClone(figure.data) as unknown[]).map((t) => {
     if (isObj(t) && isObj(t.colorbar)) fixTitle(t.colorbar);
+    if (isObj(t) && t.type === "heatmap") showCounts(t);
     return t;
   });
   return { data, layout };
+}
+
+/** Most cells a heatmap writes its values into (more would not be readable). */
+const MAX_LABELLED_CELLS = 625;
+
+/**
+ * A heatmap shows its counts: each cell's value written in it (small matrices), and a colour
+ * bar over the real range of the values. ClearML's colour scale carries fixed ticks at 0.1 to
+ * 1.0, which read as if the counts were fractions: they are dropped, and `zmin`/`zmax` set to
+ * the smallest and largest finite value.
+ */
+function showCounts(t: Record<string, unknown>): void {
+  const z = Array.isArray(t.z) ? t.z : [];
+  let lo = Infinity, hi = -Infinity, cells = 0;
+  for (const row of z) {
+    for (const v of Array.isArray(row) ? row : [row]) {
+      cells++;
+      if (typeof v === "number" && Number.isFinite(v)) lo = Math.min(lo, v), hi = Math.max(hi, v);
+    }
+  }
+  if (lo > hi) return;
+  if (t.zmin === undefined && t.zmax === undefined && t.zauto === undefined) {
+    t.zmin = lo;
+    t.zmax = hi === lo ? lo + 1 : hi;
+  }
+  const bar = isObj(t.colorbar) ? t.colorbar : undefined;
+  if (
+    bar && Array.isArray(bar.tickvals) && bar.tickvals.every((v) => typeof v === "number" && v <= 1)
+  ) {
+    delete bar.tickvals;
+    delete bar.tickmode;
+    delete bar.tick0;
+  }
+  if (cells <= MAX_LABELLED_CELLS && t.texttemplate === undefined && t.text === undefined) {
+    t.texttemplate = "%{z}";
+    t.hovertemplate ??= "%{y} / %{x}: %{z}<extra></extra>";
+  }
 }
 
 /**

@@ -88,7 +88,8 @@ button, .button { font: inherit; padding: 6px 14px; border-radius: 6px; border: 
   background: var(--accent); color: #fff; cursor: pointer; display: inline-block; }
 .button.plain { background: #fff; color: var(--accent); }
 .pager { display: flex; gap: 12px; align-items: center; margin-top: 12px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(540px, 100%), 1fr));
+  gap: 14px; }
 .grid .card { margin: 0; }
 .plot-head { display: flex; justify-content: space-between; gap: 12px; margin-bottom: 6px; }
 .plot-head h3 { margin: 0; font-size: 15px; word-break: break-word; }
@@ -96,8 +97,30 @@ button, .button { font: inherit; padding: 6px 14px; border-radius: 6px; border: 
 .chart { width: 100%; height: 400px; }
 .chart.tall { height: 540px; }
 .empty { color: var(--muted); margin: 0; }
-.two { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
-@media (max-width: 900px) { .two { grid-template-columns: 1fr; } .grid { grid-template-columns: 1fr; } }
+.two { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 14px; }
+.chart-controls { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 12px;
+  color: var(--muted); margin-bottom: 4px; align-items: center; }
+.chart-controls label { display: inline-flex; gap: 4px; align-items: center; }
+.chart-controls input[type=range] { width: 110px; }
+a.sort { color: inherit; }
+a.sort.active { color: var(--fg); }
+a.rm-col { color: var(--muted); font-weight: normal; }
+a.chip:hover { text-decoration: none; background: #dfe4ff; }
+form.columns { margin-top: 10px; }
+#compare-form { margin-left: auto; }
+tr.differs > td { background: #fff8e6; }
+td.mark { color: #b54708; font-weight: 600; width: 1.5em; }
+details.fold summary { cursor: pointer; color: var(--accent); }
+form.inline { display: inline-flex; gap: 6px; flex-wrap: wrap; align-items: center; margin: 0; }
+form.inline input { font: inherit; padding: 3px 6px; border: 1px solid #cfd4dc; border-radius: 6px; }
+button.small { padding: 2px 10px; font-size: 12px; }
+.actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; }
+@media (max-width: 900px) { .two { grid-template-columns: minmax(0, 1fr); }
+  .grid { grid-template-columns: minmax(0, 1fr); } }
+@media (max-width: 600px) { nav.top, header.page { padding-left: 12px; padding-right: 12px; }
+  main { padding: 12px 10px 32px; } table.kv th { width: auto; white-space: normal; }
+  .plot-head { flex-wrap: wrap; } .plot-head .meta { white-space: normal; }
+  .chart { height: 320px; } }
 `;
 
 /** What {@link page} puts together. Every string but `title` and crumb texts is trusted HTML. */
@@ -149,7 +172,7 @@ export function page(p: PageParts): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 ${csp}<link rel="icon" href="data:,">
 <title>${h(p.title)} · ${h(p.titleSuffix ?? "modelog")}</title>
 <style>${CSS}</style>
@@ -194,17 +217,33 @@ export function kvTable(rows: [string, string][]): string {
 export function listTable(
   head: string[],
   rows: string[][],
-  opts: { cls?: Record<number, string>; empty?: string; id?: string } = {},
+  opts: {
+    cls?: Record<number, string>;
+    empty?: string;
+    id?: string;
+    /** Head cells are trusted HTML (default: escaped text). */
+    htmlHead?: boolean;
+    /** A class per row (e.g. `differs`), by row index. */
+    rowCls?: (string | undefined)[];
+  } = {},
 ): string {
   if (rows.length === 0) return `<p class="empty">${h(opts.empty ?? "None.")}</p>`;
   const cls = opts.cls ?? {};
   return `<table class="list"${opts.id ? ` id="${h(opts.id)}"` : ""}><thead><tr>${
-    head.map((x, i) => `<th${cls[i] ? ` class="${cls[i]}"` : ""}>${h(x)}</th>`).join("")
+    head.map((x, i) => `<th${cls[i] ? ` class="${cls[i]}"` : ""}>${opts.htmlHead ? x : h(x)}</th>`)
+      .join("")
   }</tr></thead><tbody>${
-    rows.map((r) =>
-      `<tr>${r.map((c, i) => `<td${cls[i] ? ` class="${cls[i]}"` : ""}>${c}</td>`).join("")}</tr>`
+    rows.map((r, j) =>
+      `<tr${opts.rowCls?.[j] ? ` class="${h(opts.rowCls[j])}"` : ""}>${
+        r.map((c, i) => `<td${cls[i] ? ` class="${cls[i]}"` : ""}>${c}</td>`).join("")
+      }</tr>`
     ).join("")
   }</tbody></table>`;
+}
+
+/** Tag chips that link to `href(tag)` (escaped). */
+export function tagLinks(tags: string[], href: (tag: string) => string): string {
+  return tags.map((t) => `<a class="chip" href="${h(href(t))}">${h(t)}</a>`).join("");
 }
 
 /** Tag chips (escaped). */
@@ -262,10 +301,12 @@ export function figureCard(o: {
   cls?: string;
   chartCls?: string;
   note?: string;
+  /** Controls above the chart (trusted HTML, e.g. {@link chartControls}). */
+  controls?: string;
 }): string {
   return `<div class="card${o.cls ? ` ${o.cls}` : ""}"><div class="plot-head"><h3>${
     h(o.heading)
-  }</h3><span class="meta">${o.meta}</span></div><div id="${h(o.id)}" class="${
+  }</h3><span class="meta">${o.meta}</span></div>${o.controls ?? ""}<div id="${h(o.id)}" class="${
     o.chartCls ?? "chart"
   }"></div>${o.note ?? ""}</div>`;
 }
@@ -306,6 +347,28 @@ export interface PageFigure {
   id: string;
   data: unknown[];
   layout: Record<string, unknown>;
+  /**
+   * A scalar chart with controls (see {@link chartControls}): log scale, smoothing and, when
+   * `times` are given (epoch ms per point of each trace, or null), a wall-time axis.
+   */
+  scalar?: { times?: (number[] | null)[] };
+}
+
+/**
+ * The controls of a scalar chart: a log-scale toggle, an exponential-moving-average smoothing
+ * slider (as TensorBoard's: 0 is off, debiased at the start) and, with `wallTime`, an x-axis
+ * choice between iteration and wall time. The page script wires them to the figure `id`.
+ */
+export function chartControls(id: string, wallTime: boolean): string {
+  return `<div class="chart-controls" data-for="${h(id)}">
+<label><input type="checkbox" class="log-y"> log scale</label>
+<label>smoothing <input type="range" class="smooth" min="0" max="0.99" step="0.01" value="0">` +
+    `<output class="smooth-value">0</output></label>${
+      wallTime
+        ? `<label>x axis <select class="x-axis"><option value="iteration">iteration</option>` +
+          `<option value="wall">wall time</option></select></label>`
+        : ""
+    }</div>`;
 }
 
 /**
@@ -333,6 +396,60 @@ export function figuresScript(config: string, who: string): string {
     return;
   }
   var config = ${config};
+  // Exponential moving average, debiased at the start (TensorBoard's smoothing).
+  function ema(y, w) {
+    var out = new Array(y.length), last = 0, n = 0;
+    for (var i = 0; i < y.length; i++) {
+      var v = y[i];
+      if (typeof v !== "number" || !isFinite(v)) { out[i] = v; continue; }
+      last = last * w + (1 - w) * v;
+      n++;
+      out[i] = last / (1 - Math.pow(w, n));
+    }
+    return out;
+  }
+  function wire(f) {
+    var box = document.querySelector('.chart-controls[data-for="' + f.id + '"]');
+    if (!box) return;
+    var el = document.getElementById(f.id);
+    var raw = f.data.map(function (t) { return { x: t.x, y: t.y }; });
+    var xTitle = f.layout.xaxis && f.layout.xaxis.title;
+    function draw() {
+      var log = box.querySelector(".log-y").checked;
+      var w = Number(box.querySelector(".smooth").value);
+      var axis = box.querySelector(".x-axis");
+      var wall = axis && axis.value === "wall";
+      box.querySelector(".smooth-value").textContent = w.toFixed(2);
+      var data = [];
+      f.data.forEach(function (t, i) {
+        var times = f.scalar.times && f.scalar.times[i];
+        var x = wall && times ? times.map(function (ms) { return new Date(ms).toISOString(); })
+          : raw[i].x;
+        var main = Object.assign({}, t, { x: x, y: w > 0 ? ema(raw[i].y, w) : raw[i].y });
+        if (w > 0) {
+          var color = t.line && t.line.color;
+          data.push(Object.assign({}, t, {
+            x: x, y: raw[i].y, opacity: 0.25, showlegend: false, hoverinfo: "skip",
+            name: t.name + " (raw)", legendgroup: t.name,
+            line: Object.assign({}, t.line || {}, color ? {} : { color: "#999" }),
+          }));
+          main.legendgroup = t.name;
+        }
+        data.push(main);
+      });
+      var layout = Object.assign({}, f.layout);
+      layout.yaxis = Object.assign({}, f.layout.yaxis || {}, { type: log ? "log" : "linear" });
+      layout.xaxis = Object.assign({}, f.layout.xaxis || {}, {
+        type: wall ? "date" : "linear",
+        title: wall ? { text: "wall time (UTC)" } : xTitle,
+      });
+      return Plotly.react(el, data, layout, config).then(function () {
+        el.dataset.drawn = String(Number(el.dataset.drawn || 0) + 1);
+      });
+    }
+    box.addEventListener("input", draw);
+    box.addEventListener("change", draw);
+  }
   var jobs = figures.map(function (f) {
     try {
       return Plotly.newPlot(f.id, f.data, f.layout, config);
@@ -341,6 +458,9 @@ export function figuresScript(config: string, who: string): string {
     }
   });
   Promise.all(jobs).then(function () {
+    figures.forEach(function (f) {
+      if (f.scalar) wire(f);
+    });
     window.modelogReady = true;
   }, function (e) {
     window.modelogReady = "error";

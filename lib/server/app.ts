@@ -253,7 +253,7 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
         return await signedIn(c, next);
       });
     }
-    app.route("/", uiRoutes(ctx.store));
+    app.route("/", uiRoutes(ctx.store, { readOnly: ctx.readOnly }));
   }
   return app;
 }

@@ -3,7 +3,9 @@
  * `cli.ts ui`, read-only over the local store).
  *
  * - `/` the models table (`ui_list.ts`).
- * - `/models/<id>` one model (`ui_model.ts`).
+ * - `/models/<id>` one model (`ui_model.ts`); `<id>` may be a unique prefix (`ui_ids.ts`);
+ *   with write access, its POST actions (`ui_actions.ts`).
+ * - `/compare?ids=A,B` models side by side (`ui_compare.ts`).
  * - `/static/plotly.min.js` plotly.js from the pinned npm package, cached in memory.
  *
  * Pages load nothing from anywhere but this server (a Content-Security-Policy enforces it).
@@ -15,7 +17,15 @@ import { type Context, Hono, loadPlotlyJs } from "../deps.ts";
 import type { AppEnv } from "./http.ts";
 import { notFound } from "./ui_response.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, modelsPage } from "./ui_list.ts";
-import { HISTORY_LIMIT, MAX_POINTS_PER_SERIES, modelPage, PLOTLY_PATH } from "./ui_model.ts";
+import {
+  HISTORY_LIMIT,
+  MAX_POINTS_PER_SERIES,
+  modelPage,
+  type ModelPageOptions,
+  PLOTLY_PATH,
+} from "./ui_model.ts";
+import { comparePage } from "./ui_compare.ts";
+import { actionRoutes, doneMessage, type UiWriteOptions, writeAccess } from "./ui_actions.ts";
 
 export { DEFAULT_PAGE_SIZE, HISTORY_LIMIT, MAX_PAGE_SIZE, MAX_POINTS_PER_SERIES };
 export { PAGE_CSP } from "./ui_response.ts";
@@ -59,7 +69,7 @@ async function servePlotly(req: Request): Promise<Response> {
 }
 
 /** The UI's paths; other methods than GET and HEAD get 405 on them. */
-const UI_PATHS = ["/", PLOTLY_PATH, "/models/*"];
+const UI_PATHS = ["/", PLOTLY_PATH, "/compare", "/models/*"];
 
 /**
  * The web UI's routes over a store: `/`, `/models/<id>`, `/static/plotly.min.js`. The server
@@ -75,22 +85,31 @@ const UI_PATHS = ["/", PLOTLY_PATH, "/models/*"];
  * const ui = uiRoutes(store);
  * const res = await ui.request("/");
  * assert.equal(res.status, 200);
- * assert.match(await res.text(), /No models match/);
+ * assert.match(await res.text(), /No models yet/);
  * assert.equal((await ui.request("/", { method: "POST" })).status, 405);
  * await store.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function uiRoutes(store: Store): Hono<AppEnv> {
+export function uiRoutes(store: Store, opts: UiWriteOptions = { readOnly: true }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get(PLOTLY_PATH, (c) => servePlotly(c.req.raw));
   // A project-limited token's pages show only its projects.
   const scope = (c: Context) => c.get("principal")?.projects;
   app.get("/", (c) => modelsPage(new URL(c.req.url), store, scope(c)));
+  app.get("/compare", (c) => comparePage(new URL(c.req.url), store, scope(c)));
+  app.route("/", actionRoutes(store, opts));
   app.get("/models/*", async (c, next) => {
-    const path = new URL(c.req.url).pathname;
-    if (!path.startsWith("/models/")) return await next(); // `/models` itself: no page
-    return await modelPathPage(path, store, scope(c));
+    const url = new URL(c.req.url);
+    if (!url.pathname.startsWith("/models/")) return await next(); // `/models` itself: no page
+    const write = writeAccess(c, opts);
+    const notice = doneMessage(url.searchParams.get("done"));
+    const projects = scope(c);
+    return await modelPathPage(url.pathname, store, {
+      ...(write ? { write } : {}),
+      ...(notice ? { notice } : {}),
+      ...(projects ? { projects } : {}),
+    });
   });
   for (const p of UI_PATHS) {
     app.all(p, async (c: Context, next) => {
@@ -106,7 +125,7 @@ export function uiRoutes(store: Store): Hono<AppEnv> {
 async function modelPathPage(
   path: string,
   store: Store,
-  projects: ReadonlySet<string> | undefined,
+  opts: ModelPageOptions,
 ): Promise<Response> {
   const m = /^\/models\/([^/]+)$/.exec(path);
   if (!m) return notFound(`No page ${path}`);
@@ -116,7 +135,7 @@ async function modelPathPage(
   } catch {
     return notFound(`No page ${path}`);
   }
-  return await modelPage(id, store, projects);
+  return await modelPage(id, store, opts);
 }
 
 /** A function serving a page, or undefined for a path it does not serve. */

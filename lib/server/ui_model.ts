@@ -6,9 +6,8 @@
  * @module
  */
 import type { Store } from "../store/store.ts";
-import { Model } from "../models/model.ts";
+import type { Model } from "../models/model.ts";
 import { SINGLE_VALUE_ITERATION } from "../models/base.ts";
-import { ModelNotFoundError, ModelogError } from "../errors.ts";
 import { decodeData, type EventPayloads, type EventType } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { downsample, scalarsFigure } from "../reports/figures.ts";
@@ -17,6 +16,7 @@ import {
   bytes,
   cardGrid,
   chartClass,
+  chartControls,
   chips,
   figureCard,
   figureScripts,
@@ -34,8 +34,19 @@ import {
   when,
 } from "../reports/layout.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
-import { htmlResponse, notFound } from "./ui_response.ts";
-import { lineageOf, modelAuditTrail, modelName, taskSummary } from "../projections/read.ts";
+import { htmlResponse } from "./ui_response.ts";
+import {
+  type AuditRow,
+  lineageOf,
+  modelAuditTrail,
+  modelName,
+  type ScalarChunkSpan,
+  scalarChunkSpans,
+  taskModelLinks,
+  taskSummary,
+} from "../projections/read.ts";
+import { findModel } from "./ui_ids.ts";
+import { actionsCard, type WriteAccess } from "./ui_actions.ts";
 
 /** Most points drawn per scalar series; longer series are down-sampled (min/max per bucket). */
 export const MAX_POINTS_PER_SERIES = 2000;
@@ -115,6 +126,18 @@ async function lineage(store: Store, m: Model): Promise<string> {
   const rows: [string, string][] = [
     ["Created by task", await taskHtml(m.task)],
   ];
+  const inputs = m.task
+    ? (await taskModelLinks(store, m.task)).filter((l) => l.role === "input")
+    : [];
+  if (inputs.length) {
+    const items = await Promise.all(inputs.map(async (l) => {
+      const im = await modelName(store, l.modelId);
+      return `<div>${im ? modelLink(im.id, im.name) : `<code>${h(l.modelId)}</code>`} as <code>${
+        h(l.name)
+      }</code></div>`;
+    }));
+    rows.push(["Task's input models", `<div id="input-models">${items.join("")}</div>`]);
+  }
   if (m.originalTask && m.originalTask !== m.task) {
     rows.push(["Original task", await taskHtml(m.originalTask)]);
   }
@@ -132,24 +155,70 @@ async function lineage(store: Store, m: Model): Promise<string> {
   return kvTable(rows);
 }
 
+/**
+ * Epoch ms of each iteration of a series, from the times its batches were written: a point
+ * takes its batch's time, spread evenly over the batch's iterations from the previous batch's
+ * time (points are stamped when their batch is flushed, not one by one).
+ */
+export function wallTimes(x: number[], spans: ScalarChunkSpan[]): number[] {
+  const s = [...spans].sort((a, b) => a.minIter - b.minIter || a.at.localeCompare(b.at));
+  const walls = s.map((c) => hlcWall(c.at));
+  const out = new Array<number>(x.length);
+  let j = 0;
+  for (let i = 0; i < x.length; i++) {
+    const it = x[i]!;
+    while (j < s.length - 1 && s[j]!.maxIter < it) j++;
+    const c = s[j];
+    if (!c) {
+      out[i] = NaN;
+      continue;
+    }
+    const end = walls[j]!;
+    const start = j > 0 ? Math.min(walls[j - 1]!, end) : end;
+    const span = c.maxIter - c.minIter + 1;
+    const f = span > 0 ? Math.min(1, Math.max(0, (it - c.minIter + 1) / span)) : 1;
+    out[i] = Math.round(start + (end - start) * f);
+  }
+  return out;
+}
+
+/** History rows folded: a run of one event type in a row becomes one entry with a count. */
+export interface FoldedRun {
+  /** The event type. */
+  type: string;
+  /** The run's rows, newest first. */
+  rows: AuditRow[];
+}
+
+/** Folds consecutive rows of the same type into runs. */
+export function foldRuns(rows: AuditRow[]): FoldedRun[] {
+  const out: FoldedRun[] = [];
+  for (const r of rows) {
+    const last = out[out.length - 1];
+    if (last && last.type === r.type) last.rows.push(r);
+    else out.push({ type: r.type, rows: [r] });
+  }
+  return out;
+}
+
+/** Options of {@link modelPage}. */
+export interface ModelPageOptions {
+  /** Set when the viewer may edit: the write actions are shown. */
+  write?: WriteAccess;
+  /** A message to show on top (after a write action). */
+  notice?: string;
+  /** A project-limited viewer's projects: another project's model looks missing. */
+  projects?: ReadonlySet<string>;
+}
+
 export async function modelPage(
   id: string,
   store: Store,
-  projects?: ReadonlySet<string>,
+  opts: ModelPageOptions = {},
 ): Promise<Response> {
-  let m: Model;
-  try {
-    m = await Model.get(id, { store });
-    // Another project's model looks missing to a project-limited token.
-    if (projects && !projects.has(m.project)) throw new ModelNotFoundError(id);
-  } catch (e) {
-    if (
-      e instanceof ModelogError && (e.code === "MODEL_NOT_FOUND" || e.code === "INVALID_ARGUMENT")
-    ) {
-      return notFound(`No model ${JSON.stringify(id)} in this store.`);
-    }
-    throw e;
-  }
+  const found = await findModel(store, id, opts.projects);
+  if ("response" in found) return found.response;
+  const m = found.model;
   const figures: PageFigure[] = [];
 
   // Fields
@@ -204,6 +273,13 @@ export async function modelPage(
   const summary = (await m.getScalarSummary())
     .filter((s) => s.maxIteration !== SINGLE_VALUE_ITERATION);
   const scalars = await m.getReportedScalars();
+  const spans = new Map<string, ScalarChunkSpan[]>();
+  for (const c of await scalarChunkSpans(store, m.id)) {
+    const k = `${c.title}\u0000${c.series}`;
+    const list = spans.get(k);
+    if (list) list.push(c);
+    else spans.set(k, [c]);
+  }
   const scalarCards: string[] = [];
   for (const [title, bySeries] of Object.entries(scalars)) {
     let from = 0;
@@ -212,6 +288,10 @@ export async function modelPage(
       from = Math.max(from, p.x.length);
       const d = downsample(p.x, p.y, MAX_POINTS_PER_SERIES);
       return { name, x: d.x, y: d.y };
+    });
+    const times = series.map((ser) => {
+      const sp = spans.get(`${title}\u0000${ser.name}`);
+      return sp?.length ? wallTimes(ser.x, sp) : null;
     });
     const fig = scalarsFigure(title, series);
     const text = from
@@ -223,12 +303,13 @@ export async function modelPage(
     fig.layout.margin = { l: 60, r: 20, t: 50, b: 50 };
     fig.layout.autosize = true;
     const fid = `scalar-${figures.length}`;
-    figures.push({ id: fid, data: fig.data, layout: fig.layout });
+    figures.push({ id: fid, data: fig.data, layout: fig.layout, scalar: { times } });
     scalarCards.push(figureCard({
       id: fid,
       heading: title,
       meta: `${series.length} series${from ? " · downsampled" : ""}`,
       cls: "scalar-card",
+      controls: chartControls(fid, times.some((t) => t !== null)),
     }));
   }
   const plots = await m.getReportedPlots();
@@ -248,21 +329,56 @@ export async function modelPage(
   });
 
   const hist = await modelAuditTrail(store, m.id, HISTORY_LIMIT);
-  const histRows = hist.rows.map((r) => {
+  const decoded = (r: AuditRow): Change => {
     let data: unknown;
     try {
       data = decodeData(r.data);
     } catch {
       data = r.data;
     }
+    // The log's JSON text has the shape its type names (checked when it was appended).
+    return { type: r.type, data: data ?? {} } as Change;
+  };
+  const stored = new Map<string, boolean>();
+  const snapshotLink = async (c: Change): Promise<string> => {
+    if (c.type !== "model.weights_updated") return "";
+    const hash = (c.data as { hash?: unknown }).hash;
+    if (typeof hash !== "string" || !isSha256Hex(hash)) return "";
+    if (!stored.has(hash)) stored.set(hash, await store.blobs.has(hash));
+    return stored.get(hash)
+      ? ` <a class="snapshot" href="/v1/blobs/sha256/${h(hash)}" download>download</a>`
+      : ` <span class="muted">(blob not in this store)</span>`;
+  };
+  const histRow = async (r: AuditRow) => {
+    const c = decoded(r);
     return [
       when(new Date(hlcWall(r.at))),
       h(r.actor),
       `<code>${h(r.type.replace(/^model\./, ""))}</code>`,
-      // The log's JSON text has the shape its type names (checked when it was appended).
-      changesHtml({ type: r.type, data: data ?? {} } as Change),
+      changesHtml(c) + await snapshotLink(c),
     ];
-  });
+  };
+  const histRows: string[][] = [];
+  for (const run of foldRuns(hist.rows)) {
+    if (run.rows.length < 3) {
+      for (const r of run.rows) histRows.push(await histRow(r));
+      continue;
+    }
+    // A run of one type: the newest entry, then the rest folded under a count.
+    const [newest, ...rest] = run.rows;
+    const top = await histRow(newest!);
+    const inner = await Promise.all(rest.map(histRow));
+    const oldest = rest[rest.length - 1]!;
+    top[2] += ` <span class="fold-count">×${run.rows.length}</span>`;
+    top[3] += `<details class="fold"><summary>${rest.length} earlier ${
+      h(run.type.replace(/^model\./, ""))
+    } since ${when(new Date(hlcWall(oldest.at)))}</summary>${
+      listTable(["when", "who", "changes"], inner.map((x) => [x[0]!, x[1]!, x[3]!]), {
+        cls: { 0: "when" },
+      })
+    }</details>`;
+    histRows.push(top);
+  }
   const reportsNote = hist.scalarEvents || hist.plotEvents
     ? `<p class="muted">Not listed: ${hist.scalarEvents} scalar report batch${
       hist.scalarEvents === 1 ? "" : "es"
@@ -285,7 +401,8 @@ export async function modelPage(
     .map(([k, v]) => [h(k), num(v)]);
 
   const sub = [m.project, m.framework].filter((x) => x).map((x) => h(x)).join(" · ");
-  const body = `
+  const body = `${opts.notice ? `<div class="card notice" id="notice">${h(opts.notice)}</div>` : ""}
+${actionsCard(m, opts.write)}
 <section id="fields"><h2>Model</h2><div class="two">
 <div class="card">${kvTable(fields)}</div>
 <div><div class="card"><h2>Weights</h2>${kvTable(weights)}</div>

@@ -22,7 +22,9 @@ export function htmlResponse(body: string, status = 200): Response {
       "content-security-policy": PAGE_CSP,
       "cache-control": "no-cache",
       "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
+      // same-origin: form posts carry their Origin (the sign-in and CSRF checks read it);
+      // no other site ever gets a referrer.
+      "referrer-policy": "same-origin",
     },
   });
 }
