@@ -142,10 +142,12 @@ export interface RebuildResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openStore } from "../../mod.ts";
  * const home = await Deno.makeTempDir();
  * const store = await openStore({ home });
- * console.log(store.path.endsWith("modelog.db"));
+ * assert.ok(store.path.endsWith("modelog.db"));
+ * assert.equal(await store.schemaVersion() > 0, true);
  * await store.close();
  * await Deno.remove(home, { recursive: true });
  * ```
