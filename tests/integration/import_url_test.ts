@@ -5,12 +5,16 @@ import { fileURLToPath } from "node:url";
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 Deno.test("a script importing mod.ts by http URL creates a task and a model and queries it", async () => {
-  const server = serveDir(REPO);
+  // A fresh path per run: a URL this machine's module cache has never seen, even when the
+  // port was used before.
+  const prefix = `/r-${crypto.randomUUID()}`;
+  const server = serveDir(REPO, prefix);
+  const base = server.url + prefix;
   try {
     await withTempDir(async (cwd) => {
       await withTempDir(async (home) => {
         const script = `
-import { Model, OutputModel, Task } from "${server.url}/mod.ts";
+import { Model, OutputModel, Task } from "${base}/mod.ts";
 const task = await Task.init({ projectName: "remote", taskName: "by-url" });
 const m = new OutputModel({ task, name: "from-url", tags: ["url"] });
 await m.setMetadata("answer", 42);
@@ -25,7 +29,7 @@ console.log(JSON.stringify({
 `;
         await Deno.writeTextFile(`${cwd}/script.ts`, script);
         const out = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", `--reload=${server.url}/`, "script.ts"],
+          args: ["run", "-A", `--reload=${base}/`, "script.ts"],
           cwd,
           env: { MODELOG_HOME: home, NO_COLOR: "1" },
           stdin: "null",
@@ -39,8 +43,8 @@ console.log(JSON.stringify({
           answer: 42,
           same: true,
         });
-        assert.ok(server.requests.includes("/mod.ts"), "mod.ts came over http");
-        assert.ok(server.requests.includes("/lib/store/store.ts"), "and so did lib/");
+        assert.ok(server.requests.includes(`${prefix}/mod.ts`), "mod.ts came over http");
+        assert.ok(server.requests.includes(`${prefix}/lib/store/store.ts`), "and so did lib/");
         assert.ok(
           (await Deno.stat(`${home}/modelog.db`)).isFile,
           "the default store honours MODELOG_HOME",
