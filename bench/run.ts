@@ -6,6 +6,8 @@
  *
  * - `bench/store_bench.ts`: durable operations against a raw one-event append, `queryModels`
  *   against hand SQL at 100k and 10k models, `rebuild()` of 1M events;
+ * - `bench/rebuild_bench.ts`: `rebuild()` of 1M events in a child, its peak RSS, and the longest
+ *   durable write of a second child writing to the same store meanwhile;
  * - `bench/reports_bench.ts`: reports against a hand-packed writer and reader of the same JSON,
  *   peak memory reporting 10M points and reading 1M points;
  * - `bench/sync_bench.ts`: push and pull ingest per CPU-second, push against a local append,
@@ -21,7 +23,7 @@
 import { fileURLToPath } from "node:url";
 import { parseVerdicts, QUICK, type Target, VERDICT_PREFIX, verdictTable } from "./stats.ts";
 
-const BENCHES = ["store", "reports", "sync", "ui"] as const;
+const BENCHES = ["store", "rebuild", "reports", "sync", "ui"] as const;
 const only = (Deno.env.get("BENCH_ONLY") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 for (const o of only) {
   if (!(BENCHES as readonly string[]).includes(o)) {
