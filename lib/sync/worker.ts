@@ -22,8 +22,16 @@ import {
   localWeightsUpdatesAfter,
   quarantineEntries,
   type QuarantineEntry,
+  scopeGoneModels,
 } from "../projections/read.ts";
-import { blobPath, MAX_EVENTS_PER_PUSH, UPLOAD_LENGTH, UPLOAD_OFFSET } from "./protocol.ts";
+import {
+  blobPath,
+  MAX_EVENTS_PER_PUSH,
+  type PullResponse,
+  UPLOAD_LENGTH,
+  UPLOAD_OFFSET,
+} from "./protocol.ts";
+import { splitStream } from "../projections/fold.ts";
 import { describeError, parsePull, sleep, Transport } from "./transport.ts";
 import { PushRound, ServerReset } from "./push.ts";
 import { setFallbackBlobFetcher, type WeightsSource } from "../weights/local_copy.ts";
@@ -548,6 +556,7 @@ export class SyncWorker {
         });
         fresh += added.length;
       }
+      await this.#scope(store, body);
       events += body.events.length;
       if (body.next !== cursor) {
         cursor = body.next;
@@ -557,6 +566,30 @@ export class SyncWorker {
       if (!body.more) break;
     }
     return { events, fresh };
+  }
+
+  /**
+   * Keeps the device's view within a project-limited token's scope: a model the page says is
+   * `gone` (an admin moved it to a project the token may not read) gets a mark and the model
+   * reads leave it out; a marked model with an event in the page, not said gone, is back in
+   * the scope (the server sends its events again when it re-enters) and its mark goes. Its
+   * events stay in the log either way. Runs before the cursor moves: a page pulled again
+   * after a crash marks the same.
+   */
+  async #scope(store: Store, body: PullResponse): Promise<void> {
+    const gone = new Set(body.gone ?? []);
+    const seen = new Set<string>();
+    for (const e of body.events) {
+      const [kind, id] = splitStream(e.stream);
+      if (kind === "model" && !gone.has(id)) seen.add(id);
+    }
+    if (gone.size === 0 && seen.size === 0) return;
+    const marked = new Set(await scopeGoneModels(store, this.#server));
+    const back = [...seen].filter((id) => marked.has(id));
+    const left = [...gone].filter((id) => !marked.has(id));
+    if (back.length || left.length) {
+      await store.changeScopeGone({ server: this.#server, gone: left, back });
+    }
   }
 
   /**
