@@ -44,7 +44,6 @@ export {
   type StoreOptions,
 } from "./lib/store/store.ts";
 export type { QuarantineChange, QuarantineRow } from "./lib/store/quarantine.ts";
-export type { ScopeGoneChange } from "./lib/store/scope_gone.ts";
 export { configure, defaultHome, getDefaultStore } from "./lib/store/default.ts";
 export {
   BaseModel,

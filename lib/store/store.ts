@@ -55,7 +55,7 @@ import { encodeEventData, EVENT_COLUMNS, eventChecksum, stamp, toEvent } from ".
 import { checkLocal, conflictsWithLog, screenIncoming } from "./integrity.ts";
 import { preload, rebuildProjections } from "./rebuild.ts";
 import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
-import { applyScopeGone, type ScopeGoneChange } from "./scope_gone.ts";
+import { applyScopeGone } from "./scope_gone.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
@@ -552,8 +552,13 @@ export class Store {
     await this.#writer.tx((x) => applyQuarantine(x, change));
   }
 
-  /** Marks models as gone from a server's scope, or back in it, in one transaction. */
-  async changeScopeGone(change: ScopeGoneChange): Promise<void> {
+  /**
+   * Marks models as gone from a server's scope (`gone`), or back in it (`back`), in one
+   * transaction (see `scope_gone.ts`).
+   */
+  async changeScopeGone(
+    change: { server: string; gone?: string[]; back?: string[] },
+  ): Promise<void> {
     await this.#writer.tx((x) => applyScopeGone(x, change));
   }
 
