@@ -2,7 +2,8 @@
  * The sync worker: pushes this store's events (weights blobs first, resumable) to a modelog
  * server and pulls everyone else's, merging them through the same projection code. Cursors
  * live in the store, so a restarted worker continues where it stopped; the server inserts by
- * event id, so a replay after a crash is harmless.
+ * event id, so a replay after a crash is harmless. A pull's `gone` list marks the models that
+ * left a project-limited token's scope, and the model reads skip them (`store/scope_gone.ts`).
  *
  * Over 600 lines through its runnable examples (about 130 lines, run by `deno test --doc`) and
  * the quarantine's API docs; the code is one class (transport in `transport.ts`, the push round
