@@ -548,9 +548,15 @@ function compileExpr(
 }
 
 /**
+ * The condition keeping a model `m` that no server said left this device's scope (a mark in
+ * `sync_gone`, set by the sync worker from a pull's `gone`).
+ */
+export const IN_SCOPE = "NOT EXISTS (SELECT 1 FROM sync_gone g WHERE g.model_id = m.id)";
+
+/**
  * Compiles a filter into `SELECT <columns> FROM models m WHERE ... ORDER BY m.last_update DESC,
- * m.id ASC [LIMIT ?]`. Only visible models (`created = 1 AND removed = 0`) are returned;
- * archived ones only with `includeArchived`.
+ * m.id ASC [LIMIT ?]`. Only visible models (`created = 1 AND removed = 0`, and not out of this
+ * device's scope: {@link IN_SCOPE}) are returned; archived ones only with `includeArchived`.
  *
  * @param f the filter; it is validated first
  * @param opts `columns`: the select list, default `m.*` (trusted SQL, never user input)
@@ -598,7 +604,7 @@ export function compileModelQuery(
   if (typeof columns !== "string" || columns.trim() === "") {
     throw new InvalidArgumentError("columns", columns, "must be a non-empty SQL select list");
   }
-  const where = ["m.created = 1", "m.removed = 0"];
+  const where = ["m.created = 1", "m.removed = 0", IN_SCOPE];
   const args: (string | number)[] = [];
   if (filter.projectName) {
     where.push("m.project = ?");

@@ -162,8 +162,10 @@ export abstract class BaseModel {
     const store = await this._getStore();
     const snap = await read.loadSnapshot(store, this._id);
     if (!snap) {
-      if (this._snap) this._removed = true;
-      throw new ModelNotFoundError(this._id);
+      // Out of this device's scope is not removed: it shows again once it is back in.
+      const gone = await read.scopeGoneServers(store, this._id);
+      if (this._snap && gone.length === 0) this._removed = true;
+      throw read.notFoundFor(this._id, gone);
     }
     this._snap = snap;
     return this;

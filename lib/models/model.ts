@@ -7,7 +7,7 @@
 import { getDefaultStore } from "../store/default.ts";
 import type { Store } from "../store/store.ts";
 import { BaseModel, loaded, markRemoved, storeOf } from "./base.ts";
-import { loadSnapshot } from "./read_back.ts";
+import { loadSnapshot, modelNotFound } from "./read_back.ts";
 import { type Driver, type QueryFilter, type QueryStrategy, selectivityProbes } from "../query.ts";
 import {
   countModelRows,
@@ -78,7 +78,7 @@ export class Model extends BaseModel {
     await store.flush();
     const full = await resolveModelId(store, id);
     const snap = await loadSnapshot(store, full);
-    if (!snap) throw new ModelNotFoundError(id);
+    if (!snap) throw await modelNotFound(store, full, id);
     return loaded(new Model(full, store), snap);
   }
 

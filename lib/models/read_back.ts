@@ -15,10 +15,11 @@ import {
   type ReportSelector,
   scalarChunkRefs,
   scalarSeriesOf,
+  scopeGoneServers,
 } from "../projections/read.ts";
 import { decodeNumber, type MetadataEntry } from "../events.ts";
 import { hlcWall } from "../clock.ts";
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import type { PlotResult } from "../reports/figures.ts";
 
 /** The iteration ClearML uses for single values. */
@@ -89,6 +90,32 @@ export type ScalarPoints = Map<string, Map<string, Map<number, number>>>;
 /** Reads a model's snapshot from the projections (undefined when absent or removed). */
 export async function loadSnapshot(store: Store, id: string): Promise<ModelSnapshot | undefined> {
   return await loadModelView(store, id);
+}
+
+export { scopeGoneServers };
+
+/**
+ * The error for a model id that loads nothing: when a server said the model left this
+ * device's scope (see `sync/worker.ts`), it says so and names the server.
+ */
+export async function modelNotFound(
+  store: Store,
+  id: string,
+  shown: string = id,
+): Promise<ModelNotFoundError> {
+  return notFoundFor(shown, await scopeGoneServers(store, id));
+}
+
+/** {@link modelNotFound} with the servers that said the model left the scope. */
+export function notFoundFor(shown: string, servers: readonly string[]): ModelNotFoundError {
+  if (servers.length === 0) return new ModelNotFoundError(shown);
+  return new ModelNotFoundError(
+    shown,
+    `Model ${JSON.stringify(shown)} left this device's scope on server ${
+      servers.join(", ")
+    }: it was moved to a project this device's token may not read (it shows again when an ` +
+      `event of it arrives by pull, e.g. after it moves back)`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

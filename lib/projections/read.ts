@@ -21,6 +21,7 @@ import {
   type CompiledQuery,
   compileModelQuery,
   type Driver,
+  IN_SCOPE,
   type ModelOrder,
   type QueryFilter,
   type QueryStrategy,
@@ -43,7 +44,7 @@ export interface ModelView {
 export async function loadModelView(store: Store, id: string): Promise<ModelView | undefined> {
   const row = await readOne<ModelRow>(
     store,
-    "SELECT * FROM models WHERE id = ? AND created = 1 AND removed = 0",
+    `SELECT * FROM models m WHERE id = ? AND created = 1 AND removed = 0 AND ${IN_SCOPE}`,
     [id],
   );
   if (!row) return undefined;
@@ -60,6 +61,29 @@ export async function loadModelView(store: Store, id: string): Promise<ModelView
   const metadata: Record<string, MetadataEntry> = {};
   for (const m of meta) metadata[m.key] = { value: m.value, type: m.type as MetadataType };
   return { row, tags: tags.map((t) => t.tag), metadata };
+}
+
+/**
+ * The servers that said a model left this device's scope (its marks in `sync_gone`), sorted;
+ * empty when none did. The model reads leave such a model out.
+ */
+export async function scopeGoneServers(store: Store, modelId: string): Promise<string[]> {
+  const rows = await readAll<{ server: string }>(
+    store,
+    "SELECT server FROM sync_gone WHERE model_id = ? ORDER BY server",
+    [modelId],
+  );
+  return rows.map((r) => r.server);
+}
+
+/** The models a server said left this device's scope, sorted by id. */
+export async function scopeGoneModels(store: Store, server: string): Promise<string[]> {
+  const rows = await readAll<{ model_id: string }>(
+    store,
+    "SELECT model_id FROM sync_gone WHERE server = ? ORDER BY model_id",
+    [server],
+  );
+  return rows.map((r) => r.model_id);
 }
 
 /** The model columns a query returns, with tags and metadata folded into JSON columns. */

@@ -6,7 +6,7 @@
  */
 
 /** The schema version this code writes and understands. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The projection tables, in the order a canonical dump lists them, with their sort keys. */
 export const PROJECTION_TABLES: readonly { name: string; orderBy: string }[] = [
@@ -120,4 +120,14 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   ],
   // Version 3: a checksum per event (see `store/log.ts`); `migrate` fills it for old events.
   [`ALTER TABLE events ADD COLUMN checksum TEXT NOT NULL DEFAULT ''`],
+  // Version 4: models a project-limited server said left this device's scope (a pull's `gone`),
+  // per server, with when the pull said so. Local state, not a
+  // projection: the log keeps every event, a rebuild never touches it, and the model reads
+  // leave a model out while any server holds it here (see `sync/worker.ts`).
+  [
+    `CREATE TABLE IF NOT EXISTS sync_gone (
+      server TEXT NOT NULL, model_id TEXT NOT NULL, since TEXT NOT NULL,
+      PRIMARY KEY (server, model_id)) WITHOUT ROWID`,
+    `CREATE INDEX IF NOT EXISTS sync_gone_model ON sync_gone(model_id)`,
+  ],
 ];

@@ -35,6 +35,7 @@ export const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
   plots: ["model_id", "title", "series", "iteration"],
   upload_states: ["upload_id"],
   sync_quarantine: ["server", "event_id"],
+  sync_gone: ["server", "model_id"],
 };
 
 /** Replaces `?` placeholders outside quoted literals and identifiers with `$1, $2, ...`. */

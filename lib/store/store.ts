@@ -6,7 +6,8 @@
  * Its rooms: `migrate.ts` (schema versions), `writer.ts` (the one writer: a queue in this
  * process, `BEGIN IMMEDIATE` across processes), `report_queue.ts` (batched reports), `raw.ts`
  * (raw reads on the read connection), `log.ts` (event rows), `default.ts` (the default
- * store), `doctor.ts` (checks), `quarantine.ts` (sync's held events). Over 600 lines by a few:
+ * store), `doctor.ts` (checks), `quarantine.ts` (sync's held events), `scope_gone.ts` (models out of a
+ * server's scope). Over 600 lines by a few:
  * `Store` is the one class behind every room.
  *
  * Reports are queued and written in batches: when {@link StoreOptions.reportBatchPoints}
@@ -54,6 +55,7 @@ import { encodeEventData, EVENT_COLUMNS, eventChecksum, stamp, toEvent } from ".
 import { checkLocal, conflictsWithLog, screenIncoming } from "./integrity.ts";
 import { preload, rebuildProjections } from "./rebuild.ts";
 import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
+import { applyScopeGone } from "./scope_gone.ts";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
@@ -548,6 +550,16 @@ export class Store {
   /** Holds back, releases or drops events in the sync quarantine, in one transaction. */
   async changeQuarantine(change: QuarantineChange): Promise<void> {
     await this.#writer.tx((x) => applyQuarantine(x, change));
+  }
+
+  /**
+   * Marks models as gone from a server's scope (`gone`), or back in it (`back`), in one
+   * transaction (see `scope_gone.ts`).
+   */
+  async changeScopeGone(
+    change: { server: string; gone?: string[]; back?: string[] },
+  ): Promise<void> {
+    await this.#writer.tx((x) => applyScopeGone(x, change));
   }
 
   // ---------------------------------------------------------------- rebuild and dump

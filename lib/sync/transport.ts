@@ -194,5 +194,12 @@ export function parsePull(text: string, cursor: string, url: string): PullRespon
   }
   if (typeof body.more !== "boolean") return bad("more is not a boolean");
   if (body.more && body.next === cursor) return bad(`more events promised but next ${body.next}`);
+  const gone: unknown = body.gone;
+  if (
+    gone !== undefined &&
+    (!Array.isArray(gone) || gone.some((g) => typeof g !== "string" || g === ""))
+  ) {
+    return bad(`gone ${JSON.stringify(gone)} is not a list of model ids`);
+  }
   return body;
 }

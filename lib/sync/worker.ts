@@ -2,7 +2,8 @@
  * The sync worker: pushes this store's events (weights blobs first, resumable) to a modelog
  * server and pulls everyone else's, merging them through the same projection code. Cursors
  * live in the store, so a restarted worker continues where it stopped; the server inserts by
- * event id, so a replay after a crash is harmless.
+ * event id, so a replay after a crash is harmless. A pull's `gone` list marks the models that
+ * left a project-limited token's scope, and the model reads skip them (`store/scope_gone.ts`).
  *
  * Over 600 lines through its runnable examples (about 130 lines, run by `deno test --doc`) and
  * the quarantine's API docs; the code is one class (transport in `transport.ts`, the push round
@@ -22,8 +23,16 @@ import {
   localWeightsUpdatesAfter,
   quarantineEntries,
   type QuarantineEntry,
+  scopeGoneModels,
 } from "../projections/read.ts";
-import { blobPath, MAX_EVENTS_PER_PUSH, UPLOAD_LENGTH, UPLOAD_OFFSET } from "./protocol.ts";
+import {
+  blobPath,
+  MAX_EVENTS_PER_PUSH,
+  type PullResponse,
+  UPLOAD_LENGTH,
+  UPLOAD_OFFSET,
+} from "./protocol.ts";
+import { splitStream } from "../projections/fold.ts";
 import { describeError, parsePull, sleep, Transport } from "./transport.ts";
 import { PushRound, ServerReset } from "./push.ts";
 import { setFallbackBlobFetcher, type WeightsSource } from "../weights/local_copy.ts";
@@ -548,6 +557,7 @@ export class SyncWorker {
         });
         fresh += added.length;
       }
+      await this.#scope(store, body);
       events += body.events.length;
       if (body.next !== cursor) {
         cursor = body.next;
@@ -557,6 +567,30 @@ export class SyncWorker {
       if (!body.more) break;
     }
     return { events, fresh };
+  }
+
+  /**
+   * Keeps the device's view within a project-limited token's scope: a model the page says is
+   * `gone` (an admin moved it to a project the token may not read) gets a mark and the model
+   * reads leave it out; a marked model with an event in the page, not said gone, is back in
+   * the scope (the server sends its events again when it re-enters) and its mark goes. Its
+   * events stay in the log either way. Runs before the cursor moves: a page pulled again
+   * after a crash marks the same.
+   */
+  async #scope(store: Store, body: PullResponse): Promise<void> {
+    const gone = new Set(body.gone ?? []);
+    const seen = new Set<string>();
+    for (const e of body.events) {
+      const [kind, id] = splitStream(e.stream);
+      if (kind === "model" && !gone.has(id)) seen.add(id);
+    }
+    if (gone.size === 0 && seen.size === 0) return;
+    const marked = new Set(await scopeGoneModels(store, this.#server));
+    const back = [...seen].filter((id) => marked.has(id));
+    const left = [...gone].filter((id) => !marked.has(id));
+    if (back.length || left.length) {
+      await store.changeScopeGone({ server: this.#server, gone: left, back });
+    }
   }
 
   /**
