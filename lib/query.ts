@@ -411,7 +411,7 @@ export function selectivityProbes(f: QueryFilter, cap: number): Probe[] {
   const probe = (table: string, cond: string, args: (string | number)[], driver: Driver) =>
     out.push({
       sql:
-        `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${cond} AND present = 1 LIMIT ?)`,
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${cond} AND present = 1 LIMIT ?) AS probe`,
       args: [...args, cap],
       driver,
     });

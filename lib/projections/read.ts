@@ -416,7 +416,7 @@ export async function modelTablePage(
     columns: "1",
     ...scope,
   });
-  const c = { sql: `SELECT count(*) AS n FROM (${all.sql})`, args: all.args };
+  const c = { sql: `SELECT count(*) AS n FROM (${all.sql}) AS matched`, args: all.args };
   const [ids, total] = await Promise.all([
     readAll<{ id: string }>(store, q.sql, q.args),
     readOne<{ n: number }>(store, c.sql, c.args),

@@ -22,6 +22,7 @@ import type { TokenEntry } from "../../lib/server/auth.ts";
 import { craft, hlc, serve, sha256Hex, withTempDir } from "../fixtures/helpers.ts";
 import { uiPages } from "../../lib/server/ui.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { LIBSQL, type ServerBackend, serverTest } from "../fixtures/server_backends.ts";
 
 const VISION = "vision-token-a1b2c3d4e5";
 const ADMIN = "admin-token-5c1e0f3d9a";
@@ -30,14 +31,19 @@ const TOKENS: TokenEntry[] = [
   { token: VISION, role: "write", projects: ["vision"], name: "vision-team" },
 ];
 
+/** Runs `fn` with an in-process server on a fresh database of `backend` (libSQL by default). */
+// The tests that touch the server's database run on both backends (serverTest). The others stay
+// on libSQL: headers, cookies, the UI, the tokens file and the worker's loop do not depend on the
+// database, and the restored-backup test builds its server from a local libSQL store.
 async function withServer(
   fn: (server: RunningServer, dir: string) => Promise<void>,
   opts: Partial<Parameters<typeof startServer>[0]> = {},
+  backend: ServerBackend = LIBSQL,
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const server = await startServer({
       port: 0,
-      db: join(dir, "server", "modelog.db"),
+      ...(await backend.fresh(dir)).serve,
       log: () => {},
       ...opts,
     });
@@ -238,39 +244,46 @@ Deno.test("without tokens: a cross-site form post and a foreign Host header are 
   });
 });
 
-Deno.test("a project-limited token's model list pages without showing other projects' ids", async () => {
-  await withServer(async (server) => {
-    const ids: string[] = [];
-    const t0 = Date.now();
-    // Newest first: other, other, vision, other, other, vision.
-    for (let i = 0; i < 6; i++) {
-      const id = newId();
-      const project = i % 3 === 2 ? "vision" : "other";
-      const r = await pushEvents(
-        server.url,
-        [created(project, id, hlc(t0 - i * 1000, 0, "d"))],
-        ADMIN,
-      );
-      await r.body?.cancel();
-      ids.push(id);
-    }
-    const others = ids.filter((_, i) => i % 3 !== 2);
-    const seen: string[] = [];
-    let after: string | null = null;
-    for (let pages = 0; pages < 10; pages++) {
-      const q: string = `${server.url}/v1/models?limit=2${after ? `&after=${after}` : ""}`;
-      const res = await fetch(q, { headers: bearer(VISION) });
-      const text = await res.text();
-      assert.equal(res.status, 200, text);
-      for (const o of others) assert.ok(!text.includes(o), "no id of another project");
-      const body = JSON.parse(text);
-      seen.push(...body.models.map((m: { id: string }) => m.id));
-      after = body.next;
-      if (!after) break;
-    }
-    assert.deepEqual(seen, ids.filter((_, i) => i % 3 === 2));
-  }, { tokens: TOKENS });
-});
+serverTest(
+  "a project-limited token's model list pages without showing other projects' ids",
+  async (backend) => {
+    await withServer(
+      async (server) => {
+        const ids: string[] = [];
+        const t0 = Date.now();
+        // Newest first: other, other, vision, other, other, vision.
+        for (let i = 0; i < 6; i++) {
+          const id = newId();
+          const project = i % 3 === 2 ? "vision" : "other";
+          const r = await pushEvents(
+            server.url,
+            [created(project, id, hlc(t0 - i * 1000, 0, "d"))],
+            ADMIN,
+          );
+          await r.body?.cancel();
+          ids.push(id);
+        }
+        const others = ids.filter((_, i) => i % 3 !== 2);
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (let pages = 0; pages < 10; pages++) {
+          const q: string = `${server.url}/v1/models?limit=2${after ? `&after=${after}` : ""}`;
+          const res = await fetch(q, { headers: bearer(VISION) });
+          const text = await res.text();
+          assert.equal(res.status, 200, text);
+          for (const o of others) assert.ok(!text.includes(o), "no id of another project");
+          const body = JSON.parse(text);
+          seen.push(...body.models.map((m: { id: string }) => m.id));
+          after = body.next;
+          if (!after) break;
+        }
+        assert.deepEqual(seen, ids.filter((_, i) => i % 3 === 2));
+      },
+      { tokens: TOKENS },
+      backend,
+    );
+  },
+);
 
 Deno.test("a tokens file that is not JSON is refused without echoing its text", async () => {
   await withTempDir(async (dir) => {
@@ -294,45 +307,52 @@ async function fill(store: Store, n: number, project = "p"): Promise<void> {
   await task.close();
 }
 
-Deno.test("after the server's database is reset, devices push again and pull everything new", async () => {
-  await withTempDir(async (dir) => {
-    const a = await openStore({ home: join(dir, "a") });
-    const b = await openStore({ home: join(dir, "b") });
-    let server = await startServer({ port: 0, db: join(dir, "s1", "modelog.db"), log: () => {} });
-    const port = server.port;
-    try {
-      await fill(a, 30);
-      const wa = new SyncWorker({ server: server.url, store: a, batchSize: 7 });
-      await wa.sync();
-      const aCount = Number(
-        (await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n,
-      );
-      assert.ok(aCount > 5);
-      await server.close();
-      // A new, empty database behind the same URL.
-      server = await startServer({ port, db: join(dir, "s2", "modelog.db"), log: () => {} });
-      await fill(b, 1, "q");
-      const wb = new SyncWorker({ server: server.url, store: b });
-      await wb.sync();
-      await wa.sync();
-      const total = Number(
-        (await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events"))?.n,
-      );
-      const bCount = Number(
-        (await readOne<{ n: number }>(b, "SELECT count(*) AS n FROM events"))?.n,
-      );
-      assert.equal(total, aCount + bCount, "a pushed its events again");
-      const aNow = Number((await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n);
-      assert.equal(aNow, aCount + bCount, "a pulled b's events despite its old cursor");
-      await wb.sync();
-      assert.deepEqual(await b.dump(), await a.dump());
-    } finally {
-      await server.close();
-      await a.close();
-      await b.close();
-    }
-  });
-});
+serverTest(
+  "after the server's database is reset, devices push again and pull everything new",
+  async (backend) => {
+    await withTempDir(async (dir) => {
+      const a = await openStore({ home: join(dir, "a") });
+      const b = await openStore({ home: join(dir, "b") });
+      const first = (await backend.fresh(join(dir, "s1"))).serve;
+      let server = await startServer({ port: 0, ...first, log: () => {} });
+      const port = server.port;
+      try {
+        await fill(a, 30);
+        const wa = new SyncWorker({ server: server.url, store: a, batchSize: 7 });
+        await wa.sync();
+        const aCount = Number(
+          (await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n,
+        );
+        assert.ok(aCount > 5);
+        await server.close();
+        // A new, empty database behind the same URL.
+        const second = (await backend.fresh(join(dir, "s2"))).serve;
+        server = await startServer({ port, ...second, log: () => {} });
+        await fill(b, 1, "q");
+        const wb = new SyncWorker({ server: server.url, store: b });
+        await wb.sync();
+        await wa.sync();
+        const total = Number(
+          (await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events"))?.n,
+        );
+        const bCount = Number(
+          (await readOne<{ n: number }>(b, "SELECT count(*) AS n FROM events"))?.n,
+        );
+        assert.equal(total, aCount + bCount, "a pushed its events again");
+        const aNow = Number(
+          (await readOne<{ n: number }>(a, "SELECT count(*) AS n FROM events"))?.n,
+        );
+        assert.equal(aNow, aCount + bCount, "a pulled b's events despite its old cursor");
+        await wb.sync();
+        assert.deepEqual(await b.dump(), await a.dump());
+      } finally {
+        await server.close();
+        await a.close();
+        await b.close();
+      }
+    });
+  },
+);
 
 Deno.test("garbage pull answers fail the round with SYNC_FAILED instead of looping or crashing", async () => {
   await withTempDir(async (dir) => {
@@ -387,36 +407,43 @@ Deno.test("stop() then start() without waiting leaves the loop running", async (
   });
 });
 
-Deno.test("a push nested deeper than any payload needs is refused with 400, and nothing applies", async () => {
-  await withServer(async (server) => {
-    const id = newId();
-    const deep = JSON.parse("[".repeat(5000) + "]".repeat(5000));
-    const plot = craft(`model:${id}`, "metric.plot", {
-      kind: "line",
-      title: "t",
-      series: "s",
-      iteration: 0,
-      figure: { data: [deep], layout: {} },
-    }, hlc(Date.now(), 1, "dev1"));
-    const res = await pushEvents(server.url, [created("p", id), plot]);
-    assert.equal(res.status, 400);
-    const body = await res.json();
-    assert.equal(body.error.code, "INVALID_ARGUMENT");
-    assert.match(body.error.message, /nests 50\d\d levels/);
-    const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
-    assert.equal(n?.n, 0);
-    // Brackets inside strings do not count.
-    const ok = await pushEvents(server.url, [
-      craft(
-        `model:${id}`,
-        "model.created",
-        { name: "[".repeat(5000) + '\\"{', project: "p" },
-        hlc(Date.now(), 2, "dev1"),
-      ),
-    ]);
-    assert.equal(ok.status, 200, await ok.text());
-  });
-});
+serverTest(
+  "a push nested deeper than any payload needs is refused with 400, and nothing applies",
+  async (backend) => {
+    await withServer(
+      async (server) => {
+        const id = newId();
+        const deep = JSON.parse("[".repeat(5000) + "]".repeat(5000));
+        const plot = craft(`model:${id}`, "metric.plot", {
+          kind: "line",
+          title: "t",
+          series: "s",
+          iteration: 0,
+          figure: { data: [deep], layout: {} },
+        }, hlc(Date.now(), 1, "dev1"));
+        const res = await pushEvents(server.url, [created("p", id), plot]);
+        assert.equal(res.status, 400);
+        const body = await res.json();
+        assert.equal(body.error.code, "INVALID_ARGUMENT");
+        assert.match(body.error.message, /nests 50\d\d levels/);
+        const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
+        assert.equal(Number(n?.n), 0);
+        // Brackets inside strings do not count.
+        const ok = await pushEvents(server.url, [
+          craft(
+            `model:${id}`,
+            "model.created",
+            { name: "[".repeat(5000) + '\\"{', project: "p" },
+            hlc(Date.now(), 2, "dev1"),
+          ),
+        ]);
+        assert.equal(ok.status, 200, await ok.text());
+      },
+      {},
+      backend,
+    );
+  },
+);
 
 Deno.test("web UI: hostile names, tags, metadata, labels, plots and a bad hash render escaped", async () => {
   await withServer(async (server) => {
@@ -535,23 +562,30 @@ Deno.test("a server restored from an older backup (its log behind the cursor) is
   });
 });
 
-Deno.test("an event stamped far in the future is refused, so it cannot drag every clock along", async () => {
-  await withServer(async (server) => {
-    const future = hlc(Date.now() + 30 * 24 * 3600 * 1000, 0, "dev1");
-    const res = await pushEvents(server.url, [created("p"), created("p", newId(), future)]);
-    assert.equal(res.status, 400);
-    const body = await res.json();
-    assert.equal(body.error.code, "INVALID_EVENT");
-    assert.match(body.error.message, /events\[1\]: .*ahead of the server's clock/);
-    const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
-    assert.equal(n?.n, 0);
-    const soon = await pushEvents(server.url, [
-      created("p", newId(), hlc(Date.now() + 60_000, 0, "d")),
-    ]);
-    assert.equal(soon.status, 200, "a minute of skew is fine");
-    await soon.body?.cancel();
-  });
-});
+serverTest(
+  "an event stamped far in the future is refused, so it cannot drag every clock along",
+  async (backend) => {
+    await withServer(
+      async (server) => {
+        const future = hlc(Date.now() + 30 * 24 * 3600 * 1000, 0, "dev1");
+        const res = await pushEvents(server.url, [created("p"), created("p", newId(), future)]);
+        assert.equal(res.status, 400);
+        const body = await res.json();
+        assert.equal(body.error.code, "INVALID_EVENT");
+        assert.match(body.error.message, /events\[1\]: .*ahead of the server's clock/);
+        const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
+        assert.equal(Number(n?.n), 0);
+        const soon = await pushEvents(server.url, [
+          created("p", newId(), hlc(Date.now() + 60_000, 0, "d")),
+        ]);
+        assert.equal(soon.status, 200, "a minute of skew is fine");
+        await soon.body?.cancel();
+      },
+      {},
+      backend,
+    );
+  },
+);
 
 Deno.test("the login cookie is Secure behind a TLS proxy, and HttpOnly SameSite=Strict always", async () => {
   await withServer(async (server) => {

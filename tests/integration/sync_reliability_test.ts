@@ -13,6 +13,7 @@ import { newId } from "../../lib/clock.ts";
 import { MAX_PULL_BYTES, PROTOCOL_VERSION } from "../../lib/sync/protocol.ts";
 import { CLI, serverEvents, spawnDeno, spawnServer } from "../fixtures/sync_helpers.ts";
 import { withTempDir } from "../fixtures/helpers.ts";
+import { serverTest } from "../fixtures/server_backends.ts";
 
 /** Creates a model by event; returns its id. */
 async function model(store: Store, project: string, name: string): Promise<string> {
@@ -46,6 +47,9 @@ async function cli(args: string[], env?: Record<string, string>): Promise<string
   return p.stdout();
 }
 
+// The size limit and project refusals run on both server databases (serverTest). The others
+// stay on libSQL: they are about the device (its blobs, its CLI state), and the 100 MB of plots
+// take about 40 s on libSQL and 70 s more on PostgreSQL.
 Deno.test("100 plots of about 1 MB reach a second device in pages bounded by bytes", async () => {
   await withTempDir(async (dir) => {
     const server = await spawnServer({ db: join(dir, "server", "modelog.db"), quiet: true });
@@ -77,46 +81,49 @@ Deno.test("100 plots of about 1 MB reach a second device in pages bounded by byt
   });
 });
 
-Deno.test("an event larger than the server's limit is held back; the rest goes on", async () => {
-  await withTempDir(async (dir) => {
-    // In process, for its small limit (the CLI server takes the default 32 MiB).
-    const server = await startServer({
-      port: 0,
-      db: join(dir, "server.db"),
-      maxEventsBody: 1 << 20,
-      log: () => {},
+serverTest(
+  "an event larger than the server's limit is held back; the rest goes on",
+  async (backend) => {
+    await withTempDir(async (dir) => {
+      // In process, for its small limit (the CLI server takes the default 32 MiB).
+      const server = await startServer({
+        port: 0,
+        ...(await backend.fresh(dir)).serve,
+        maxEventsBody: 1 << 20,
+        log: () => {},
+      });
+      const a = await openStore({ home: join(dir, "a") });
+      try {
+        const health = await (await fetch(`${server.url}/v1/health`)).json();
+        assert.equal(health.protocol, PROTOCOL_VERSION);
+        assert.equal(health.limits.eventsBody, 1 << 20);
+        assert.ok(health.limits.pullBytes > 0);
+        const big = await model(a, "p", "big");
+        const small = await model(a, "p", "small");
+        await bigPlot(a, big, 0, 2 << 20);
+        await a.flush();
+        await a.append([{ stream: `model:${big}`, type: "model.published", data: {} }]);
+        await a.append([{ stream: `model:${small}`, type: "model.published", data: {} }]);
+        // Half-megabyte plots: several pushes, each under the limit.
+        for (let i = 0; i < 6; i++) await bigPlot(a, small, i, 400_000);
+        const w = new SyncWorker({ server: server.url, store: a });
+        const r = await w.push();
+        assert.equal(r.events, 9); // both creations, the small model's publish and plots
+        const held = await w.quarantined();
+        assert.deepEqual(held.map((q) => q.type), ["metric.plot", "model.published"]);
+        assert.match(held[0]!.reason, /more than the \d+ bytes the server takes/);
+        assert.equal(held[1]!.heldBy, held[0]!.id);
+        assert.equal((await w.status()).held, 2);
+        const on = await serverEvents(server.url);
+        assert.equal(on.filter((e) => e.stream === `model:${small}`).length, 8);
+        assert.equal(on.filter((e) => e.stream === `model:${big}`).length, 1);
+      } finally {
+        await a.close();
+        await server.close();
+      }
     });
-    const a = await openStore({ home: join(dir, "a") });
-    try {
-      const health = await (await fetch(`${server.url}/v1/health`)).json();
-      assert.equal(health.protocol, PROTOCOL_VERSION);
-      assert.equal(health.limits.eventsBody, 1 << 20);
-      assert.ok(health.limits.pullBytes > 0);
-      const big = await model(a, "p", "big");
-      const small = await model(a, "p", "small");
-      await bigPlot(a, big, 0, 2 << 20);
-      await a.flush();
-      await a.append([{ stream: `model:${big}`, type: "model.published", data: {} }]);
-      await a.append([{ stream: `model:${small}`, type: "model.published", data: {} }]);
-      // Half-megabyte plots: several pushes, each under the limit.
-      for (let i = 0; i < 6; i++) await bigPlot(a, small, i, 400_000);
-      const w = new SyncWorker({ server: server.url, store: a });
-      const r = await w.push();
-      assert.equal(r.events, 9); // both creations, the small model's publish and plots
-      const held = await w.quarantined();
-      assert.deepEqual(held.map((q) => q.type), ["metric.plot", "model.published"]);
-      assert.match(held[0]!.reason, /more than the \d+ bytes the server takes/);
-      assert.equal(held[1]!.heldBy, held[0]!.id);
-      assert.equal((await w.status()).held, 2);
-      const on = await serverEvents(server.url);
-      assert.equal(on.filter((e) => e.stream === `model:${small}`).length, 8);
-      assert.equal(on.filter((e) => e.stream === `model:${big}`).length, 1);
-    } finally {
-      await a.close();
-      await server.close();
-    }
-  });
-});
+  },
+);
 
 Deno.test("a flipped byte in a local blob holds that model back; every other model syncs", async () => {
   await withTempDir(async (dir) => {
@@ -170,62 +177,68 @@ Deno.test("a flipped byte in a local blob holds that model back; every other mod
   });
 });
 
-Deno.test("a model written outside the token's project is held; the project's models sync; the CLI drops it", async () => {
-  await withTempDir(async (dir) => {
-    const tokens = join(dir, "tokens.json");
-    await Deno.writeTextFile(
-      tokens,
-      JSON.stringify({
-        tokens: [
-          { token: "vision-token-1234", role: "write", projects: ["vision"] },
-          { token: "admin-token-12345", role: "admin" },
-        ],
-      }),
-    );
-    const server = await spawnServer({ db: join(dir, "server", "modelog.db"), tokens });
-    const home = join(dir, "a");
-    const a = await openStore({ home });
-    const stray = await model(a, "other", "oops");
-    await a.append([{ stream: `model:${stray}`, type: "model.removed", data: {} }]);
-    const vision = [
-      await model(a, "vision", "v1"),
-      await model(a, "vision", "v2"),
-      await model(a, "vision", "v3"),
-    ];
-    await a.close();
-    try {
-      const env = { MODELOG_SERVER: server.url, MODELOG_TOKEN: "vision-token-1234" };
-      const pushed = JSON.parse(await cli(["sync", "push", "--home", home, "--json"], env));
-      assert.equal(pushed.events, 3);
-      const status = await cli(["sync", "status", "--home", home], env);
-      assert.match(status, /held +2/);
-      assert.match(status, /outside this token's projects/);
-      const held = JSON.parse(await cli(["sync", "held", "--home", home, "--json"], env));
-      assert.deepEqual(held.map((q: { type: string }) => q.type), [
-        "model.created",
-        "model.removed",
-      ]);
-      // Dropping the creation sends the removal, which the server refuses in its turn.
-      const dropped = JSON.parse(
-        await cli(["sync", "drop", held[0].id, "--home", home, "--json"], env),
+serverTest(
+  "a model written outside the token's project is held; the project's models sync; the CLI drops it",
+  async (backend) => {
+    await withTempDir(async (dir) => {
+      const tokens = join(dir, "tokens.json");
+      await Deno.writeTextFile(
+        tokens,
+        JSON.stringify({
+          tokens: [
+            { token: "vision-token-1234", role: "write", projects: ["vision"] },
+            { token: "admin-token-12345", role: "admin" },
+          ],
+        }),
       );
-      assert.deepEqual(dropped, { events: 0, held: 1 });
-      await cli(["sync", "drop", held[1].id, "--home", home, "--json"], env);
-      assert.deepEqual(JSON.parse(await cli(["sync", "held", "--home", home, "--json"], env)), []);
-      // The vision models are on the server and reach a second device.
-      const b = await openStore({ home: join(dir, "b") });
+      const server = await spawnServer({ ...(await backend.fresh(dir)).serve, tokens });
+      const home = join(dir, "a");
+      const a = await openStore({ home });
+      const stray = await model(a, "other", "oops");
+      await a.append([{ stream: `model:${stray}`, type: "model.removed", data: {} }]);
+      const vision = [
+        await model(a, "vision", "v1"),
+        await model(a, "vision", "v2"),
+        await model(a, "vision", "v3"),
+      ];
+      await a.close();
       try {
-        await new SyncWorker({ server: server.url, store: b, token: "admin-token-12345" }).pull();
-        for (const id of vision) assert.ok(await Model.get(id, { store: b }));
-        await assert.rejects(() => Model.get(stray, { store: b }));
+        const env = { MODELOG_SERVER: server.url, MODELOG_TOKEN: "vision-token-1234" };
+        const pushed = JSON.parse(await cli(["sync", "push", "--home", home, "--json"], env));
+        assert.equal(pushed.events, 3);
+        const status = await cli(["sync", "status", "--home", home], env);
+        assert.match(status, /held +2/);
+        assert.match(status, /outside this token's projects/);
+        const held = JSON.parse(await cli(["sync", "held", "--home", home, "--json"], env));
+        assert.deepEqual(held.map((q: { type: string }) => q.type), [
+          "model.created",
+          "model.removed",
+        ]);
+        // Dropping the creation sends the removal, which the server refuses in its turn.
+        const dropped = JSON.parse(
+          await cli(["sync", "drop", held[0].id, "--home", home, "--json"], env),
+        );
+        assert.deepEqual(dropped, { events: 0, held: 1 });
+        await cli(["sync", "drop", held[1].id, "--home", home, "--json"], env);
+        assert.deepEqual(
+          JSON.parse(await cli(["sync", "held", "--home", home, "--json"], env)),
+          [],
+        );
+        // The vision models are on the server and reach a second device.
+        const b = await openStore({ home: join(dir, "b") });
+        try {
+          await new SyncWorker({ server: server.url, store: b, token: "admin-token-12345" }).pull();
+          for (const id of vision) assert.ok(await Model.get(id, { store: b }));
+          await assert.rejects(() => Model.get(stray, { store: b }));
+        } finally {
+          await b.close();
+        }
       } finally {
-        await b.close();
+        await server.stop();
       }
-    } finally {
-      await server.stop();
-    }
-  });
-});
+    });
+  },
+);
 
 Deno.test("a second device fetches weights from the server it last synced with, or --server", async () => {
   await withTempDir(async (dir) => {

@@ -30,6 +30,7 @@ import {
   WORKER,
   writeBigFile,
 } from "../fixtures/sync_helpers.ts";
+import { LIBSQL, type ServerBackend, serverTest } from "../fixtures/server_backends.ts";
 
 /** Local events of a store (ids in local order). */
 async function localIds(store: Store): Promise<string[]> {
@@ -63,14 +64,18 @@ async function fillScalars(store: Store, n: number): Promise<string> {
   return id;
 }
 
-/** Runs `fn` with a temp dir and a server on `<dir>/server/modelog.db`, stopped afterwards. */
+/**
+ * Runs `fn` with a temp dir and a server on a fresh database of `backend` (on libSQL,
+ * `<dir>/server/modelog.db`), stopped afterwards.
+ */
 async function withServer(
+  backend: ServerBackend,
   fn: (server: ServerProc, dir: string) => Promise<void>,
   options: { tokens?: string } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const server = await spawnServer({
-      db: join(dir, "server", "modelog.db"),
+      ...(await backend.fresh(dir)).serve,
       quiet: true,
       ...(options.tokens ? { tokens: options.tokens } : {}),
     });
@@ -83,10 +88,10 @@ async function withServer(
 }
 
 /** Offline edits of the same model on two devices, then syncs in `order`; dumps must match. */
-async function twoDevices(order: "ABA" | "BAB"): Promise<void> {
+async function twoDevices(backend: ServerBackend, order: "ABA" | "BAB"): Promise<void> {
   await withTempDir(async (dir) => {
-    const dbPath = join(dir, "server", "modelog.db");
-    let server = await spawnServer({ db: dbPath, quiet: true });
+    const sdb = await backend.fresh(dir);
+    let server = await spawnServer({ ...sdb.serve, quiet: true });
     const a = await openStore({ home: join(dir, "a") });
     const b = await openStore({ home: join(dir, "b") });
     const stores: Store[] = [a, b];
@@ -159,7 +164,7 @@ async function twoDevices(order: "ABA" | "BAB"): Promise<void> {
 
       // The server's own store, opened after a graceful stop.
       await server.stop();
-      const s = await openStore({ path: dbPath, home: join(dir, "server") });
+      const s = await sdb.open(join(dir, "server"));
       try {
         assert.deepEqual(await s.dump(), dumpA, `the server converges (${order})`);
         const n = await readOne<{ n: number }>(s, "SELECT count(*) AS n FROM events");
@@ -168,7 +173,7 @@ async function twoDevices(order: "ABA" | "BAB"): Promise<void> {
       } finally {
         await s.close();
       }
-      server = await spawnServer({ db: dbPath, quiet: true });
+      server = await spawnServer({ ...sdb.serve, quiet: true });
     } finally {
       for (const s of stores) await s.close();
       await server.crash();
@@ -176,154 +181,166 @@ async function twoDevices(order: "ABA" | "BAB"): Promise<void> {
   });
 }
 
-Deno.test("two devices editing one model offline converge: sync A, B, A", async () => {
-  await twoDevices("ABA");
+serverTest("two devices editing one model offline converge: sync A, B, A", async (backend) => {
+  await twoDevices(backend, "ABA");
 });
 
-Deno.test("two devices editing one model offline converge: sync B, A, B", async () => {
-  await twoDevices("BAB");
+serverTest("two devices editing one model offline converge: sync B, A, B", async (backend) => {
+  await twoDevices(backend, "BAB");
 });
 
-Deno.test("pushing the same batch twice: second answer is all duplicates, no duplicate rows", async () => {
-  await withServer(async (server) => {
-    const id = newId();
-    const s = `model:${id}`;
-    const w = Date.now();
-    const events: StoredEvent[] = [
-      craft(s, "model.created", { name: "dup", project: "p", tags: [] }, hlc(w, 0, "dev1")),
-    ];
-    for (let i = 1; i < 25; i++) {
-      events.push(
-        craft(s, "model.updated", { fields: { comment: `c${i}` } }, hlc(w + i, 0, "dev1")),
-      );
-    }
-    const post = async () => {
-      const res = await fetch(`${server.url}/v1/events`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ events }),
-      });
-      assert.equal(res.status, 200);
-      return await res.json();
-    };
-    const first = await post();
-    assert.equal(first.accepted, events.length);
-    assert.equal(first.duplicates, 0);
-    const second = await post();
-    assert.equal(second.accepted, 0);
-    assert.equal(second.duplicates, events.length);
-    assert.equal(second.seq, first.seq, "the server sequence did not move");
-    const all = await serverEvents(server.url);
-    assert.equal(all.length, events.length);
-    assert.deepEqual(new Set(all.map((e) => e.id)), new Set(events.map((e) => e.id)));
-    const rec = await fetch(`${server.url}/v1/models/${id}`).then((r) => r.json());
-    assert.equal(rec.model.comment, "c24");
-  });
-});
-
-Deno.test("SIGKILL of the worker mid-push, then a restart: no duplicate, no gap", async () => {
-  await withServer(async (server, dir) => {
-    const home = join(dir, "dev");
-    const store = await openStore({ home });
-    await fillScalars(store, 3000);
-    const local = await localIds(store);
-    await store.close();
-    const cfg = { home, server: server.url, action: "push", batchSize: 20 };
-    let acked = 0;
-    const first = spawnDeno(WORKER, [JSON.stringify(cfg)], {
-      onLine: (l) => {
-        const m = /^progress push (\d+)/.exec(l);
-        if (m) {
-          acked = Number(m[1]);
-          first.kill("SIGKILL");
-        }
-      },
-    });
-    try {
-      const st = await first.done;
-      assert.equal(st.success, false, "the worker was killed mid-push");
-    } finally {
-      first.kill();
-    }
-    assert.ok(acked > 0 && acked < local.length);
-    const partial = await serverEvents(server.url);
-    assert.ok(partial.length >= acked && partial.length < local.length, "stopped mid-push");
-
-    const second = spawnDeno(WORKER, [JSON.stringify(cfg)]);
-    try {
-      const st = await second.done;
-      assert.equal(st.code, 0, second.stderr());
-    } finally {
-      second.kill();
-    }
-    const res = resultOf(second);
-    assert.ok((res.events as number) <= local.length - acked, "the restart resumed");
-    const all = await serverEvents(server.url);
-    assert.equal(all.length, local.length, "server event count == local count");
-    assert.deepEqual(new Set(all.map((e) => e.id)), new Set(local), "same ids");
-    const status = resultOf(second, "status");
-    assert.equal(status.pendingEvents, 0);
-  });
-});
-
-Deno.test("SIGKILL of the server mid-push loses nothing acknowledged; the worker resumes", async () => {
-  await withTempDir(async (dir) => {
-    const dbPath = join(dir, "server", "modelog.db");
-    let server = await spawnServer({ db: dbPath, quiet: true });
-    const port = server.port;
-    const home = join(dir, "dev");
-    const store = await openStore({ home });
-    await fillScalars(store, 3000);
-    const local = await localIds(store);
-    await store.close();
-    const cfg = {
-      home,
-      server: server.url,
-      action: "push",
-      batchSize: 20,
-      maxRetries: 40,
-      retryBaseMs: 50,
-    };
-    let acked = 0;
-    let killed: Promise<void> | undefined;
-    const worker = spawnDeno(WORKER, [JSON.stringify(cfg)], {
-      onLine: (l) => {
-        const m = /^progress push (\d+)/.exec(l);
-        if (m && !killed) {
-          acked = Number(m[1]);
-          killed = server.crash();
-        }
-      },
-    });
-    try {
-      await waitFor(() => killed !== undefined, { timeoutMs: 60_000, what: "the first ack" });
-      await killed;
-      // Every acknowledged event is in the dead server's database.
-      const s = await openStore({ path: dbPath, home: join(dir, "server") });
-      try {
-        const rows = await readAll<{ id: string }>(s, "SELECT id FROM events");
-        const onServer = new Set(rows.map((r) => r.id));
-        for (const id of local.slice(0, acked)) assert.ok(onServer.has(id), `acked ${id} kept`);
-        assert.ok(onServer.size < local.length, "the server died mid-push");
-      } finally {
-        await s.close();
+serverTest(
+  "pushing the same batch twice: second answer is all duplicates, no duplicate rows",
+  async (backend) => {
+    await withServer(backend, async (server) => {
+      const id = newId();
+      const s = `model:${id}`;
+      const w = Date.now();
+      const events: StoredEvent[] = [
+        craft(s, "model.created", { name: "dup", project: "p", tags: [] }, hlc(w, 0, "dev1")),
+      ];
+      for (let i = 1; i < 25; i++) {
+        events.push(
+          craft(s, "model.updated", { fields: { comment: `c${i}` } }, hlc(w + i, 0, "dev1")),
+        );
       }
-      server = await spawnServer({ db: dbPath, port, quiet: true });
-      const st = await worker.done;
-      assert.equal(st.code, 0, worker.stderr());
+      const post = async () => {
+        const res = await fetch(`${server.url}/v1/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ events }),
+        });
+        assert.equal(res.status, 200);
+        return await res.json();
+      };
+      const first = await post();
+      assert.equal(first.accepted, events.length);
+      assert.equal(first.duplicates, 0);
+      const second = await post();
+      assert.equal(second.accepted, 0);
+      assert.equal(second.duplicates, events.length);
+      assert.equal(second.seq, first.seq, "the server sequence did not move");
       const all = await serverEvents(server.url);
-      assert.equal(all.length, local.length, "no duplicate, no gap");
-      assert.deepEqual(new Set(all.map((e) => e.id)), new Set(local));
-    } finally {
-      worker.kill();
-      await worker.done;
-      await server.crash();
-    }
-  });
-});
+      assert.equal(all.length, events.length);
+      assert.deepEqual(new Set(all.map((e) => e.id)), new Set(events.map((e) => e.id)));
+      const rec = await fetch(`${server.url}/v1/models/${id}`).then((r) => r.json());
+      assert.equal(rec.model.comment, "c24");
+    });
+  },
+);
 
+serverTest(
+  "SIGKILL of the worker mid-push, then a restart: no duplicate, no gap",
+  async (backend) => {
+    await withServer(backend, async (server, dir) => {
+      const home = join(dir, "dev");
+      const store = await openStore({ home });
+      await fillScalars(store, 3000);
+      const local = await localIds(store);
+      await store.close();
+      const cfg = { home, server: server.url, action: "push", batchSize: 20 };
+      let acked = 0;
+      const first = spawnDeno(WORKER, [JSON.stringify(cfg)], {
+        onLine: (l) => {
+          const m = /^progress push (\d+)/.exec(l);
+          if (m) {
+            acked = Number(m[1]);
+            first.kill("SIGKILL");
+          }
+        },
+      });
+      try {
+        const st = await first.done;
+        assert.equal(st.success, false, "the worker was killed mid-push");
+      } finally {
+        first.kill();
+      }
+      assert.ok(acked > 0 && acked < local.length);
+      const partial = await serverEvents(server.url);
+      assert.ok(partial.length >= acked && partial.length < local.length, "stopped mid-push");
+
+      const second = spawnDeno(WORKER, [JSON.stringify(cfg)]);
+      try {
+        const st = await second.done;
+        assert.equal(st.code, 0, second.stderr());
+      } finally {
+        second.kill();
+      }
+      const res = resultOf(second);
+      assert.ok((res.events as number) <= local.length - acked, "the restart resumed");
+      const all = await serverEvents(server.url);
+      assert.equal(all.length, local.length, "server event count == local count");
+      assert.deepEqual(new Set(all.map((e) => e.id)), new Set(local), "same ids");
+      const status = resultOf(second, "status");
+      assert.equal(status.pendingEvents, 0);
+    });
+  },
+);
+
+serverTest(
+  "SIGKILL of the server mid-push loses nothing acknowledged; the worker resumes",
+  async (backend) => {
+    await withTempDir(async (dir) => {
+      const sdb = await backend.fresh(dir);
+      let server = await spawnServer({ ...sdb.serve, quiet: true });
+      const port = server.port;
+      const home = join(dir, "dev");
+      const store = await openStore({ home });
+      await fillScalars(store, 3000);
+      const local = await localIds(store);
+      await store.close();
+      const cfg = {
+        home,
+        server: server.url,
+        action: "push",
+        batchSize: 20,
+        maxRetries: 40,
+        retryBaseMs: 50,
+      };
+      let acked = 0;
+      let killed: Promise<void> | undefined;
+      const worker = spawnDeno(WORKER, [JSON.stringify(cfg)], {
+        onLine: (l) => {
+          const m = /^progress push (\d+)/.exec(l);
+          if (m && !killed) {
+            acked = Number(m[1]);
+            killed = server.crash();
+          }
+        },
+      });
+      try {
+        await waitFor(() => killed !== undefined, { timeoutMs: 60_000, what: "the first ack" });
+        await killed;
+        // Every acknowledged event is in the dead server's database.
+        const s = await sdb.open(join(dir, "server"));
+        try {
+          const rows = await readAll<{ id: string }>(s, "SELECT id FROM events");
+          const onServer = new Set(rows.map((r) => r.id));
+          for (const id of local.slice(0, acked)) assert.ok(onServer.has(id), `acked ${id} kept`);
+          assert.ok(onServer.size < local.length, "the server died mid-push");
+        } finally {
+          await s.close();
+        }
+        server = await spawnServer({ ...sdb.serve, port, quiet: true });
+        const st = await worker.done;
+        assert.equal(st.code, 0, worker.stderr());
+        const all = await serverEvents(server.url);
+        assert.equal(all.length, local.length, "no duplicate, no gap");
+        assert.deepEqual(new Set(all.map((e) => e.id)), new Set(local));
+      } finally {
+        worker.kill();
+        await worker.done;
+        await server.crash();
+      }
+    });
+  },
+);
+
+// The tests below run on libSQL only: their blobs live in a folder whatever the database (the
+// PostgreSQL and S3 blob paths have their own tests in pg_s3_test.ts and pg_instances_test.ts),
+// and the background loop does not depend on the server's database.
 Deno.test("a 200 MB upload killed midway resumes where the server stopped and hashes right", async () => {
-  await withServer(async (server, dir) => {
+  await withServer(LIBSQL, async (server, dir) => {
     const home = join(dir, "dev");
     const file = await writeBigFile(join(dir, "weights.bin"), 200);
     const size = (await Deno.stat(file)).size;
@@ -393,7 +410,7 @@ Deno.test("a 200 MB upload killed midway resumes where the server stopped and ha
 });
 
 Deno.test("a blob whose bytes do not match its hash is refused and not stored", async () => {
-  await withServer(async (server, dir) => {
+  await withServer(LIBSQL, async (server, dir) => {
     const good = new TextEncoder().encode("the real weights");
     const hash = Array.from(
       new Uint8Array(await crypto.subtle.digest("SHA-256", good)),
@@ -426,7 +443,7 @@ Deno.test("a blob whose bytes do not match its hash is refused and not stored", 
 });
 
 Deno.test("getLocalCopy of a remote model downloads the blob by hash and verifies it", async () => {
-  await withServer(async (server, dir) => {
+  await withServer(LIBSQL, async (server, dir) => {
     const a = await openStore({ home: join(dir, "a") });
     const b = await openStore({ home: join(dir, "b") });
     const c = await openStore({ home: join(dir, "c") });
@@ -478,7 +495,7 @@ Deno.test("getLocalCopy of a remote model downloads the blob by hash and verifie
 });
 
 Deno.test("background loop: start() syncs until stop()", async () => {
-  await withServer(async (server, dir) => {
+  await withServer(LIBSQL, async (server, dir) => {
     const a = await openStore({ home: join(dir, "a") });
     const b = await openStore({ home: join(dir, "b") });
     const wa = new SyncWorker({ server: server.url, store: a, intervalMs: 30 });
