@@ -258,7 +258,8 @@ Deno.test("cli.ts: every command as a subprocess over a seeded store", async (t)
         );
         assert.match(drift.stdout, /projection has .*tampered/);
         ok(await cli(["rebuild", ...H]), "rebuild");
-        assert.equal((await cli(["doctor", ...H])).code, 0);
+        const repaired = await cli(["doctor", ...H]);
+        assert.equal(repaired.code, 0, `after rebuild: ${repaired.stdout}${repaired.stderr}`);
 
         await Deno.chmod(blobPath, 0o644);
         await Deno.writeTextFile(blobPath, "corrupted");
