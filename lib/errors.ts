@@ -24,6 +24,7 @@ export type ModelogErrorCode =
   | "SYNC_FAILED"
   | "UNAUTHORIZED"
   | "FORBIDDEN"
+  | "BLOB_QUARANTINED"
   | "PAYLOAD_TOO_LARGE"
   | "NOT_FOUND"
   | "STORAGE_FAILED";

@@ -14,6 +14,7 @@ import { type AppEnv, dropBody, HttpError, json, type ServerContext } from "./ht
 import { hasRole, LOCAL_PRINCIPAL, type Principal, requireRole } from "./auth.ts";
 import type { ServerBlobs } from "../weights/blob_backend.ts";
 import { UploadRaceError } from "../weights/s3_uploads.ts";
+import { quarantined } from "../store/blob_quarantine.ts";
 import { checkUploadRoom, holdsBlob, mayReadBlob, recordHolder, uploadLimits } from "./uploads.ts";
 
 /**
@@ -203,7 +204,8 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     // Bytes go only to a token that may read a model naming the blob. A HEAD tells a writer
     // whether to upload: a project-limited writer learns "present" only for a blob it proved
     // it holds (uploaded it), else it uploads the bytes (and so proves it holds them).
-    const st = await b.stat(hash);
+    // A quarantined blob answers like a missing one, to every token (admins list it).
+    const st = await quarantined(s, hash) ? null : await b.stat(hash);
     let visible = st !== null && await mayReadBlob(s, who, hash);
     if (st && !visible && isHead && hasRole(who, "write")) visible = await holdsBlob(s, who, hash);
     if (!st || !visible) {
@@ -258,6 +260,14 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     const who = c.get("principal");
     const owner = ownerOf(who);
     return withBlobLock(`${owner ?? ""}/${hash}`, async () => {
+      if (await quarantined(s, hash)) {
+        await dropBody(c);
+        throw new HttpError(
+          403,
+          "BLOB_QUARANTINED",
+          `Blob ${hash} is quarantined by an admin: its bytes are not accepted until released`,
+        );
+      }
       const st = await b.stat(hash);
       if (st && (await mayReadBlob(s, who, hash) || await holdsBlob(s, who, hash))) {
         await dropBody(c);

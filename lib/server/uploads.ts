@@ -14,6 +14,7 @@ import { HttpError } from "./http.ts";
 import { mayTouch, type Principal } from "./auth.ts";
 import { projectsOfBlob } from "../projections/read.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
+import { quarantined } from "../store/blob_quarantine.ts";
 
 /** Limits on uploads in progress. */
 export interface UploadLimits {
@@ -160,7 +161,7 @@ export async function blobStats(blobsDir: string) {
 
 /**
  * Deletes stored blobs no model names, older than `graceMs` (a blob goes up before the event
- * naming it, so a fresh one is kept). Returns the hashes deleted.
+ * naming it, so a fresh one is kept); a quarantined blob is kept. Returns the hashes deleted.
  */
 export async function collectBlobs(store: Store, graceMs: number): Promise<string[]> {
   const cutoff = Date.now() - graceMs;
@@ -169,6 +170,7 @@ export async function collectBlobs(store: Store, graceMs: number): Promise<strin
     const hash = f.path.slice(f.path.lastIndexOf("/") + 1);
     if (!isSha256Hex(hash) || f.mtime >= cutoff) continue;
     if ((await projectsOfBlob(store, hash)).length > 0) continue;
+    if (await quarantined(store, hash)) continue;
     if (await store.blobs.delete(hash)) gone.push(hash);
   }
   return gone;
