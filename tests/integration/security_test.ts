@@ -364,6 +364,127 @@ Deno.test("12: admin duties: token list without secrets, stats, blob garbage col
   });
 });
 
+Deno.test("12: admin quarantine of a blob: never served, kept by GC, uploads refused, released", async () => {
+  await withServer(async ({ url, push, put, count }) => {
+    const bytes = new TextEncoder().encode("weights under review");
+    const h = await sha256(bytes);
+    const id = newId();
+    assert.equal((await status(await put(T.vision, h, bytes, 0, bytes.length)))[0], 201);
+    assert.equal(
+      (await status(await push(T.vision, [model("vision", id), weights(id, h, bytes.length)])))[0],
+      200,
+    );
+    const blob = (token: string, method = "GET") =>
+      fetch(`${url}/v1/blobs/sha256/${h}`, { method, headers: auth(token) });
+    const q = (method: string, token: string, hash = h, body?: string) =>
+      fetch(`${url}/v1/admin/blobs/${hash}/quarantine`, {
+        method,
+        headers: { "content-type": "application/json", ...auth(token) },
+        body,
+      });
+    const list = async () =>
+      (await fetch(`${url}/v1/admin/blobs/quarantine`, { headers: auth(T.admin) }).then((r) =>
+        r.json()
+      )).blobs as { hash: string; reason: string; since: number; by: string }[];
+
+    // Only an admin may quarantine, release or list; a refusal changes nothing.
+    for (const t of [T.write, T.vision, T.visionRead]) {
+      const [st] = await status(await q("POST", t, h, JSON.stringify({ reason: "x" })));
+      assert.equal(st, 403);
+      const [ls] = await status(
+        await fetch(`${url}/v1/admin/blobs/quarantine`, { headers: auth(t) }),
+      );
+      assert.equal(ls, 403);
+    }
+    const [anon] = await status(
+      await fetch(`${url}/v1/admin/blobs/${h}/quarantine`, {
+        method: "POST",
+      }),
+    );
+    assert.equal(anon, 401);
+    assert.deepEqual(await list(), []);
+    // A bad hash is a typed error naming it.
+    const [bad, badText] = await status(await q("POST", T.admin, "ABC"));
+    assert.equal(bad, 400);
+    assert.match(badText, /INVALID_ARGUMENT.*Invalid hash \\"ABC\\"/);
+    const [badBody, badBodyText] = await status(
+      await q("POST", T.admin, h, JSON.stringify({ reason: 7 })),
+    );
+    assert.equal(badBody, 400);
+    assert.match(badBodyText, /Invalid reason 7/);
+
+    // Served before.
+    assert.equal((await status(await blob(T.visionRead)))[0], 200);
+    const [qs, qText] = await status(
+      await q("POST", T.admin, h, JSON.stringify({ reason: "licence check" })),
+    );
+    assert.equal(qs, 201, qText);
+    const missing = new TextEncoder().encode("never stored");
+    const [, missingBody] = await status(
+      await fetch(`${url}/v1/blobs/sha256/${await sha256(missing)}`, { headers: auth(T.admin) }),
+    );
+    for (const t of [T.admin, T.visionRead, T.vision]) {
+      const [st, text] = await status(await blob(t));
+      assert.equal(st, 404);
+      assert.equal(text, missingBody, "looks exactly like a missing blob");
+      assert.equal((await status(await blob(t, "HEAD")))[0], 404);
+    }
+    const [entry] = await list();
+    assert.equal(entry?.hash, h);
+    assert.equal(entry?.reason, "licence check");
+    assert.equal(entry?.by, "ops");
+    assert.ok(Math.abs(Date.now() - (entry?.since ?? 0)) < 600_000);
+
+    // Events naming it are accepted; its bytes are not.
+    const before = await count();
+    const id2 = newId();
+    const [pushed, pushText] = await status(
+      await push(T.admin, [model("vision", id2), weights(id2, h, bytes.length)]),
+    );
+    assert.equal(pushed, 200, pushText);
+    assert.equal(await count(), before + 2);
+    for (const t of [T.admin, T.write]) {
+      const [up, upText] = await status(await put(t, h, bytes, 0, bytes.length));
+      assert.equal(up, 403);
+      assert.match(upText, /BLOB_QUARANTINED/);
+    }
+    assert.equal((await status(await blob(T.visionRead)))[0], 404);
+
+    // GC keeps it even when no model names it any more.
+    const orphanBytes = new TextEncoder().encode("quarantined orphan");
+    const orphan = await sha256(orphanBytes);
+    assert.equal(
+      (await status(await put(T.write, orphan, orphanBytes, 0, orphanBytes.length)))[0],
+      201,
+    );
+    assert.equal((await status(await q("POST", T.admin, orphan)))[0], 201);
+    const gc = await fetch(`${url}/v1/admin/blobs/gc?graceMs=0`, {
+      method: "POST",
+      headers: auth(T.admin),
+    }).then((r) => r.json());
+    assert.deepEqual(gc.deleted, []);
+    assert.deepEqual((await list()).map((e) => [e.hash, e.reason]), [[h, "licence check"], [
+      orphan,
+      "",
+    ]]);
+
+    // A non-admin cannot release; an admin can, and the bytes are served again.
+    assert.equal((await status(await q("DELETE", T.write)))[0], 403);
+    assert.equal((await status(await blob(T.visionRead)))[0], 404);
+    const [rel, relText] = await status(await q("DELETE", T.admin));
+    assert.equal(rel, 200, relText);
+    assert.equal((await status(await q("DELETE", T.admin)))[0], 404);
+    const back = await blob(T.visionRead);
+    assert.equal(back.status, 200);
+    assert.equal(await back.text(), "weights under review");
+    assert.deepEqual((await list()).map((e) => e.hash), [orphan]);
+    const stats = await fetch(`${url}/v1/admin/stats`, { headers: auth(T.admin) }).then((r) =>
+      r.json()
+    );
+    assert.equal(stats.blobs, 2, "the quarantined orphan is still stored");
+  });
+});
+
 Deno.test("14: a second server on the same database refuses to start; a crashed one's lock is taken over", async () => {
   await withTempDir(async (dir) => {
     const db = join(dir, "server", "modelog.db");
