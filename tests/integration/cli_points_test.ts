@@ -7,31 +7,7 @@ import { join } from "node:path";
 import { InputModel, openStore, OutputModel, startServer, Task } from "../../mod.ts";
 import { VERSION } from "../../lib/version.ts";
 import { COMMANDS } from "../../lib/cli/commands.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], opts: { cwd?: string } = {}): Promise<Run> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: opts.cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
-
-function ok(r: Run, what: string): Run {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}`);
-  return r;
-}
+import { cli, ok, type Run } from "../fixtures/cli_run.ts";
 
 function json<T = any>(r: Run, what: string): T {
   ok(r, what);

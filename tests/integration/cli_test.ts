@@ -3,32 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Model, openStore } from "../../mod.ts";
 import { buildVariedStore } from "../fixtures/helpers.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `cli.ts` in a subprocess (stdout is a pipe, so no progress bars). */
-async function cli(args: string[], opts: { cwd?: string } = {}): Promise<Run> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: opts.cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
-
-function ok(r: Run, what: string): Run {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}`);
-  return r;
-}
+import { CLI, cli, ok, type Run } from "../fixtures/cli_run.ts";
 
 function json<T = any>(r: Run, what: string): T {
   ok(r, what);
