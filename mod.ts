@@ -92,6 +92,7 @@ export type {
   HistogramOptions,
   LinePlotOptions,
   LineSeries,
+  MatrixPlotOptions,
   PlotResult,
   Scatter2dOptions,
   Scatter3dOptions,

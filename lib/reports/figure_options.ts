@@ -167,13 +167,13 @@ export interface Scatter3dOptions {
   extraLayout?: Record<string, unknown>;
 }
 
-/** Options of `reportConfusionMatrix` and `reportMatrix`. */
-export interface ConfusionMatrixOptions {
+/** The options every matrix-shaped plot (heatmap, surface) shares. */
+export interface MatrixPlotOptions {
   /** The title (metric) of the plot. */
   title: string;
   /** The series (variant) of the plot. */
   series: string;
-  /** The heat-map values, one row per y label (2-D). */
+  /** The values, one row per y label (2-D). */
   matrix: Numeric2D;
   /** The iteration (step); defaults to 0. */
   iteration?: number;
@@ -185,10 +185,16 @@ export interface ConfusionMatrixOptions {
   xlabels?: string[];
   /** A label per row. */
   ylabels?: string[];
-  /** Put row 0 at the top. */
-  yaxisReversed?: boolean;
   /** A comment shown under the title. */
   comment?: string;
+  /** Extra plotly attributes, deep-merged into the figure. */
+  extraLayout?: Record<string, unknown>;
+}
+
+/** Options of `reportConfusionMatrix` and `reportMatrix`. */
+export interface ConfusionMatrixOptions extends MatrixPlotOptions {
+  /** Put row 0 at the top. */
+  yaxisReversed?: boolean;
   /**
    * Extra plotly attributes, deep-merged into both the heatmap trace and the layout (as ClearML
    * does); when given, the custom colour scale is not added.
@@ -200,29 +206,11 @@ export interface ConfusionMatrixOptions {
 export type Camera = [number, number, number] | { x: number; y: number; z: number };
 
 /** Options of `reportSurface`. */
-export interface SurfaceOptions {
-  /** The title (metric) of the plot. */
-  title: string;
-  /** The series (variant) of the plot. */
-  series: string;
-  /** The surface heights, one row per y label (2-D). */
-  matrix: Numeric2D;
-  /** The iteration (step); defaults to 0. */
-  iteration?: number;
-  /** The x-axis title. */
-  xaxis?: string;
-  /** The y-axis title. */
-  yaxis?: string;
+export interface SurfaceOptions extends MatrixPlotOptions {
   /** The z-axis title. */
   zaxis?: string;
-  /** A tick label per column. */
-  xlabels?: string[];
-  /** A tick label per row. */
-  ylabels?: string[];
   /** The camera eye position. */
   camera?: Camera;
-  /** A comment shown under the title. */
-  comment?: string;
   /** Extra plotly layout attributes, deep-merged into the layout. */
   extraLayout?: Record<string, unknown>;
 }

@@ -26,6 +26,7 @@ export type {
   HistogramOptions,
   LinePlotOptions,
   LineSeries,
+  MatrixPlotOptions,
   Numeric2D,
   PlotFigure,
   PlotResult,

@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import type {
   ConfusionMatrixOptions,
+  MatrixPlotOptions,
   PlotResult,
   Scatter3dOptions,
   SurfaceOptions,
@@ -159,6 +160,23 @@ function checkMatrix(v: unknown): number[][] {
   return m;
 }
 
+/** Checks the options every matrix-shaped plot shares; labels must match the matrix's shape. */
+function matrixInput(o: MatrixPlotOptions) {
+  const title = checkName("title", o.title);
+  const series = checkName("series", o.series);
+  const iteration = checkIteration(o.iteration);
+  const z = checkMatrix(o.matrix);
+  const xaxis = optString("xaxis", o.xaxis);
+  const yaxis = optString("yaxis", o.yaxis);
+  const xlabels = optStrings("xlabels", o.xlabels);
+  const ylabels = optStrings("ylabels", o.ylabels);
+  checkCount("xlabels", xlabels, z[0].length, "columns in matrix");
+  checkCount("ylabels", ylabels, z.length, "rows in matrix");
+  const comment = optString("comment", o.comment);
+  const extraLayout = optObject("extraLayout", o.extraLayout);
+  return { title, series, iteration, z, xaxis, yaxis, xlabels, ylabels, comment, extraLayout };
+}
+
 /**
  * Builds the figure of `reportConfusionMatrix` (and, with `kind` `"matrix"`, `reportMatrix`): a
  * heatmap. Without `extraLayout` the custom colour scale is added; with it, `extraLayout` is
@@ -183,19 +201,9 @@ export function confusionMatrixFigure(
   if (kind !== "confusion_matrix" && kind !== "matrix") {
     throw new InvalidArgumentError("kind", kind, `must be "confusion_matrix" or "matrix"`);
   }
-  const title = checkName("title", o.title);
-  const series = checkName("series", o.series);
-  const iteration = checkIteration(o.iteration);
-  const z = checkMatrix(o.matrix);
-  const xaxis = optString("xaxis", o.xaxis);
-  const yaxis = optString("yaxis", o.yaxis);
-  const xlabels = optStrings("xlabels", o.xlabels);
-  const ylabels = optStrings("ylabels", o.ylabels);
-  checkCount("xlabels", xlabels, z[0].length, "columns in matrix");
-  checkCount("ylabels", ylabels, z.length, "rows in matrix");
+  const { title, series, iteration, z, xaxis, yaxis, xlabels, ylabels, comment, extraLayout } =
+    matrixInput(o);
   const reversed = optBool("yaxisReversed", o.yaxisReversed);
-  const comment = optString("comment", o.comment);
-  const extraLayout = optObject("extraLayout", o.extraLayout);
   let trace: Obj = { x: xlabels, y: ylabels, z, type: "heatmap" };
   let layout: Obj = {
     showlegend: true,
@@ -241,20 +249,10 @@ function checkCamera(v: unknown): Obj | null {
  * ```
  */
 export function surfaceFigure(o: SurfaceOptions): PlotResult {
-  const title = checkName("title", o.title);
-  const series = checkName("series", o.series);
-  const iteration = checkIteration(o.iteration);
-  const z = checkMatrix(o.matrix);
-  const xaxis = optString("xaxis", o.xaxis);
-  const yaxis = optString("yaxis", o.yaxis);
+  const { title, series, iteration, z, xaxis, yaxis, xlabels, ylabels, comment, extraLayout } =
+    matrixInput(o);
   const zaxis = optString("zaxis", o.zaxis);
-  const xlabels = optStrings("xlabels", o.xlabels);
-  const ylabels = optStrings("ylabels", o.ylabels);
-  checkCount("xlabels", xlabels, z[0].length, "columns in matrix");
-  checkCount("ylabels", ylabels, z.length, "rows in matrix");
   const camera = checkCamera(o.camera);
-  const comment = optString("comment", o.comment);
-  const extraLayout = optObject("extraLayout", o.extraLayout);
   const ticks = (l: string[] | null) => (l && l.length ? l.map((_, i) => i) : null);
   const scene: Obj = {
     xaxis: {

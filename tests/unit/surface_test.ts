@@ -51,6 +51,7 @@ const TYPES = [
   "LineSeries",
   "LocalCopyOptions",
   "MatrixOptions",
+  "MatrixPlotOptions",
   "MetadataEntry",
   "MetadataFilterValue",
   "MetadataType",
