@@ -16,7 +16,6 @@ import {
   cardGrid,
   chartControls,
   figureCard,
-  figureScripts,
   h,
   listTable,
   none,
@@ -27,7 +26,7 @@ import {
 } from "../reports/layout.ts";
 import { htmlResponse } from "./ui_response.ts";
 import { findModel } from "./ui_ids.ts";
-import { MAX_POINTS_PER_SERIES, PLOTLY_PATH } from "./ui_model.ts";
+import { MAX_POINTS_PER_SERIES, uiFigureScripts } from "./ui_model.ts";
 
 /** Line colours, one per compared model (plotly's default cycle). */
 const COLORS = [
@@ -203,14 +202,7 @@ ${headTable("Labels", "labels", cmp.labels)}
 ${headTable("Single values", "single-values", cmp.singleValues)}
 ${headTable("Last scalar values", "scalars", cmp.scalars)}
 ${section("Scalars", cardGrid(cards), { id: "compare-charts", card: false })}`;
-  const scripts = figures.length
-    ? figureScripts(
-      figures,
-      `<script src="${PLOTLY_PATH}"></script>`,
-      "{ displaylogo: false, responsive: true }",
-      "modelog",
-    )
-    : `<script>window.modelogReady = true;</script>`;
+  const scripts = uiFigureScripts(figures);
   return htmlResponse(page({
     title: `Compare ${names.join(" vs ")}`,
     crumbs: [{ text: "compare" }],

@@ -55,6 +55,18 @@ export const HISTORY_LIMIT = 200;
 /** Where the UI serves plotly.js. */
 export const PLOTLY_PATH = "/static/plotly.min.js";
 
+/** The scripts of a UI page drawing `figures` (plotly from {@link PLOTLY_PATH}); none needed without. */
+export function uiFigureScripts(figures: PageFigure[]): string {
+  return figures.length
+    ? figureScripts(
+      figures,
+      `<script src="${PLOTLY_PATH}"></script>`,
+      "{ displaylogo: false, responsive: true }",
+      "modelog",
+    )
+    : `<script>window.modelogReady = true;</script>`;
+}
+
 function short(s: string, n = 240): string {
   return s.length > n ? s.slice(0, n - 1) + "…" : s;
 }
@@ -442,14 +454,7 @@ ${
       { id: "history" },
     )
   }`;
-  const scripts = figures.length
-    ? figureScripts(
-      figures,
-      `<script src="${PLOTLY_PATH}"></script>`,
-      "{ displaylogo: false, responsive: true }",
-      "modelog",
-    )
-    : `<script>window.modelogReady = true;</script>`;
+  const scripts = uiFigureScripts(figures);
   return htmlResponse(page({
     title: m.name || m.id,
     crumbs: [{
