@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Model, ModelogError, openStore, type StoredEvent, SyncWorker } from "../../mod.ts";
 import { newId } from "../../lib/clock.ts";
 import { craft, hlc, withTempDir } from "../fixtures/helpers.ts";
-import { spawnServer } from "../fixtures/sync_helpers.ts";
+import { spawnServer, writeTokensFile } from "../fixtures/sync_helpers.ts";
 
 const ADMIN = "admin-token-0a9b8c7d6e";
 const VISION = "vision-read-token-1f2e3d";
@@ -24,16 +24,10 @@ const move = (id: string, project: string) =>
 
 Deno.test("11: a vision device stops showing a model moved out of vision, shows the one moved in", async () => {
   await withTempDir(async (dir) => {
-    const tokens = join(dir, "tokens.json");
-    await Deno.writeTextFile(
-      tokens,
-      JSON.stringify({
-        tokens: [
-          { token: ADMIN, role: "admin", name: "ops" },
-          { token: VISION, role: "read", projects: ["vision"], name: "vision-viewer" },
-        ],
-      }),
-    );
+    const tokens = await writeTokensFile(dir, [
+      { token: ADMIN, role: "admin", name: "ops" },
+      { token: VISION, role: "read", projects: ["vision"], name: "vision-viewer" },
+    ]);
     const server = await spawnServer({
       db: join(dir, "server", "modelog.db"),
       tokens,

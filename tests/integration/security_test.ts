@@ -14,7 +14,13 @@ import type { StoredEvent } from "../../mod.ts";
 import { newId } from "../../lib/clock.ts";
 import { decodeData } from "../../lib/events.ts";
 import { craft, hlc, withTempDir } from "../fixtures/helpers.ts";
-import { CLI, serverEvents, spawnDeno, spawnServer } from "../fixtures/sync_helpers.ts";
+import {
+  CLI,
+  serverEvents,
+  spawnDeno,
+  spawnServer,
+  writeTokensFile,
+} from "../fixtures/sync_helpers.ts";
 
 const T = {
   admin: "admin-token-5c1e0f3d9a",
@@ -23,20 +29,13 @@ const T = {
   visionRead: "vision-read-token-99aa88",
 };
 
-async function writeTokens(dir: string): Promise<string> {
-  const path = join(dir, "tokens.json");
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({
-      tokens: [
-        { token: T.admin, role: "admin", name: "ops" },
-        { token: T.write, role: "write", name: "ci" },
-        { token: T.vision, role: "write", projects: ["vision"], name: "vision-team" },
-        { token: T.visionRead, role: "read", projects: ["vision"], name: "vision-viewer" },
-      ],
-    }),
-  );
-  return path;
+function writeTokens(dir: string): Promise<string> {
+  return writeTokensFile(dir, [
+    { token: T.admin, role: "admin", name: "ops" },
+    { token: T.write, role: "write", name: "ci" },
+    { token: T.vision, role: "write", projects: ["vision"], name: "vision-team" },
+    { token: T.visionRead, role: "read", projects: ["vision"], name: "vision-viewer" },
+  ]);
 }
 
 const auth = (t: string) => ({ authorization: `Bearer ${t}` });

@@ -9,7 +9,13 @@ import { join } from "node:path";
 import { Model, openStore, OutputModel, type StoredEvent, Task } from "../../mod.ts";
 import { newId } from "../../lib/clock.ts";
 import { craft, hlc, withTempDir } from "../fixtures/helpers.ts";
-import { CLI, serverEvents, spawnDeno, spawnServer } from "../fixtures/sync_helpers.ts";
+import {
+  CLI,
+  serverEvents,
+  spawnDeno,
+  spawnServer,
+  writeTokensFile,
+} from "../fixtures/sync_helpers.ts";
 import { SyncWorker } from "../../mod.ts";
 import { serverTest } from "../fixtures/server_backends.ts";
 
@@ -20,20 +26,13 @@ const TOKENS = {
   vision: "vision-token-a1b2c3d4e5",
 };
 
-async function writeTokens(dir: string): Promise<string> {
-  const path = join(dir, "tokens.json");
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({
-      tokens: [
-        { token: TOKENS.admin, role: "admin", name: "ops" },
-        { token: TOKENS.write, role: "write", name: "ci" },
-        { token: TOKENS.read, role: "read", name: "viewer" },
-        { token: TOKENS.vision, role: "write", projects: ["vision"], name: "vision-team" },
-      ],
-    }),
-  );
-  return path;
+function writeTokens(dir: string): Promise<string> {
+  return writeTokensFile(dir, [
+    { token: TOKENS.admin, role: "admin", name: "ops" },
+    { token: TOKENS.write, role: "write", name: "ci" },
+    { token: TOKENS.read, role: "read", name: "viewer" },
+    { token: TOKENS.vision, role: "write", projects: ["vision"], name: "vision-team" },
+  ]);
 }
 
 function created(project: string, id = newId(), at = hlc(Date.now(), 0, "dev1")): StoredEvent {

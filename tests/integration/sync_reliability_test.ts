@@ -11,7 +11,13 @@ import { join } from "node:path";
 import { Model, openStore, startServer, type Store, SyncWorker } from "../../mod.ts";
 import { newId } from "../../lib/clock.ts";
 import { MAX_PULL_BYTES, PROTOCOL_VERSION } from "../../lib/sync/protocol.ts";
-import { CLI, serverEvents, spawnDeno, spawnServer } from "../fixtures/sync_helpers.ts";
+import {
+  CLI,
+  serverEvents,
+  spawnDeno,
+  spawnServer,
+  writeTokensFile,
+} from "../fixtures/sync_helpers.ts";
 import { withTempDir } from "../fixtures/helpers.ts";
 import { serverTest } from "../fixtures/server_backends.ts";
 
@@ -181,16 +187,10 @@ serverTest(
   "a model written outside the token's project is held; the project's models sync; the CLI drops it",
   async (backend) => {
     await withTempDir(async (dir) => {
-      const tokens = join(dir, "tokens.json");
-      await Deno.writeTextFile(
-        tokens,
-        JSON.stringify({
-          tokens: [
-            { token: "vision-token-1234", role: "write", projects: ["vision"] },
-            { token: "admin-token-12345", role: "admin" },
-          ],
-        }),
-      );
+      const tokens = await writeTokensFile(dir, [
+        { token: "vision-token-1234", role: "write", projects: ["vision"] },
+        { token: "admin-token-12345", role: "admin" },
+      ]);
       const server = await spawnServer({ ...(await backend.fresh(dir)).serve, tokens });
       const home = join(dir, "a");
       const a = await openStore({ home });

@@ -29,6 +29,7 @@ import {
   spawnServer,
   WORKER,
   writeBigFile,
+  writeTokensFile,
 } from "../fixtures/sync_helpers.ts";
 import { LIBSQL, type ServerBackend, serverTest } from "../fixtures/server_backends.ts";
 
@@ -535,11 +536,7 @@ Deno.test("background loop: start() syncs until stop()", async () => {
 
 Deno.test("background loop: a permanent rejection (403) stops the loop with lastError", async () => {
   await withTempDir(async (dir) => {
-    const tokens = join(dir, "tokens.json");
-    await Deno.writeTextFile(
-      tokens,
-      JSON.stringify({ tokens: [{ token: "reader-token-1234", role: "read" }] }),
-    );
+    const tokens = await writeTokensFile(dir, [{ token: "reader-token-1234", role: "read" }]);
     const server = await spawnServer({ db: join(dir, "server", "modelog.db"), tokens });
     const a = await openStore({ home: join(dir, "a") });
     const w = new SyncWorker({
