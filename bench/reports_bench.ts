@@ -19,9 +19,9 @@
  * - (c) reads: 1,000,000 points of one series through `getReportedScalars({ title, series })`,
  *   best of 3, against the hand reader on the same file. Target >= 0.8x.
  * - (d) peak memory (VmHWM from `/proc/self/status`) of a child process that reads those
- *   1,000,000 points through modelog: through a streaming reader when `BaseModel.prototype` has
- *   one (a method whose name holds "scalar" and "iter" or "stream", iterated with `for await`),
- *   else `getReportedScalars`. Target < 200 MB.
+ *   1,000,000 points through the streaming reader `iterateReportedScalars` (pages of 10,000
+ *   points, iterated with `for await`); the child's VmHWM before reading is the baseline.
+ *   Target < 200 MB.
  *
  * Environment: `BENCH_SCALE` (multiplies every size; default 1, 0.1 with `BENCH_QUICK=1`),
  * `BENCH_WRITE_POINTS`, `BENCH_MEM_POINTS`, `BENCH_READ_POINTS` (override one size each),
@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { BaseModel, Model, openStore, OutputModel, Task } from "../mod.ts";
+import { Model, openStore, OutputModel, Task } from "../mod.ts";
 import { type Client, createClient } from "../lib/deps.ts";
 import { formatHlc, uuidv7 } from "../lib/clock.ts";
 import { envSize, fmt, type Target, tick, verdict, verdictTable, vmHwmKb } from "./stats.ts";
@@ -412,50 +412,26 @@ async function benchRead(
 
 // ---------------------------------------------------------------- (d) memory while reading
 
-/** The name of a streaming scalar reader on `BaseModel.prototype`, if there is one. */
-function streamingReader(): string | undefined {
-  return Object.getOwnPropertyNames(BaseModel.prototype).find((n) =>
-    /scalar/i.test(n) && /(iter|stream)/i.test(n) &&
-    typeof (BaseModel.prototype as unknown as Record<string, unknown>)[n] === "function"
-  );
-}
-
-/** Points in one item a streaming reader yields (a point, a page of points, or x/y arrays). */
-function pointsIn(item: unknown): number {
-  if (Array.isArray(item)) return item.length;
-  if (item && typeof item === "object") {
-    for (const k of ["x", "iters", "iterations", "points"]) {
-      const a = (item as Record<string, unknown>)[k];
-      if (Array.isArray(a)) return a.length;
-    }
-  }
-  return 1;
-}
-
-/** The child: opens the store, reads the series through modelog, prints its VmHWM. */
+/** The child: opens the store, reads the series through `iterateReportedScalars`, prints its VmHWM. */
 async function readChild(home: string, modelId: string): Promise<void> {
   const store = await openStore({ home });
   const model = await Model.get(modelId, { store });
   const before = vmHwmKb("self");
-  const reader = streamingReader();
   const t0 = performance.now();
   let n = 0;
-  if (reader) {
-    const it = (model as unknown as Record<string, (f: unknown) => AsyncIterable<unknown>>)[
-      reader
-    ]!({ title: "read", series: "one" });
-    for await (const item of it) n += pointsIn(item);
-  } else {
-    const got = await model.getReportedScalars({ title: "read", series: "one" });
-    n = got.read?.one?.x.length ?? 0;
+  let last = NaN;
+  for await (const page of model.iterateReportedScalars({ title: "read", series: "one" })) {
+    n += page.x.length;
+    last = page.y[page.y.length - 1]!;
   }
   const ms = performance.now() - t0;
   await store.close();
-  console.log(`done ${n} ${ms} ${reader ? 1 : 0} ${before} ${vmHwmKb("self")}`);
+  if (last !== value(n - 1)) throw new Error("the streaming reader's last point is wrong");
+  console.log(`done ${n} ${ms} ${before} ${vmHwmKb("self")}`);
 }
 
 async function benchReadMemory(home: string, modelId: string) {
-  const { nums: [n, ms, streamed, beforeKb], peakKb } = await runChild([
+  const { nums: [n, ms, beforeKb], peakKb } = await runChild([
     "--read-child",
     home,
     modelId,
@@ -465,7 +441,6 @@ async function benchReadMemory(home: string, modelId: string) {
     peakMb: peakKb / 1024,
     beforeMb: beforeKb! / 1024,
     rate: n! / (ms! / 1000),
-    how: streamed ? `${streamingReader()} (streaming)` : "getReportedScalars",
   };
 }
 
@@ -516,7 +491,7 @@ async function main(): Promise<void> {
       }),
       verdict({
         bench: "reports",
-        name: `peak RSS reading ${fmt(N_READ)} points via ${rm.how} (child)`,
+        name: `peak RSS reading ${fmt(N_READ)} points via iterateReportedScalars (child)`,
         figure: `${fmt(rm.peakMb)} MB`,
         baseline: `${fmt(rm.beforeMb)} MB before reading`,
         ratio: "-",

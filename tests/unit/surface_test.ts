@@ -77,6 +77,8 @@ const TYPES = [
   "ReportedScalars",
   "Role",
   "RunningServer",
+  "ScalarPage",
+  "ScalarPageOptions",
   "ScalarSummary",
   "Scatter2dOptions",
   "Scatter3dOptions",
