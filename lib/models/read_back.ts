@@ -22,7 +22,14 @@ import { decodeData, decodeNumber, type EncodedNumber, type MetadataEntry } from
 import { hlcWall } from "../clock.ts";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import type { PlotResult } from "../reports/figures.ts";
-import { concat, put, seriesGroups, seriesRuns, SINGLE_VALUE_ITERATION } from "./scalar_sweep.ts";
+import {
+  concat,
+  PayloadLoader,
+  put,
+  seriesGroups,
+  seriesRuns,
+  SINGLE_VALUE_ITERATION,
+} from "./scalar_sweep.ts";
 
 export { SINGLE_VALUE_ITERATION };
 
@@ -224,10 +231,13 @@ export async function reportedScalars(
   await store.flush();
   const refs = await scalarChunkRefs(store, modelId, checkSelector(filter));
   const out: ReportedScalars = {};
-  for (const [title, series, chunks] of seriesGroups(refs)) {
+  const groups = seriesGroups(refs);
+  const loader = new PayloadLoader(store, groups, READ_ALL_BATCH);
+  for (const group of groups) {
+    const { title, series } = group;
     const xs: number[][] = [];
     const ys: number[][] = [];
-    for await (const runs of seriesRuns(store, chunks, READ_ALL_BATCH)) {
+    for await (const runs of seriesRuns(group, loader)) {
       for (const r of runs) {
         xs.push(r.x);
         ys.push(r.y);
@@ -298,10 +308,13 @@ export async function* scalarPages(
   const store = await storeOf();
   await store.flush();
   const refs = await scalarChunkRefs(store, modelId, { title: onlyTitle, series: onlySeries });
-  for (const [title, series, chunks] of seriesGroups(refs)) {
+  const groups = seriesGroups(refs);
+  const loader = new PayloadLoader(store, groups, pageSize);
+  for (const group of groups) {
+    const { title, series } = group;
     let x: number[] = [];
     let y: number[] = [];
-    for await (const runs of seriesRuns(store, chunks, pageSize)) {
+    for await (const runs of seriesRuns(group, loader)) {
       for (const r of runs) {
         let i = 0;
         while (i < r.x.length) {

@@ -44,7 +44,7 @@ export interface Run {
 }
 
 /** A batch's ref with its place in HLC order. */
-interface RankedRef {
+export interface RankedRef {
   ref: ScalarChunkRef;
   rank: number;
 }
@@ -137,15 +137,37 @@ function takeBelow(pending: LoadedChunk[], frontier: number): { runs: Run[]; res
   return { runs, rest };
 }
 
+/** One series' batches, in the order the sweep loads them (by smallest iteration). */
+export interface SeriesGroup {
+  /** The title. */
+  title: string;
+  /** The series. */
+  series: string;
+  /** Its batches holding more than single values, by smallest iteration, then HLC. */
+  order: RankedRef[];
+}
+
 /**
- * The final points of one series, in iteration order, as runs; `refs` are its batches in HLC
- * order. Loads batches of about `batchPoints` points at a time (at most 500 events).
+ * A model's batches grouped by title and series, in the order `getReportedScalars` lists them
+ * (the order of a plain object's keys: titles and series in the order they were first
+ * reported); `refs` are in HLC order.
  */
-export async function* seriesRuns(
-  store: Store,
-  refs: readonly ScalarChunkRef[],
-  batchPoints: number,
-): AsyncGenerator<Run[]> {
+export function seriesGroups(refs: readonly ScalarChunkRef[]): SeriesGroup[] {
+  const titles: Record<string, Record<string, ScalarChunkRef[]>> = Object.create(null);
+  for (const r of refs) {
+    const t = titles[r.title] ??= Object.create(null) as Record<string, ScalarChunkRef[]>;
+    (t[r.series] ??= []).push(r);
+  }
+  const out: SeriesGroup[] = [];
+  for (const title in titles) {
+    const t = titles[title]!;
+    for (const series in t) out.push({ title, series, order: sweepOrder(t[series]!) });
+  }
+  return out;
+}
+
+/** A series' batches (in HLC order) ranked, single-value-only ones dropped, by smallest iteration. */
+function sweepOrder(refs: readonly ScalarChunkRef[]): RankedRef[] {
   const order: RankedRef[] = [];
   for (let rank = 0; rank < refs.length; rank++) {
     const ref = refs[rank]!;
@@ -156,21 +178,73 @@ export async function* seriesRuns(
     byMin = order[i]!.ref.minIter >= order[i - 1]!.ref.minIter;
   }
   if (!byMin) order.sort((a, b) => a.ref.minIter - b.ref.minIter || a.rank - b.rank);
+  return order;
+}
+
+/**
+ * Loads batch payloads in the order the sweep asks for them, series after series: one query
+ * fetches the next batches up to `batchPoints` points (at most 500 events), into the next
+ * series too, so many short series cost few queries. Holds at most one such window.
+ */
+export class PayloadLoader {
+  readonly #store: Store;
+  readonly #seq: ScalarChunkRef[];
+  readonly #cache = new Map<string, string | undefined>();
+  #at = 0;
+  /** Points a query loads (about). */
+  readonly batchPoints: number;
+
+  constructor(store: Store, groups: readonly SeriesGroup[], batchPoints: number) {
+    this.#store = store;
+    this.#seq = groups.flatMap((g) => g.order.map((r) => r.ref));
+    this.batchPoints = batchPoints;
+  }
+
+  /** The payload text of `ref` (undefined when its event is not stored); asked in order. */
+  async text(ref: ScalarChunkRef): Promise<string | undefined> {
+    if (!this.#cache.has(ref.eventId)) {
+      while (this.#at < this.#seq.length && this.#seq[this.#at] !== ref) this.#at++;
+      const ids: string[] = [];
+      let points = 0;
+      while (
+        this.#at < this.#seq.length &&
+        (ids.length === 0 || (points < this.batchPoints && ids.length < 500))
+      ) {
+        const r = this.#seq[this.#at++]!;
+        ids.push(r.eventId);
+        points += r.n;
+      }
+      if (ids.length === 0) ids.push(ref.eventId);
+      const texts = await eventDataById(this.#store, ids);
+      for (const id of ids) this.#cache.set(id, texts.get(id));
+    }
+    const text = this.#cache.get(ref.eventId);
+    this.#cache.delete(ref.eventId);
+    return text;
+  }
+}
+
+/**
+ * The final points of one series, in iteration order, as runs: loads about `batchPoints` points
+ * of batches at a time and hands on what lies below the next batch's smallest iteration.
+ */
+export async function* seriesRuns(
+  group: SeriesGroup,
+  loader: PayloadLoader,
+): AsyncGenerator<Run[]> {
+  const { order } = group;
   let pending: LoadedChunk[] = [];
   let k = 0;
   while (k < order.length) {
-    const batch: RankedRef[] = [];
     let points = 0;
-    while (
-      k < order.length && (batch.length === 0 || (points < batchPoints && batch.length < 500))
+    for (
+      let first = true;
+      k < order.length && (first || points < loader.batchPoints);
+      first = false
     ) {
-      const r = order[k++]!;
-      batch.push(r);
-      points += r.ref.n;
-    }
-    const texts = await eventDataById(store, batch.map((b) => b.ref.eventId));
-    for (const { ref, rank } of batch) {
-      const text = texts.get(ref.eventId);
+      const { ref, rank } = order[k++]!;
+      points += ref.n;
+      const text = await loader.text(ref);
       if (text !== undefined) {
         pending.push(loadChunk(text, rank, ref.minIter === SINGLE_VALUE_ITERATION));
       }
@@ -180,27 +254,6 @@ export async function* seriesRuns(
     pending = rest;
     if (runs.length > 0) yield runs;
   }
-}
-
-/**
- * A model's batches grouped by title and series, in the order `getReportedScalars` lists them
- * (the order of a plain object's keys, titles and series in the order they were first
- * reported), each group in HLC order.
- */
-export function seriesGroups(
-  refs: readonly ScalarChunkRef[],
-): [string, string, ScalarChunkRef[]][] {
-  const titles: Record<string, Record<string, ScalarChunkRef[]>> = Object.create(null);
-  for (const r of refs) {
-    const t = titles[r.title] ??= Object.create(null) as Record<string, ScalarChunkRef[]>;
-    (t[r.series] ??= []).push(r);
-  }
-  const out: [string, string, ScalarChunkRef[]][] = [];
-  for (const title in titles) {
-    const t = titles[title]!;
-    for (const series in t) out.push([title, series, t[series]!]);
-  }
-  return out;
 }
 
 /** Sets an own enumerable key (`__proto__` included, as a key and not the prototype). */
