@@ -54,6 +54,8 @@ export {
   type ReportedPlot,
   type ReportedScalars,
   type ReportRest,
+  type ScalarPage,
+  type ScalarPageOptions,
   type ScalarSummary,
   SINGLE_VALUE_ITERATION,
   type TableReportOptions,

@@ -33,7 +33,7 @@ import { needString, needTags, noNulls, type OrNull, parseDesign, reportOptions 
 
 export { SINGLE_VALUE_ITERATION } from "./read_back.ts";
 export type { HistoryEntry, ModelSnapshot, ReportedPlot } from "./read_back.ts";
-export type { ReportedScalars, ScalarSummary } from "./read_back.ts";
+export type { ReportedScalars, ScalarPage, ScalarPageOptions, ScalarSummary } from "./read_back.ts";
 export type { LocalCopyOptions } from "../weights/local_copy.ts";
 type ModelSnapshot = read.ModelSnapshot;
 /** The options of a report after its title and series (the positional call form). */
@@ -786,6 +786,38 @@ export abstract class BaseModel {
     filter: { title?: string; series?: string } = {},
   ): Promise<read.ReportedScalars> {
     return await read.reportedScalars(await this._getStore(), this._id, filter);
+  }
+
+  /**
+   * The scalars reported on this model in pages, for series too long to hold at once: series by
+   * series in {@link getReportedScalars}' order, each in iteration order (the last report of an
+   * iteration wins), single values left out; every page of a series but its last holds
+   * `pageSize` points. Reading holds about a page, not the series. Bad options throw here.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openStore, OutputModel, Task } from "../../mod.ts";
+   * const home = await Deno.makeTempDir();
+   * const store = await openStore({ home });
+   * const task = await Task.init({ projectName: "demo", taskName: "pages", store });
+   * const model = new OutputModel({ task, name: "net" });
+   * for (let i = 0; i < 5; i++) model.reportScalar("loss", "train", 1 / (i + 1), i);
+   * const pages = [];
+   * for await (const page of model.iterateReportedScalars({ title: "loss", pageSize: 2 })) {
+   *   pages.push(page);
+   * }
+   * assert.deepEqual(pages.map((p) => p.x), [[0, 1], [2, 3], [4]]);
+   * assert.deepEqual(pages[0], { title: "loss", series: "train", x: [0, 1], y: [1, 0.5] });
+   * await task.close();
+   * await store.close();
+   * await Deno.remove(home, { recursive: true });
+   * ```
+   */
+  iterateReportedScalars(
+    options: read.ScalarPageOptions = {},
+  ): AsyncGenerator<read.ScalarPage, void, undefined> {
+    return read.scalarPages(() => this._getStore(), this._id, read.checkPageOptions(options));
   }
 
   /** The single values reported on this model: `{ name: value }` (the last report wins). */

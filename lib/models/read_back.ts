@@ -8,6 +8,7 @@
 import type { Store } from "../store/store.ts";
 import type { ModelRow } from "../projections/project.ts";
 import {
+  eventDataById,
   eventsById,
   loadModelView,
   modelEvents,
@@ -17,13 +18,20 @@ import {
   scalarSeriesOf,
   scopeGoneServers,
 } from "../projections/read.ts";
-import { decodeNumber, type MetadataEntry } from "../events.ts";
+import { decodeData, decodeNumber, type EncodedNumber, type MetadataEntry } from "../events.ts";
 import { hlcWall } from "../clock.ts";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import type { PlotResult } from "../reports/figures.ts";
+import {
+  concat,
+  PayloadLoader,
+  put,
+  seriesGroups,
+  seriesRuns,
+  SINGLE_VALUE_ITERATION,
+} from "./scalar_sweep.ts";
 
-/** The iteration ClearML uses for single values. */
-export const SINGLE_VALUE_ITERATION: number = -(2 ** 31);
+export { SINGLE_VALUE_ITERATION };
 
 /** A model's data as loaded from the projections. */
 export interface ModelSnapshot {
@@ -192,15 +200,15 @@ export async function readScalarPoints(
   const out: ScalarPoints = new Map();
   for (let i = 0; i < chunks.length; i += 200) {
     const part = chunks.slice(i, i + 200);
-    const events = await eventsById(store, part.map((c) => c.eventId));
+    const texts = await eventDataById(store, part.map((c) => c.eventId));
     for (const c of part) {
-      const e = events.get(c.eventId);
-      if (e?.type !== "metric.scalars") continue;
-      const d = e.data;
-      let t = out.get(d.title);
-      if (!t) out.set(d.title, t = new Map());
-      let s = t.get(d.series);
-      if (!s) t.set(d.series, s = new Map());
+      const text = texts.get(c.eventId);
+      if (text === undefined) continue;
+      const d = decodeData<{ iters: number[]; values: EncodedNumber[] }>(text);
+      let t = out.get(c.title);
+      if (!t) out.set(c.title, t = new Map());
+      let s = t.get(c.series);
+      if (!s) t.set(c.series, s = new Map());
       const n = d.iters.length;
       for (let j = 0; j < n; j++) {
         const v = d.values[j]!;
@@ -211,33 +219,126 @@ export async function readScalarPoints(
   return out;
 }
 
+/** Points a batch of `getReportedScalars` loads at once (the whole series is kept anyway). */
+const READ_ALL_BATCH = 100_000;
+
 /** The scalars of a model as `{ title: { series: { x, y } } }`, single values left out. */
 export async function reportedScalars(
   store: Store,
   modelId: string,
   filter: { title?: string; series?: string },
 ): Promise<ReportedScalars> {
-  const raw = await readScalarPoints(store, modelId, filter);
+  await store.flush();
+  const refs = await scalarChunkRefs(store, modelId, checkSelector(filter));
   const out: ReportedScalars = {};
-  for (const [title, byS] of raw) {
-    for (const [series, pts] of byS) {
-      pts.delete(SINGLE_VALUE_ITERATION);
-      if (pts.size === 0) continue;
-      const x = [...pts.keys()];
-      let sorted = true;
-      for (let i = 1; i < x.length; i++) {
-        if (x[i]! < x[i - 1]!) {
-          sorted = false;
-          break;
-        }
+  const groups = seriesGroups(refs);
+  const loader = new PayloadLoader(store, groups, READ_ALL_BATCH);
+  for (const group of groups) {
+    const { title, series } = group;
+    const xs: number[][] = [];
+    const ys: number[][] = [];
+    for await (const runs of seriesRuns(group, loader)) {
+      for (const r of runs) {
+        xs.push(r.x);
+        ys.push(r.y);
       }
-      if (!sorted) x.sort((a, b) => a - b);
-      const y = new Array<number>(x.length);
-      for (let i = 0; i < x.length; i++) y[i] = pts.get(x[i]!)!;
-      (out[title] ??= {})[series] = { x, y };
     }
+    if (xs.length === 0) continue;
+    const t = Object.hasOwn(out, title) ? out[title]! : put(out, title, {});
+    put(t, series, { x: concat(xs), y: concat(ys) });
   }
   return out;
+}
+
+/** One page of a series' scalars, as {@link BaseModel.iterateReportedScalars} yields them. */
+export interface ScalarPage {
+  /** The title (metric). */
+  title: string;
+  /** The series (variant). */
+  series: string;
+  /** Iterations, strictly increasing (within the page and across a series' pages). */
+  x: number[];
+  /** The value at each iteration (the last report of an iteration wins). */
+  y: number[];
+}
+
+/** What {@link BaseModel.iterateReportedScalars} reads, and in pages of how many points. */
+export interface ScalarPageOptions {
+  /** Only this title. */
+  title?: string;
+  /** Only this series. */
+  series?: string;
+  /** Points per page (a series' last page may hold fewer); default 10,000. */
+  pageSize?: number;
+}
+
+/** Points per page unless told. */
+export const DEFAULT_PAGE_SIZE = 10_000;
+
+/** Checks the options of {@link scalarPages}. */
+export function checkPageOptions(o: unknown): Required<Pick<ScalarPageOptions, "pageSize">> & {
+  title?: string;
+  series?: string;
+} {
+  const { pageSize = DEFAULT_PAGE_SIZE, ...rest } = checkSelector(o) as ScalarPageOptions;
+  if (typeof pageSize !== "number" || !Number.isSafeInteger(pageSize) || pageSize < 1) {
+    throw new InvalidArgumentError("pageSize", pageSize, "must be a positive integer");
+  }
+  if ((rest as ReportSelector).iteration !== undefined) {
+    throw new InvalidArgumentError(
+      "iteration",
+      (rest as ReportSelector).iteration,
+      "is not a scalar filter",
+    );
+  }
+  return { pageSize, title: rest.title, series: rest.series };
+}
+
+/**
+ * The scalars of a model in pages of `pageSize` points: series by series in
+ * `getReportedScalars`' order, each in iteration order, single values left out. Holds about
+ * a page of points at a time (plus the points of batches that overlap the current window).
+ */
+export async function* scalarPages(
+  storeOf: () => Promise<Store>,
+  modelId: string,
+  options: ReturnType<typeof checkPageOptions>,
+): AsyncGenerator<ScalarPage, void, undefined> {
+  const { pageSize, title: onlyTitle, series: onlySeries } = options;
+  const store = await storeOf();
+  await store.flush();
+  const refs = await scalarChunkRefs(store, modelId, { title: onlyTitle, series: onlySeries });
+  const groups = seriesGroups(refs);
+  const loader = new PayloadLoader(store, groups, pageSize);
+  for (const group of groups) {
+    const { title, series } = group;
+    let x: number[] = [];
+    let y: number[] = [];
+    for await (const runs of seriesRuns(group, loader)) {
+      for (const r of runs) {
+        let i = 0;
+        while (i < r.x.length) {
+          const take = Math.min(pageSize - x.length, r.x.length - i);
+          if (take === r.x.length && x.length === 0) {
+            x = r.x;
+            y = r.y;
+          } else {
+            for (let j = i; j < i + take; j++) {
+              x.push(r.x[j]!);
+              y.push(r.y[j]!);
+            }
+          }
+          i += take;
+          if (x.length === pageSize) {
+            yield { title, series, x, y };
+            x = [];
+            y = [];
+          }
+        }
+      }
+    }
+    if (x.length > 0) yield { title, series, x, y };
+  }
 }
 
 /** The single values of a model: `{ name: value }` (the last report wins). */

@@ -224,7 +224,7 @@ function reportWhere(
   return { where: where.join(" AND "), args };
 }
 
-/** A stored batch of scalar points: its event id, title and series. */
+/** A stored batch of scalar points: its event id, title, series, size and iteration span. */
 export interface ScalarChunkRef {
   /** The `metric.scalars` event holding the points. */
   eventId: string;
@@ -232,21 +232,63 @@ export interface ScalarChunkRef {
   title: string;
   /** Report series. */
   series: string;
+  /** Points in the batch. */
+  n: number;
+  /** Smallest iteration in the batch. */
+  minIter: number;
+  /** Largest iteration in the batch. */
+  maxIter: number;
 }
 
-/** The scalar batches of a model matching `f`, oldest first. */
+/** The scalar batches of a model matching `f`, oldest first (by HLC, then event id). */
 export async function scalarChunkRefs(
   store: Store,
   modelId: string,
   f: Omit<ReportSelector, "iteration"> = {},
 ): Promise<ScalarChunkRef[]> {
   const { where, args } = reportWhere(modelId, f);
-  const rows = await readAll<{ event_id: string; title: string; series: string }>(
+  const rows = await readAll<
+    { event_id: string; title: string; series: string; n: number; lo: number; hi: number }
+  >(
     store,
-    `SELECT event_id, title, series FROM metric_chunks WHERE ${where} ORDER BY at`,
+    `SELECT event_id, title, series, n, min_iter AS lo, max_iter AS hi FROM metric_chunks
+     WHERE ${where} ORDER BY at, event_id`,
     args,
   );
-  return rows.map((r) => ({ eventId: r.event_id, title: r.title, series: r.series }));
+  const out = new Array<ScalarChunkRef>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    out[i] = {
+      eventId: r.event_id,
+      title: r.title,
+      series: r.series,
+      n: Number(r.n),
+      minIter: Number(r.lo),
+      maxIter: Number(r.hi),
+    };
+  }
+  return out;
+}
+
+/**
+ * The payload text (`data`, JSON) of the given events, by id; ids not stored are left out.
+ * For scalar batches, whose points a reader parses itself (no event validation, no copies).
+ */
+export async function eventDataById(
+  store: Store,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const part = ids.slice(i, i + 500);
+    const rows = await readAll<{ id: string; data: string }>(
+      store,
+      `SELECT id, data FROM events WHERE id IN (${part.map(() => "?").join(",")})`,
+      part,
+    );
+    for (const r of rows) out.set(String(r.id), String(r.data));
+  }
+  return out;
 }
 
 /** The per-series scalar summaries of a model, by title then series. */

@@ -14,7 +14,8 @@ const REPORTS_BENCH = fileURLToPath(new URL("../../bench/reports_bench.ts", impo
 const TARGETS = [
   /^write .* \/ hand-packed writer$/,
   /^peak RSS reporting /,
-  /^read .* \/ hand reader$/,
+  /^read .* of one series \/ hand reader$/,
+  /^read .* via iterateReportedScalars \/ hand reader$/,
   /^peak RSS reading /,
 ];
 

@@ -78,6 +78,8 @@ const TYPES = [
   "ReportedScalars",
   "Role",
   "RunningServer",
+  "ScalarPage",
+  "ScalarPageOptions",
   "ScalarSummary",
   "Scatter2dOptions",
   "Scatter3dOptions",
