@@ -12,11 +12,14 @@
  *   peak memory reporting 10M points and reading 1M points;
  * - `bench/sync_bench.ts`: push and pull ingest per CPU-second, push against a local append,
  *   a 1 GB upload against `cp`, the upload worker's peak memory;
- * - `bench/ui_bench.ts`: pages against the library call each wraps.
+ * - `bench/ui_bench.ts`: pages against the library call each wraps;
+ * - optional, run only when `BENCH_ONLY` names it (it needs PostgreSQL and s3rver, as the
+ *   tests do): `bench/pg_bench.ts` (`pg`), push of 16 clients to libSQL and PostgreSQL
+ *   instances, a device's pull of 1M events from each, 1 GB uploads to S3 and a folder.
  *
  * Environment: `BENCH_QUICK=1` shrinks every size about 10x (a smoke run);
- * `BENCH_ONLY=store,sync` runs only those; every benchmark's own knobs pass through (see each
- * file). Exits non-zero only when a benchmark fails to run, not when a target is missed.
+ * `BENCH_ONLY=store,sync` runs only those (`BENCH_ONLY=pg` the optional one); every
+ * benchmark's own knobs pass through (see each file). Exits non-zero only when a benchmark fails to run, not when a target is missed.
  *
  * @module
  */
@@ -24,13 +27,16 @@ import { fileURLToPath } from "node:url";
 import { parseVerdicts, QUICK, type Target, VERDICT_PREFIX, verdictTable } from "./stats.ts";
 
 const BENCHES = ["store", "rebuild", "reports", "sync", "ui"] as const;
+/** Run only when `BENCH_ONLY` names them (they need services the default run does not start). */
+const OPTIONAL = ["pg"] as const;
+const KNOWN: readonly string[] = [...BENCHES, ...OPTIONAL];
 const only = (Deno.env.get("BENCH_ONLY") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 for (const o of only) {
-  if (!(BENCHES as readonly string[]).includes(o)) {
-    throw new Error(`BENCH_ONLY: unknown benchmark ${o} (known: ${BENCHES.join(", ")})`);
+  if (!KNOWN.includes(o)) {
+    throw new Error(`BENCH_ONLY: unknown benchmark ${o} (known: ${KNOWN.join(", ")})`);
   }
 }
-const chosen = BENCHES.filter((b) => only.length === 0 || only.includes(b));
+const chosen = only.length === 0 ? [...BENCHES] : KNOWN.filter((b) => only.includes(b));
 
 /** Runs one benchmark, echoing its stdout (without the verdict lines) as it comes. */
 async function runBench(name: string): Promise<{ ok: boolean; ms: number; stdout: string }> {
