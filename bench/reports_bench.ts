@@ -32,6 +32,7 @@
 import { BaseModel, Model, openStore, OutputModel, Task } from "../mod.ts";
 import { type Client, createClient } from "../lib/deps.ts";
 import { formatHlc, uuidv7 } from "../lib/clock.ts";
+import { eventChecksum } from "../lib/store/log.ts";
 import { envSize, fmt, type Target, tick, verdict, verdictTable, vmHwmKb } from "./stats.ts";
 import { join } from "node:path";
 
@@ -181,7 +182,12 @@ class HandWriter {
         iters: c.iters,
         values: c.values,
       });
-      evArgs.push(id, stream, "metric.scalars", c.at, this.#origin, "bench", data);
+      // The checksum every event row carries (doctor and sync check it): required work.
+      const sum = eventChecksum(
+        { id, stream, type: "metric.scalars", at: c.at, origin: this.#origin, v: 1 },
+        data,
+      );
+      evArgs.push(id, stream, "metric.scalars", c.at, this.#origin, "bench", data, sum);
       let lo = Infinity, hi = -Infinity, min = Infinity, max = -Infinity;
       for (let i = 0; i < c.iters.length; i++) {
         const it = c.iters[i]!, v = c.values[i]!;
@@ -221,9 +227,10 @@ class HandWriter {
     const tuples = (n: number, t: string) => Array.from({ length: n }, () => t).join(",");
     await this.#c.execute("BEGIN IMMEDIATE");
     await this.#c.execute({
-      sql: `INSERT INTO events (id, stream, type, at, origin, v, actor, data, remote) VALUES ${
-        tuples(chunks.length, "(?,?,?,?,?,1,?,?,0)")
-      }`,
+      sql:
+        `INSERT INTO events (id, stream, type, at, origin, v, actor, data, remote, checksum) VALUES ${
+          tuples(chunks.length, "(?,?,?,?,?,1,?,?,0,?)")
+        }`,
       args: evArgs,
     });
     await this.#c.execute({
