@@ -3,8 +3,9 @@
  *
  * The baseline is the honest limit of modelog's own design, not a different design: a
  * hand-packed writer of the same JSON (`metric.scalars` events of 5,000 points each, the store's
- * `pointsPerEvent`), into the same tables (the `events` row plus the `metric_chunks` row of every
- * event and the `scalar_series` upsert), with the same transaction batching (one
+ * `pointsPerEvent`), into the same tables (the `events` row with the checksum every event row
+ * carries, which `doctor` and sync verify, plus the `metric_chunks` row of every event and the
+ * `scalar_series` upsert), with the same transaction batching (one
  * `BEGIN IMMEDIATE` transaction per 20,000 points, the store's `reportBatchPoints`), written
  * directly through the same `@libsql/client` on a file whose schema a store created; and a hand
  * reader of the same packed rows (the chunk refs by series, the events' JSON, parsed into
