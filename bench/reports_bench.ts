@@ -5,7 +5,8 @@
  * hand-packed writer of the same JSON (`metric.scalars` events of 5,000 points each, the store's
  * `pointsPerEvent`), into the same tables (the `events` row with the checksum every event row
  * carries, which `doctor` and sync verify, plus the `metric_chunks` row of every event and the
- * `scalar_series` upsert), with the same transaction batching (one
+ * `scalar_series` upsert, the model row's `last_update` and the clock's `max_at` mark: what a
+ * file needs to pass `doctor`), with the same transaction batching (one
  * `BEGIN IMMEDIATE` transaction per 20,000 points, the store's `reportBatchPoints`), written
  * directly through the same `@libsql/client` on a file whose schema a store created; and a hand
  * reader of the same packed rows (the chunk refs by series, the events' JSON, parsed into
@@ -253,6 +254,19 @@ class HandWriter {
               last_at = max(last_at, excluded.last_at),
               max_iter = max(max_iter, excluded.max_iter)`,
       args: [...series.values()].flat(),
+    });
+    // The model row's `last_update` (the newest HLC of its events) and the store's clock mark:
+    // without them the file fails `doctor` (its projections would differ from a replay).
+    let maxAt = "";
+    for (const c of chunks) if (c.at > maxAt) maxAt = c.at;
+    await this.#c.execute({
+      sql: "UPDATE models SET last_update = max(last_update, ?) WHERE id = ?",
+      args: [maxAt, this.#modelId],
+    });
+    await this.#c.execute({
+      sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
+            ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
+      args: [maxAt],
     });
     await this.#c.execute("COMMIT");
     // Like the store's back-pressure: now and then let the client free native statement memory.
