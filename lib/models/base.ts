@@ -547,7 +547,13 @@ export abstract class BaseModel {
     value: number,
     iteration: number,
   ): void | Promise<void> {
-    return this._queueScalar(report.scalarPoint(title, series, value, iteration));
+    const v = report.scalarValue(title, series, value, iteration);
+    const store = this._store;
+    // The hot path: a created model queues straight into its store (no point, no closure).
+    if (store && !this._removed && this._created()) {
+      return store.queueScalar(this._id, title, series, v, iteration);
+    }
+    return this._queueScalar({ title, series, value: v, iteration });
   }
 
   /** Reports a single value (title "Summary", iteration -2^31, as ClearML). */

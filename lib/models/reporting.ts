@@ -96,15 +96,50 @@ export function scalarPoint(
   value: unknown,
   iteration: unknown,
 ): ScalarPoint {
-  needName("title", title);
-  needName("series", series, true);
-  const v = needNumber("value", value);
+  const v = scalarValue(title, series, value, iteration);
   return {
     title: title as string,
     series: series as string,
     value: v,
-    iteration: needIteration(iteration),
+    iteration: iteration as number,
   };
+}
+
+/**
+ * The last title and series that passed {@link needName}: a report loop names the same few
+ * over and over, and a string equal to one already checked is valid (strings are values).
+ */
+let checkedTitle: string | undefined;
+let checkedSeries: string | undefined;
+
+/**
+ * Checks the arguments of `reportScalar(title, series, value, iteration)` as
+ * {@link scalarPoint} does and returns the value as a number, without making a point object
+ * (the per-point hot path).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scalarValue } from "./reporting.ts";
+ * assert.equal(scalarValue("loss", "train", 5n, 3), 5);
+ * assert.throws(() => scalarValue("loss", "a\0b", 0.5, 3), /series/);
+ * ```
+ */
+export function scalarValue(
+  title: unknown,
+  series: unknown,
+  value: unknown,
+  iteration: unknown,
+): number {
+  if (checkedTitle === undefined || title !== checkedTitle) {
+    checkedTitle = needName("title", title);
+  }
+  if (checkedSeries === undefined || series !== checkedSeries) {
+    checkedSeries = needName("series", series, true);
+  }
+  const v = typeof value === "number" ? value : needNumber("value", value);
+  needIteration(iteration);
+  return v;
 }
 
 /** The point of `reportSingleValue(name, value)`: title "Summary", iteration -2^31 (ClearML). */

@@ -51,6 +51,7 @@ interface PendingChunk {
 
 /** A pending scalar series. */
 interface PendingSeries {
+  modelId: string;
   title: string;
   series: string;
   /** Points in chunks of at most `pointsPerEvent` (one event each): no big array to grow. */
@@ -68,6 +69,8 @@ function plotWeight(data: EventPayloads["metric.plot"]): number {
 export class ReportQueue {
   /** Pending scalars: model id → title → series (nested maps: no key string per report). */
   #pending = new Map<string, Map<string, Map<string, PendingSeries>>>();
+  /** The series the last point went to (in `#pending`), or null. */
+  #last: PendingSeries | null = null;
   #plots: NewEvent[] = [];
   /** A batch whose write failed: written first by the next try (its points stay in `#count`). */
   #retained: NewEvent[] = [];
@@ -116,6 +119,27 @@ export class ReportQueue {
     value: number,
     iteration: number,
   ): void | Promise<void> {
+    // A report loop mostly names the series it named last: no map lookup then.
+    let s = this.#last;
+    if (s === null || s.title !== title || s.series !== series || s.modelId !== modelId) {
+      s = this.#series(modelId, title, series);
+    }
+    let c = s.cur;
+    if (c.iters.length >= this.#opts.pointsPerEvent) {
+      c = s.cur = { at: this.#sink.now(), iters: [], values: [] };
+      s.chunks.push(c);
+    }
+    c.iters.push(iteration);
+    c.values.push(Number.isFinite(value) ? value : encodeNumber(value));
+    if (++this.#count < this.#opts.reportBatchPoints) {
+      if (this.#timer === null) this.#armTimer();
+      return;
+    }
+    return this.#full(1);
+  }
+
+  /** The pending series of a point (made, with its first chunk stamped now, when new). */
+  #series(modelId: string, title: string, series: string): PendingSeries {
     let m = this.#pending.get(modelId);
     if (!m) {
       m = new Map();
@@ -129,15 +153,11 @@ export class ReportQueue {
     let s = t.get(series);
     if (!s) {
       const cur = { at: this.#sink.now(), iters: [], values: [] };
-      s = { title, series, chunks: [cur], cur };
+      s = { modelId, title, series, chunks: [cur], cur };
       t.set(series, s);
-    } else if (s.cur.iters.length >= this.#opts.pointsPerEvent) {
-      s.cur = { at: this.#sink.now(), iters: [], values: [] };
-      s.chunks.push(s.cur);
     }
-    s.cur.iters.push(iteration);
-    s.cur.values.push(Number.isFinite(value) ? value : encodeNumber(value));
-    return this.#afterQueue(1);
+    this.#last = s;
+    return s;
   }
 
   /** Queues a plot; see `Store.queuePlot`. */
@@ -153,16 +173,18 @@ export class ReportQueue {
 
   #afterQueue(n: number): void | Promise<void> {
     this.#count += n;
-    if (this.#count >= this.#opts.reportBatchPoints) {
-      const f = this.#start();
-      // Past the high-water mark the caller waits for the flush and then one event-loop turn:
-      // libSQL frees a statement's native memory only after a macrotask, and a tight report
-      // loop otherwise never yields one (flushes complete in microtasks), so its RSS grew
-      // with every batch written (10M points: 550 MB peak instead of 260 MB).
-      if (this.#count + n >= this.#opts.reportHighWater) return f.then(() => nextTurn());
-      return;
-    }
+    if (this.#count >= this.#opts.reportBatchPoints) return this.#full(n);
     this.#armTimer();
+  }
+
+  /** The batch mark is reached by a report of weight `n`: a batch starts (or is running). */
+  #full(n: number): void | Promise<void> {
+    const f = this.#flushing ?? this.#start();
+    // Past the high-water mark the caller waits for the flush and then one event-loop turn:
+    // libSQL frees a statement's native memory only after a macrotask, and a tight report
+    // loop otherwise never yields one (flushes complete in microtasks), so its RSS grew
+    // with every batch written (10M points: 550 MB peak instead of 260 MB).
+    if (this.#count + n >= this.#opts.reportHighWater) return f.then(() => nextTurn());
   }
 
   /** Makes sure a timer will flush the queue within `reportFlushMs`. */
@@ -189,6 +211,7 @@ export class ReportQueue {
     const weight = this.#count;
     this.#retained = [];
     this.#pending = new Map();
+    this.#last = null;
     this.#plots = [];
     this.#count = 0;
     for (const [modelId, m] of pending) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { decodeNumber } from "../../events.ts";
+import { decodeNumber, type EventPayloads } from "../../events.ts";
 import { type Fold, key, pick, splitStream } from "../fold.ts";
 
 /** Per-series summary of scalars. */
@@ -63,6 +63,34 @@ export interface ScalarsState {
   chunks: ChunkRow[];
 }
 
+/**
+ * The iteration range and the finite min/max of a chunk's points. Its own function: folded
+ * inline, the long loop ran on-stack-replaced code that left `apply` on every chunk (a
+ * deoptimization per event, and the loop interpreted again for the next one).
+ */
+function chunkStats(
+  iters: readonly number[],
+  values: EventPayloads["metric.scalars"]["values"],
+): { minIter: number; maxIter: number; min: number; max: number; anyFinite: boolean } {
+  let minIter = Infinity, maxIter = -Infinity, min = Infinity, max = -Infinity;
+  let anyFinite = false;
+  for (let i = 0; i < iters.length; i++) {
+    const it = iters[i]!;
+    if (it < minIter) minIter = it;
+    if (it > maxIter) maxIter = it;
+    const v = values[i]!;
+    // min/max cover finite values only: libSQL refuses to bind NaN or ±Infinity, and one
+    // such value would otherwise fail the whole report batch.
+    const x = typeof v === "number" ? v : decodeNumber(v);
+    if (Number.isFinite(x)) {
+      anyFinite = true;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+  }
+  return { minIter, maxIter, min, max, anyFinite };
+}
+
 /** The `metric_chunks` and `scalar_series` fold. */
 export const scalarsFold: Fold<ScalarsState> = {
   name: "scalars",
@@ -96,22 +124,7 @@ export const scalarsFold: Fold<ScalarsState> = {
     const modelId = splitStream(e.stream)[1];
     const d = e.data;
     const n = d.iters.length;
-    let minIter = Infinity, maxIter = -Infinity, min = Infinity, max = -Infinity;
-    let anyFinite = false;
-    for (let i = 0; i < n; i++) {
-      const it = d.iters[i]!;
-      if (it < minIter) minIter = it;
-      if (it > maxIter) maxIter = it;
-      const v = d.values[i]!;
-      // min/max cover finite values only: libSQL refuses to bind NaN or ±Infinity, and one
-      // such value would otherwise fail the whole report batch.
-      const x = typeof v === "number" ? v : decodeNumber(v);
-      if (Number.isFinite(x)) {
-        anyFinite = true;
-        if (x < min) min = x;
-        if (x > max) max = x;
-      }
-    }
+    const { minIter, maxIter, min, max, anyFinite } = chunkStats(d.iters, d.values);
     s.chunks.push({
       event_id: e.id,
       model_id: modelId,
