@@ -163,13 +163,15 @@ export async function readForAppend(
   }
   if (cur.length > 0) statements.push(cur);
   const answers: unknown[] = [];
+  const sqlite = dialect === "sqlite";
   for (const parts of statements) {
-    // One column holding every answer (a column costs the client more than its JSON).
+    // On SQLite one column holds every answer (a column costs the client more than its JSON).
+    const list = parts.map((q) => q.sql).join(",\n");
     const rs = await x.execute({
-      sql: `SELECT json_array(${parts.map((q) => q.sql).join(",\n")})`,
+      sql: sqlite ? `SELECT json_array(${list})` : `SELECT ${list}`,
       args: parts.flatMap((q) => q.args),
     });
-    const row = JSON.parse(String(rs.rows[0]![0])) as unknown[];
+    const row = sqlite ? JSON.parse(String(rs.rows[0]![0])) as unknown[] : rs.rows[0]!;
     parts.forEach((q, i) => {
       if (q.preload) p.load(q.preload, rowsOfJson(row[i], q.columns!));
       else answers.push(row[i]);
