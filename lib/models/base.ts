@@ -118,19 +118,45 @@ export abstract class BaseModel {
     return Promise.resolve(this._id);
   }
 
-  /** @internal Appends durable events on this model, then reloads the snapshot. */
+  /** @internal Appends durable events on this model; the snapshot becomes the model after them. */
   protected async _emit(events: NewEvent[]): Promise<void> {
+    await this._edit(() => events);
+  }
+
+  /**
+   * @internal The one write path of an edit: in one transaction, `plan` gets the model as
+   * stored now (undefined when the store shows no such model, or while the model is not
+   * created yet) and returns the events to append on it (none: nothing is written). The
+   * snapshot then becomes the model as that transaction left it, which is what a reload would
+   * read, so no reload follows; when the store shows no model, the reload's error is thrown.
+   * `plan` runs inside the write transaction: it must be quick and must not await. With
+   * `unlocked`, a model the store shows published refuses the edit (`MODEL_PUBLISHED`).
+   */
+  protected async _edit(
+    plan: (cur: ModelSnapshot | undefined) => NewEvent[] | undefined,
+    unlocked?: string,
+  ): Promise<void> {
+    if (!this._created()) {
+      // A floating model (an OutputModel before its first write) is created with the events.
+      const events = plan(undefined);
+      if (events?.length) await this._emit(events);
+      return;
+    }
     const id = await this._ensureCreated();
     const store = await this._getStore();
+    const stream = `model:${id}`;
+    let out;
     try {
-      await store.append(events.map((e) => ({ ...e, stream: `model:${id}` })), {
-        requireModel: id,
+      out = await store.editModel(id, (cur) => {
+        if (unlocked && cur?.row.published) throw new ModelPublishedError(id, unlocked);
+        return plan(cur)?.map((e) => ({ ...e, stream }));
       });
     } catch (e) {
       if (e instanceof ModelNotFoundError) this._removed = true;
       throw e;
     }
-    await this.reload();
+    if (out.model) this._snap = out.model;
+    else await this.reload();
   }
 
   /**
@@ -283,42 +309,63 @@ export abstract class BaseModel {
   /** Renames the model (the same name appends nothing). */
   async setName(name: string): Promise<void> {
     needString("name", name);
-    if (await this._unchanged(() => this.name === name)) return;
-    await this._emit([{ stream: "", type: "model.updated", data: { fields: { name } } }]);
+    await this._edit((cur) =>
+      cur?.row.name === name
+        ? undefined
+        : [{ stream: "", type: "model.updated", data: { fields: { name } } }]
+    );
   }
 
   /** Sets the comment; an empty string clears it. */
   async setComment(comment: string): Promise<void> {
     needString("comment", comment, true);
-    if (await this._unchanged(() => this.comment === comment)) return;
-    await this._emit([{ stream: "", type: "model.updated", data: { fields: { comment } } }]);
+    await this._edit((cur) =>
+      cur?.row.comment === comment
+        ? undefined
+        : [{ stream: "", type: "model.updated", data: { fields: { comment } } }]
+    );
   }
 
   /** Moves the model to another project (by name). */
   async setProject(project: string): Promise<void> {
     needString("project", project);
-    if (await this._unchanged(() => this.project === project)) return;
-    await this._emit([{ stream: "", type: "model.updated", data: { fields: { project } } }]);
+    await this._edit((cur) =>
+      cur?.row.project === project
+        ? undefined
+        : [{ stream: "", type: "model.updated", data: { fields: { project } } }]
+    );
   }
 
   /** Replaces the tags (an empty list clears them). */
   async setTags(tags: string[]): Promise<void> {
     const next = needTags("tags", tags);
-    await this._serial(async () => {
-      await this.reload(); // diff against the stored tags, not a stale snapshot
-      const cur = new Set(this.tags);
-      const add = next.filter((t) => !cur.has(t));
-      const remove = [...cur].filter((t) => !next.includes(t));
-      if (this._created() && !add.length && !remove.length) return;
-      await this._emit([{ stream: "", type: "model.tags_changed", data: { add, remove } }]);
-    });
+    await this._serial(() =>
+      this._edit((snap) => {
+        // Diff against the stored tags, not a stale snapshot; a stored model the store does not
+        // show gets nothing (the reload after says why).
+        if (!snap && this._created()) return undefined;
+        const cur = new Set(snap ? snap.tags : this.tags);
+        const add = next.filter((t) => !cur.has(t));
+        const remove = [...cur].filter((t) => !next.includes(t));
+        if (snap && !add.length && !remove.length) return undefined;
+        return [{ stream: "", type: "model.tags_changed", data: { add, remove } }];
+      })
+    );
   }
 
   /** Adds tags: `addTags("a", "b")` or, the ClearML habit, `addTags(["a", "b"])`. */
   async addTags(...tags: (string | string[])[]): Promise<void> {
-    let add = needTags("tags", tags.flat());
-    if (await this._unchanged(() => true)) add = add.filter((t) => !this.tags.includes(t));
-    if (add.length) await this._emit([{ stream: "", type: "model.tags_changed", data: { add } }]);
+    const add = needTags("tags", tags.flat());
+    if (!add.length) {
+      await this._unchanged(() => true); // refreshes the snapshot, as an edit would
+      return;
+    }
+    await this._edit((cur) => {
+      const fresh = cur ? add.filter((t) => !cur.tags.includes(t)) : add;
+      return fresh.length
+        ? [{ stream: "", type: "model.tags_changed", data: { add: fresh } }]
+        : undefined;
+    });
   }
 
   /** Removes tags: `removeTags("a", "b")` or `removeTags(["a", "b"])`. */
@@ -368,14 +415,18 @@ export abstract class BaseModel {
 
   /** Archives the model (hidden from queries unless `includeArchived`). */
   async archive(): Promise<void> {
-    if (await this._unchanged(() => this.archived)) return;
-    await this._emit([{ stream: "", type: "model.archived", data: {} }]);
+    await this._edit((cur) =>
+      cur?.row.archived === 1 ? undefined : [{ stream: "", type: "model.archived", data: {} }]
+    );
   }
 
   /** Restores an archived model. */
   async unarchive(): Promise<void> {
-    if (await this._unchanged(() => !this.archived)) return;
-    await this._emit([{ stream: "", type: "model.unarchived", data: {} }]);
+    await this._edit((cur) =>
+      cur && cur.row.archived !== 1
+        ? undefined
+        : [{ stream: "", type: "model.unarchived", data: {} }]
+    );
   }
 
   // ------------------------------------------------------------- metadata
@@ -391,16 +442,11 @@ export abstract class BaseModel {
   ): Promise<boolean> {
     meta.checkKey(key);
     const entry = meta.toMetadataEntry(key, value, vType ?? undefined);
-    const same = () => {
-      const cur = meta.metadataEntry(this._snap?.metadata, key);
-      return cur?.value === entry.value && cur.type === entry.type;
-    };
-    if (await this._unchanged(same)) return true;
-    await this._emit([{
-      stream: "",
-      type: "model.metadata_changed",
-      data: { set: { [key]: entry } },
-    }]);
+    await this._edit((snap) => {
+      const cur = meta.metadataEntry(snap?.metadata, key);
+      if (snap && cur?.value === entry.value && cur.type === entry.type) return undefined;
+      return [{ stream: "", type: "model.metadata_changed", data: { set: { [key]: entry } } }];
+    });
     return true;
   }
 
@@ -419,13 +465,17 @@ export abstract class BaseModel {
     replace = true,
   ): Promise<boolean> {
     const set = meta.toMetadataEntries(metadata);
-    await this._serial(async () => {
-      if (replace) await this.reload(); // remove the stored keys, not a stale snapshot's
-      const remove = replace
-        ? Object.keys(this._snap!.metadata).filter((k) => !Object.hasOwn(set, k))
-        : [];
-      await this._emit([{ stream: "", type: "model.metadata_changed", data: { set, remove } }]);
-    });
+    await this._serial(() =>
+      this._edit((snap) => {
+        // Remove the stored keys, not a stale snapshot's; a stored model the store does not
+        // show gets nothing (the reload after says why).
+        if (replace && !snap && this._created()) return undefined;
+        const remove = replace
+          ? Object.keys((snap ?? this._snap!).metadata).filter((k) => !Object.hasOwn(set, k))
+          : [];
+        return [{ stream: "", type: "model.metadata_changed", data: { set, remove } }];
+      })
+    );
     return true;
   }
 

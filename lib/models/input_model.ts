@@ -254,7 +254,8 @@ export class InputModel extends Model {
     const comment = task
       ? `Imported by task id: ${task.id}${options.comment ? "\n" + options.comment : ""}`
       : options.comment ?? "";
-    await store.append([
+    // The model as the creating transaction left it: no reload after.
+    const { model } = await store.editModel(id, [
       {
         stream: `model:${id}`,
         type: "model.created",
@@ -283,9 +284,8 @@ export class InputModel extends Model {
       ...(options.createAsPublished
         ? [{ stream: `model:${id}`, type: "model.published" as const, data: {} }]
         : []),
-    ]);
-    const snap = await loadSnapshot(store, id);
-    return loaded(new InputModel(id, store), snap);
+    ], { create: true });
+    return loaded(new InputModel(id, store), model);
   }
 
   /** Finds a model by weights URL without creating one; undefined when there is none. */

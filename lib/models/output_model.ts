@@ -290,7 +290,7 @@ export class OutputModel extends BaseModel {
     }
     const links = linksOf(this.#task);
     const name = this.#connectName ?? links.nextOutputName();
-    await store.append([
+    const { model } = await store.editModel(this._id, [
       ...events,
       ...extra.map((e) => ({ ...e, stream })),
       {
@@ -298,12 +298,10 @@ export class OutputModel extends BaseModel {
         type: "task.model_connected",
         data: { modelId: this._id, role: "output", name },
       },
-    ]);
+    ], { create: true });
     this.#exists = true;
     links.remember("output", name, this);
-    const snap = await loadSnapshot(store, this._id);
-    if (!snap) throw new ModelNotFoundError(this._id);
-    this._snap = snap;
+    this._snap = model; // a model just created is always found
     return this._id;
   }
 
@@ -415,7 +413,10 @@ export class OutputModel extends BaseModel {
     if (options.iteration !== undefined) needInt("iteration", options.iteration);
     optString("targetFilename", options.targetFilename, false);
     optBool("isPackage", options.isPackage);
-    await this.#assertUnlockedNow("update weights");
+    // A file copied or removed is not undone: ask the store first (a URI: checked in the write).
+    const what = "update weights";
+    const ask = weightsFilename !== undefined || options.uploadUri || !this.#exists;
+    await (ask ? this.#assertUnlockedNow(what) : this._assertUnlocked(what));
     if (options.uploadUri) await this.setUploadDestination(options.uploadUri);
     const store = this.#task.store;
     let uri: string, hash: string | undefined, size: number | undefined, source: string;
@@ -486,22 +487,21 @@ export class OutputModel extends BaseModel {
         if (st?.isFile) ({ hash, size } = await sha256File(p));
       }
     }
-    const fw = this.framework ? undefined : guessFramework(source, undefined).framework;
     if (!this.#exists && !this.#connectName) {
       this.#connectName = stem(options.targetFilename ?? source) || "Output Model";
     }
-    await this._emit([{
-      stream: "",
-      type: "model.weights_updated",
-      data: {
+    await this._edit((cur) => {
+      const fw = (cur ? cur.row.framework : this.framework) ? undefined : guessFramework(source);
+      const data = {
         uri,
         ...(hash ? { hash, size } : {}),
         ...(options.iteration !== undefined ? { iteration: options.iteration } : {}),
-        ...(fw ? { framework: fw } : {}),
+        ...(fw?.framework ? { framework: fw.framework } : {}),
         isPackage: options.isPackage ?? false,
         filename: baseName(source),
-      },
-    }]);
+      };
+      return [{ stream: "", type: "model.weights_updated", data }];
+    }, what);
     return uri;
   }
 

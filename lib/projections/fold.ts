@@ -41,6 +41,12 @@ export interface Output<S> {
    * (`rebuild()` writes them after every page of events).
    */
   written?(state: S): void;
+  /**
+   * The table's primary key columns. With it, a row that was loaded and changed is written
+   * back as an `UPDATE` of the columns that changed (a few rows only): an `INSERT OR REPLACE`
+   * deletes and re-inserts the row, touching every index of the table.
+   */
+  readonly key?: readonly string[];
   /** The statement's verb (default `INSERT OR REPLACE`). */
   readonly verb?: string;
   /** Text after the values, e.g. an `ON CONFLICT` clause. */

@@ -11,11 +11,11 @@
  * @module
  */
 import type { InStatement, InValue } from "../deps.ts";
-import type { StoredEvent } from "../events.ts";
+import type { MetadataEntry, MetadataType, NewEvent, StoredEvent } from "../events.ts";
 import type { Fold, Output, Preload } from "./fold.ts";
-import { modelsFold } from "./folds/models.ts";
-import { tagsFold } from "./folds/tags.ts";
-import { metadataFold } from "./folds/metadata.ts";
+import { type ModelRow, modelsFold } from "./folds/models.ts";
+import { type TagRow, tagsFold } from "./folds/tags.ts";
+import { metadataFold, type MetadataRow } from "./folds/metadata.ts";
 import { tasksFold } from "./folds/tasks.ts";
 import { taskLinksFold } from "./folds/task_links.ts";
 import { scalarsFold } from "./folds/scalars.ts";
@@ -42,6 +42,40 @@ export const FOLDS: readonly Fold<unknown>[] = [
   plotsFold,
 ];
 
+/** The tables that make up a model as the model API reads it, each keyed by the model's id. */
+const MODEL_TABLES: readonly (readonly [string, string])[] = [
+  ["models", "id"],
+  ["model_tags", "model_id"],
+  ["model_metadata", "model_id"],
+];
+
+/**
+ * A model as the folds hold it: its row, present tags and present metadata, in the order the
+ * model reads (`read.ts`) return them. Only complete after {@link Projection.modelPreloads}.
+ */
+export interface HeldModel {
+  /** The `models` row. */
+  row: ModelRow;
+  /** Present tags, in SQLite's text order (UTF-8 bytes). */
+  tags: string[];
+  /** Present metadata entries, by key in the same order. */
+  metadata: Record<string, MetadataEntry>;
+}
+
+/** Orders strings as SQLite's BINARY collation does: by code point (UTF-8 byte order). */
+export function byCodePoint(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (an astral code point) sorts after every other BMP unit past U+D7FF.
+    const sx = x >= 0xd800 && x <= 0xdfff, sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx !== sy) return sx ? (y >= 0xe000 ? 1 : x - y) : (x >= 0xe000 ? -1 : x - y);
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
 /** One fold with its state. */
 interface Running {
   fold: Fold<unknown>;
@@ -60,25 +94,86 @@ export interface PendingPreload extends Preload {
  */
 export class Projection {
   readonly #running: Running[];
+  /** Rows as loaded, by table and primary key (for tables whose output declares its key). */
+  readonly #loaded = new Map<string, Map<string, Record<string, unknown>>>();
 
   /** A projection over `folds` (default: all), each from its empty state. */
   constructor(folds: readonly Fold<unknown>[] = FOLDS) {
     this.#running = folds.map((fold) => ({ fold, state: fold.init() }));
   }
 
-  /** What the folds need loaded before they fold `events`. */
-  preloads(events: readonly StoredEvent[]): PendingPreload[] {
+  /**
+   * What the folds need loaded before they fold `events`. A fold's preload reads only the
+   * events' stream, type and data, so events not stamped yet may be given.
+   */
+  preloads(events: readonly (StoredEvent | NewEvent)[]): PendingPreload[] {
     const out: PendingPreload[] = [];
+    const given = events as readonly StoredEvent[];
     this.#running.forEach((r, fold) => {
-      for (const p of r.fold.preload(events)) out.push({ ...p, fold });
+      for (const p of r.fold.preload(given)) out.push({ ...p, fold });
     });
     return out;
+  }
+
+  /**
+   * The preloads that load everything of model `id` the model API reads (its row, every tag
+   * and metadata row), whatever events follow: then {@link model} is complete.
+   */
+  modelPreloads(id: string): PendingPreload[] {
+    const out: PendingPreload[] = [];
+    for (const [table, column] of MODEL_TABLES) {
+      const fold = this.#running.findIndex((r) => r.fold.outputs.some((o) => o.table === table));
+      if (fold >= 0) out.push({ table, columns: [column], keys: [[id]], fold });
+    }
+    return out;
+  }
+
+  /** The columns the folds write to `table` (every column of a projection table). */
+  columnsOf(table: string): readonly string[] | undefined {
+    for (const r of this.#running) {
+      for (const o of r.fold.outputs) if (o.table === table) return o.columns;
+    }
+    return undefined;
+  }
+
+  /**
+   * Model `id` as the folds hold it now (after its {@link modelPreloads} were loaded, and any
+   * events folded); undefined when no row is held.
+   */
+  model(id: string): HeldModel | undefined {
+    const row = this.#held("models").find((r) => (r as ModelRow).id === id) as
+      | ModelRow
+      | undefined;
+    if (!row) return undefined;
+    const tags = (this.#held("model_tags") as TagRow[])
+      .filter((t) => t.model_id === id && t.present === 1).map((t) => t.tag).sort(byCodePoint);
+    const entries = (this.#held("model_metadata") as MetadataRow[])
+      .filter((m) => m.model_id === id && m.present === 1)
+      .sort((a, b) => byCodePoint(a.key, b.key));
+    const metadata: Record<string, MetadataEntry> = {};
+    for (const m of entries) metadata[m.key] = { value: m.value, type: m.type as MetadataType };
+    return { row: { ...row }, tags, metadata };
+  }
+
+  /** Every row the folds hold for `table`, as they would be written. */
+  #held(table: string): readonly object[] {
+    for (const r of this.#running) {
+      for (const o of r.fold.outputs) if (o.table === table) return o.rows(r.state, true);
+    }
+    return [];
   }
 
   /** Hands the rows read for a preload to the fold that asked. */
   load(p: PendingPreload, rows: readonly Record<string, unknown>[]): void {
     const r = this.#running[p.fold]!;
-    r.fold.load(r.state, p.table, p.keep ? rows.filter(p.keep) : rows);
+    const kept = p.keep ? rows.filter(p.keep) : rows;
+    const out = r.fold.outputs.find((o) => o.table === p.table && o.key);
+    if (out) {
+      let byKey = this.#loaded.get(p.table);
+      if (!byKey) this.#loaded.set(p.table, byKey = new Map());
+      for (const row of kept) byKey.set(rowKey(row, out.key!), { ...row });
+    }
+    r.fold.load(r.state, p.table, kept);
   }
 
   /** Folds one event into every fold's state. Order-independent for the same set of events. */
@@ -93,7 +188,12 @@ export class Projection {
   statements(all = false): InStatement[] {
     const out: InStatement[] = [];
     for (const r of this.#running) {
-      for (const o of r.fold.outputs) write(out, o, o.rows(r.state, all));
+      for (const o of r.fold.outputs) {
+        const rows = o.rows(r.state, all);
+        const loaded = all || !o.key ? undefined : this.#loaded.get(o.table);
+        if (loaded) writeChanged(out, o, rows, loaded);
+        else write(out, o, rows);
+      }
     }
     return out;
   }
@@ -117,6 +217,50 @@ export class Projection {
 
 function write(out: InStatement[], o: Output<unknown>, rows: readonly object[]): void {
   upsertRows(out, o.table, o.columns, rows, o.verb, o.suffix);
+}
+
+/** Rows changed in place are written as `UPDATE`s when there are at most this many. */
+const MAX_UPDATES = 2;
+
+/** The map key of a row's primary key. */
+function rowKey(row: Record<string, unknown>, key: readonly string[]): string {
+  return key.length === 1 ? String(row[key[0]!]) : key.map((k) => String(row[k])).join("\u0000");
+}
+
+/**
+ * Writes the rows of an output with a key: rows as loaded are skipped, a few loaded rows that
+ * changed become `UPDATE`s of their changed columns, and the rest are upserted as usual.
+ */
+function writeChanged(
+  out: InStatement[],
+  o: Output<unknown>,
+  rows: readonly object[],
+  loaded: Map<string, Record<string, unknown>>,
+): void {
+  const fresh: object[] = [];
+  const updates: { row: Record<string, unknown>; changed: string[] }[] = [];
+  for (const row of rows as readonly Record<string, unknown>[]) {
+    const was = loaded.get(rowKey(row, o.key!));
+    if (!was) {
+      fresh.push(row);
+      continue;
+    }
+    const changed = o.columns.filter((c) => row[c] !== was[c]);
+    if (changed.length > 0) updates.push({ row, changed });
+  }
+  if (updates.length > MAX_UPDATES) {
+    fresh.push(...updates.map((u) => u.row));
+  } else {
+    for (const { row, changed } of updates) {
+      out.push({
+        sql: `UPDATE ${o.table} SET ${changed.map((c) => `${c} = ?`).join(", ")} WHERE ${
+          o.key!.map((k) => `${k} = ?`).join(" AND ")
+        }`,
+        args: [...changed, ...o.key!].map((c) => row[c] as InValue),
+      });
+    }
+  }
+  write(out, o, fresh);
 }
 
 /** Max bound parameters per statement (SQLite's default limit is 32766). */

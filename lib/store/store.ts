@@ -22,7 +22,6 @@
  *
  * @module
  */
-import type { InStatement } from "../deps.ts";
 import { type DbClient, type Dialect, dialectOf, isPostgresUrl } from "./db.ts";
 import { lockStreams, PostgresClient } from "./pg.ts";
 import { DEFAULT_MAX_SKEW_MS, Hlc, newOrigin } from "../clock.ts";
@@ -35,7 +34,7 @@ import {
 } from "../events.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
-import { Projection, upsertRows } from "../projections/project.ts";
+import { type HeldModel, Projection } from "../projections/project.ts";
 import { BlobStore } from "../weights/blobs.ts";
 import { sweepStaleTemp } from "../weights/blob_sweep.ts";
 import { migrate } from "./migrate.ts";
@@ -51,9 +50,10 @@ import { ReportQueue } from "./report_queue.ts";
 import { readAll, readOne, readValues, registerReader, type SqlArg } from "./raw.ts";
 import { defaultHome } from "./home.ts";
 import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
-import { encodeEventData, EVENT_COLUMNS, eventChecksum, stamp, toEvent } from "./log.ts";
+import { stamp, toEvent } from "./log.ts";
+import { type Head, readForAppend, writeStatements } from "./append.ts";
 import { checkLocal, conflictsWithLog, screenIncoming } from "./integrity.ts";
-import { preload, rebuildProjections } from "./rebuild.ts";
+import { rebuildProjections } from "./rebuild.ts";
 import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
 import { applyScopeGone } from "./scope_gone.ts";
 import { join, resolve } from "node:path";
@@ -295,28 +295,93 @@ export class Store {
   ): Promise<StoredEvent[]> {
     return this.#writer.tx(async (x) => {
       if (this.#dialect === "postgres") await lockStreams(x, events);
-      // One read for the clock and the check, inside the transaction: a remove committed just
-      // before cannot slip between.
-      const rs = await x.execute({
-        sql: `SELECT (SELECT value FROM meta WHERE key = 'max_at'),
-                     EXISTS (SELECT 1 FROM models WHERE id = ? AND created = 1 AND removed = 0)`,
-        args: [options.requireModel ?? ""],
+      // One read for the clock, the check and the rows the folds need, inside the
+      // transaction: a remove committed just before cannot slip between.
+      const p = new Projection();
+      const head = await readForAppend(x, this.#dialect, p, p.preloads(events), {
+        clock: this.#dialect !== "postgres",
+        ...(options.requireModel !== undefined ? { live: options.requireModel } : {}),
       });
-      const [maxAt, live] = [rs.rows[0]?.[0], rs.rows[0]?.[1]];
-      if (options.requireModel !== undefined && !Number(live)) {
-        throw new ModelNotFoundError(options.requireModel);
-      }
-      if (maxAt !== null && maxAt !== undefined) this.#clock.observe(String(maxAt));
-      return await this.#commitLocal(x, events);
+      if (!head.live) throw new ModelNotFoundError(options.requireModel!);
+      this.#observe(head);
+      const stored = this.#stampLocal(events);
+      await this.#write(x, p, stored, false, head);
+      return stored;
     });
   }
 
-  async #commitLocal(x: Executor, events: NewEvent[]): Promise<StoredEvent[]> {
+  /**
+   * @internal The model API's write (`BaseModel`): in one transaction, reads model `id` as
+   * stored now (row, tags, metadata), asks `plan` for the events to append given it (none:
+   * nothing is written), appends and folds them, and returns the model as the fold left it:
+   * what a reload right after the commit would read (undefined when it would find no model).
+   * Unless `create`, `MODEL_NOT_FOUND` when the model does not exist or is removed. `plan`
+   * gets undefined when the model is not visible (absent, removed, or out of this device's
+   * scope); it runs inside the transaction and must not await. Events known beforehand (a
+   * creation) may be given instead of `plan`: their rows are then read in the same statement.
+   */
+  editModel(
+    id: string,
+    plan: ((current: HeldModel | undefined) => NewEvent[] | undefined) | NewEvent[],
+    options: { create?: boolean } = {},
+  ): Promise<{ events: StoredEvent[]; model: HeldModel | undefined }> {
+    const stream = `model:${id}`;
+    return this.#writer.tx(async (x) => {
+      const pg = this.#dialect === "postgres";
+      const known = Array.isArray(plan) ? plan : undefined;
+      if (pg) await lockStreams(x, [{ stream }, ...(known ?? [])]);
+      const p = new Projection();
+      const have = p.modelPreloads(id);
+      // The model's own rows are read whatever the events: read only what else folds need.
+      const loaded = new Set(have.map((pl) => pl.table));
+      const others = (events: readonly NewEvent[]) =>
+        p.preloads(events).flatMap((pl) => {
+          if (!loaded.has(pl.table) || pl.columns.length !== 1) return [pl];
+          const keys = pl.keys.filter((k) => k[0] !== id);
+          return keys.length ? [{ ...pl, keys }] : [];
+        });
+      const head = await readForAppend(
+        x,
+        this.#dialect,
+        p,
+        known ? [...have, ...others(known)] : have,
+        { clock: !pg, inScope: id },
+      );
+      const visible = (m: HeldModel | undefined) =>
+        m && m.row.created === 1 && m.row.removed === 0 && head.inScope ? m : undefined;
+      const held = p.model(id);
+      if (!options.create && !(held && held.row.created === 1 && held.row.removed === 0)) {
+        throw new ModelNotFoundError(id);
+      }
+      const current = visible(held);
+      const events = known ?? (plan as (c: HeldModel | undefined) => NewEvent[] | undefined)(
+        current,
+      ) ?? [];
+      if (events.length === 0) return { events: [], model: current };
+      if (!known) {
+        if (pg) await lockStreams(x, events.filter((e) => e.stream !== stream));
+        const more = others(events);
+        if (more.length > 0) await readForAppend(x, this.#dialect, p, more, { clock: false });
+      }
+      this.#observe(head);
+      const stored = this.#stampLocal(events);
+      await this.#write(x, p, stored, false, head);
+      return { events: stored, model: visible(p.model(id)) };
+    });
+  }
+
+  /** Moves the clock past the log's newest time (see `maxAtStatement`). */
+  #observe(head: Head): void {
+    if (head.maxAt !== undefined) this.#clock.observe(head.maxAt);
+    if (head.tailAt !== undefined) this.#clock.observe(head.tailAt);
+  }
+
+  /** Stamps local events with ids and the clock; refuses what a peer would refuse. */
+  #stampLocal(events: NewEvent[]): StoredEvent[] {
     const stored = events.map((e) => stamp(e, e.at ?? this.#clock.now(), this.origin, this.actor));
     // What a peer would refuse must not enter the log: it could never sync. Scalar batches
     // are skipped: the report queue checks every point as it is queued (the hot path).
     checkLocal(stored);
-    await this.#write(x, stored, false);
     return stored;
   }
 
@@ -375,52 +440,30 @@ export class Store {
       if (bad.length > 0 && !options.onRefused) throw bad[0]!.error;
       const out = unique.filter((e) => !existing.has(e.id));
       for (const e of out) this.#clock.observe(e.at);
-      await this.#write(x, out, options.remote ?? true, texts);
+      const p = new Projection();
+      await readForAppend(x, this.#dialect, p, p.preloads(out), { clock: false });
+      await this.#write(x, p, out, options.remote ?? true, undefined, texts);
       return out;
     });
     if (bad.length > 0) options.onRefused?.(bad);
     return fresh;
   }
 
-  /** Inside a transaction: loads the touched rows, folds the events, writes log + projections. */
+  /**
+   * Inside a transaction: folds the events over the rows `p` holds, writes log + projections.
+   * `head` is what the transaction read for the clock (undefined: not read).
+   */
   async #write(
     x: Executor,
+    p: Projection,
     events: StoredEvent[],
     remote: boolean,
+    head: Head | undefined,
     texts?: Map<StoredEvent, string>,
   ): Promise<void> {
     if (events.length === 0) return;
-    const p = new Projection();
-    for (const pl of p.preloads(events)) p.load(pl, await preload(x, pl));
     for (const e of events) p.apply(e);
-    const stmts: InStatement[] = [];
-    const rows = events.map((e) => {
-      const data = texts?.get(e) ?? encodeEventData(e);
-      return {
-        id: e.id,
-        stream: e.stream,
-        type: e.type,
-        at: e.at,
-        origin: e.origin,
-        v: e.v,
-        actor: e.actor,
-        data,
-        remote: remote ? 1 : 0,
-        checksum: eventChecksum(e, data),
-      };
-    });
-    upsertRows(stmts, "events", EVENT_COLUMNS, rows, "INSERT");
-    stmts.push(...p.statements());
-    let maxAt = "";
-    for (const e of events) if (e.at > maxAt) maxAt = e.at;
-    // Not on PostgreSQL: a row every write of every instance updates would serialize them.
-    if (this.#dialect !== "postgres") {
-      stmts.push({
-        sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
-            ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
-        args: [maxAt],
-      });
-    }
+    const stmts = writeStatements(p, events, remote, this.#dialect, head, texts);
     for (const s of stmts) await x.execute(s);
   }
 

@@ -67,6 +67,7 @@ export const metadataFold: Fold<MetadataState> = {
   },
   outputs: [{
     table: "model_metadata",
+    key: ["model_id", "key"],
     columns: ["model_id", "key", "type", "value", "present", "at"],
     rows: (s, all) => pick(s.rows, s.dirty, all),
   }],

@@ -255,6 +255,7 @@ export const modelsFold: Fold<ModelsState> = {
   },
   outputs: [{
     table: "models",
+    key: ["id"],
     columns: MODEL_COLUMNS,
     rows(s, all) {
       // Field clocks are kept parsed while folding and written back once, here.

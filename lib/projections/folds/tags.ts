@@ -64,6 +64,7 @@ export const tagsFold: Fold<TagsState> = {
   },
   outputs: [{
     table: "model_tags",
+    key: ["model_id", "tag"],
     columns: ["model_id", "tag", "present", "at"],
     rows: (s, all) => pick(s.rows, s.dirty, all),
   }],

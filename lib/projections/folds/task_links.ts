@@ -62,6 +62,7 @@ export const taskLinksFold: Fold<TaskLinksState> = {
   },
   outputs: [{
     table: "task_models",
+    key: ["task_id", "role", "name"],
     columns: ["task_id", "role", "name", "model_id", "at"],
     rows: (s, all) => pick(s.rows, s.dirty, all),
   }],

@@ -95,6 +95,7 @@ export const tasksFold: Fold<TasksState> = {
   },
   outputs: [{
     table: "tasks",
+    key: ["id"],
     columns: [
       "id",
       "created",
