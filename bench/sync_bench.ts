@@ -8,7 +8,11 @@
  * Targets: push / append >= 0.3x; push ingest on the server and pull ingest on the device
  * >= 30,000 events per CPU-second; upload / cp >= 0.5x; worker peak RSS < 150 MB.
  *
- * Run: deno run -A bench/sync_bench.ts [--events 100000] [--mib 1024]
+ * The device sends the blob in parts of the size the server advertises, several in flight
+ * (`blob-parts`). With `--s3` (or `BENCH_UPLOAD_S3=1`) the same upload also goes to a second
+ * server whose blobs are in S3 (s3rver, started here; offset requests of one S3 part each).
+ *
+ * Run: deno run -A bench/sync_bench.ts [--events 100000] [--mib 1024] [--s3]
  * (or `BENCH_SYNC_EVENTS`, `BENCH_UPLOAD_MIB`; `BENCH_QUICK=1` makes both 10x smaller).
  * Prints a table and one `VERDICT {json}` line per target.
  *
@@ -26,15 +30,17 @@ import {
   WORKER,
   writeBigFile,
 } from "../tests/fixtures/sync_helpers.ts";
+import { s3ServeOptions, startS3 } from "../tests/fixtures/s3.ts";
 import { cpuSeconds, envSize, type Target, verdict, verdictTable } from "./stats.ts";
 
 const args = parseArgs({
   args: Deno.args,
-  options: { events: { type: "string" }, mib: { type: "string" } },
+  options: { events: { type: "string" }, mib: { type: "string" }, s3: { type: "boolean" } },
 });
 const N = Math.round(Number(args.values.events ?? envSize("BENCH_SYNC_EVENTS", 100_000)));
 const MIB = Math.round(Number(args.values.mib ?? envSize("BENCH_UPLOAD_MIB", 1024)));
 const BATCH = 1000;
+const S3 = args.values.s3 || Deno.env.get("BENCH_UPLOAD_S3") === "1";
 
 const dir = await Deno.makeTempDir({ prefix: "modelog-sync-bench-" });
 const rows: [string, string, string, string][] = [];
@@ -173,24 +179,28 @@ try {
   await Deno.remove(file);
 
   let peakKb = 0;
-  const child = spawnDeno(WORKER, [
-    JSON.stringify({ home: blobHome, server: server.url, action: "push", blobEvery: 1 << 30 }),
-  ]);
-  const sampler = setInterval(() => {
-    try {
-      const st = Deno.readTextFileSync(`/proc/${child.child.pid}/status`);
-      const kb = Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
-      if (kb > peakKb) peakKb = kb;
-    } catch { /* exited */ }
-  }, 20);
-  const status = await child.done;
-  clearInterval(sampler);
-  if (!status.success) throw new Error(`upload worker failed: ${child.stderr()}`);
-  const res = resultOf(child);
-  const st = resultOf(child, "status");
-  peakKb = Math.max(peakKb, Number(st.vmHwmKb ?? 0));
-  const upMs = res.ms as number;
-  const upRate = (res.bytes as number) / 1e6 / (upMs / 1000);
+  const upload = async (url: string) => {
+    const child = spawnDeno(WORKER, [
+      JSON.stringify({ home: blobHome, server: url, action: "push", blobEvery: 1 << 30 }),
+    ]);
+    const sampler = setInterval(() => {
+      try {
+        const st = Deno.readTextFileSync(`/proc/${child.child.pid}/status`);
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
+        if (kb > peakKb) peakKb = kb;
+      } catch { /* exited */ }
+    }, 20);
+    const status = await child.done;
+    clearInterval(sampler);
+    if (!status.success) throw new Error(`upload worker failed: ${child.stderr()}`);
+    const res = resultOf(child);
+    const st = resultOf(child, "status");
+    peakKb = Math.max(peakKb, Number(st.vmHwmKb ?? 0));
+    return { bytes: res.bytes as number, ms: res.ms as number };
+  };
+  const res = await upload(server.url);
+  const upMs = res.ms;
+  const upRate = res.bytes / 1e6 / (upMs / 1000);
   rows.push([
     `cp of the ${fmt(MIB)} MiB file`,
     `${fmt(size / 1e6)} MB`,
@@ -199,7 +209,7 @@ try {
   ]);
   rows.push([
     "upload by a child worker (incl. server hash check)",
-    `${fmt((res.bytes as number) / 1e6)} MB`,
+    `${fmt(res.bytes / 1e6)} MB`,
     fmt(upMs),
     `${fmt(upRate)} MB/s`,
   ]);
@@ -211,6 +221,35 @@ try {
     goal: ">= 0.5x",
     pass: upRate / cpRate >= 0.5,
   });
+  if (S3) {
+    const s3 = await startS3();
+    const s3Server = await spawnServer({
+      db: join(dir, "s3server", "modelog.db"),
+      quiet: true,
+      ...s3ServeOptions(s3),
+    });
+    try {
+      const r = await upload(s3Server.url);
+      const rate = r.bytes / 1e6 / (r.ms / 1000);
+      rows.push([
+        "upload to a server on S3 (s3rver)",
+        `${fmt(r.bytes / 1e6)} MB`,
+        fmt(r.ms),
+        `${fmt(rate)} MB/s`,
+      ]);
+      target({
+        name: `upload ${fmt(MIB)} MiB to a server on S3 (s3rver) / cp`,
+        figure: `${fmt(rate)} MB/s`,
+        baseline: `${fmt(cpRate)} MB/s`,
+        ratio: `${fmt(rate / cpRate, 2)}x`,
+        goal: ">= 0.5x",
+        pass: rate / cpRate >= 0.5,
+      });
+    } finally {
+      await s3Server.crash();
+      await s3.stop();
+    }
+  }
   target({
     name: "upload worker peak RSS (VmHWM)",
     figure: `${fmt(peakKb / 1024, 1)} MB`,

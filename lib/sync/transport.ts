@@ -8,6 +8,7 @@
 import { decodeData } from "../events.ts";
 import { SyncError } from "../errors.ts";
 import {
+  BLOB_PARTS,
   type HealthResponse,
   MAX_EVENTS_BODY,
   MAX_EVENTS_PER_PUSH,
@@ -149,6 +150,13 @@ export class Transport {
       eventsPerPush: pos(l?.eventsPerPush, MAX_EVENTS_PER_PUSH),
       pullBytes: pos(l?.pullBytes, MAX_PULL_BYTES),
     };
+    // Blob uploads: the request size the server prefers, and parts in flight only from a
+    // server that has the capability (an older one takes offset requests alone).
+    const part = pos(l?.blobPart, 0);
+    if (part > 0) this.#limits.blobPart = part;
+    if (Array.isArray(h?.capabilities) && h.capabilities.includes(BLOB_PARTS) && part > 0) {
+      this.#limits.blobPartsInFlight = pos(l?.blobPartsInFlight, 1);
+    }
     return this.#limits;
   }
 }
