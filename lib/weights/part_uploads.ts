@@ -17,8 +17,12 @@ import type { BlobStat, PartsProgress, PartUploads } from "./blob_backend.ts";
 import type { BlobStore } from "./blobs.ts";
 import { isNotFound, removeQuietly, statOrNull, writeHashed } from "./file_hash.ts";
 
-/** The part size a device is asked for (16 MiB). */
-export const LOCAL_PART_SIZE = 16 * 1024 * 1024;
+/**
+ * The part size a device is asked for (8 MiB): with 4 in flight, big enough that a part's
+ * round trip is small beside its bytes, small enough to keep a device's memory (each `fetch`
+ * copies its body) and the server's kept bytes bounded.
+ */
+export const LOCAL_PART_SIZE = 8 * 1024 * 1024;
 
 interface Record {
   length: number;
