@@ -5,10 +5,11 @@
  * others are on the wire), and a resumed upload sends only the parts the server lacks. On an
  * older server it goes as offset requests, one after the other, of the size the server prefers.
  *
- * Every request has a known length (`Uint8Array` body): a streamed (chunked) body from Deno's
- * `fetch`, which leaves Nagle's algorithm on, stalls on delayed ACKs as soon as the server reads
- * slower than the network, and never recovers (measured: 4 MB/s for 1 GB). Parts also bound what
- * a broken connection costs.
+ * Every request has a known length (`Transport.putBytes`, which sends the buffer as it is): a
+ * streamed (chunked) body from Deno's `fetch`, which leaves Nagle's algorithm on, stalls on
+ * delayed ACKs as soon as the server reads slower than the network, and never recovers
+ * (measured: 4 MB/s for 1 GB), and `fetch` copies a `Uint8Array` body per request into memory
+ * only the garbage collector frees. Parts also bound what a broken connection costs.
  *
  * @module
  */
@@ -41,6 +42,8 @@ export interface BlobUploadDeps {
   store: Store;
   /** The server's limits (with its blob part size and parts in flight). */
   limits: SyncLimits;
+  /** False: offset requests one after the other even to a server with `blob-parts`. */
+  parts?: boolean;
   /** Counts bytes the server kept. */
   onSent?: (bytes: number) => void;
   /** Progress in bytes of the blob. */
@@ -78,7 +81,7 @@ export async function uploadBlob(d: BlobUploadDeps, hash: string): Promise<numbe
   if (head.status === 200) return 0;
   const path = d.store.blobs.pathOf(hash);
   try {
-    if (d.limits.blobPartsInFlight !== undefined && st.size > 0) {
+    if (d.limits.blobPartsInFlight !== undefined && st.size > 0 && d.parts !== false) {
       return await uploadParts(d, hash, path, st.size, head);
     }
     return await uploadOffsets(
@@ -143,16 +146,17 @@ async function uploadParts(
           if (len !== lenOf(n)) {
             throw new SyncError("SYNC_FAILED", `${what}: the local blob is shorter than ${size}`);
           }
-          const res = await d.transport.request(url, {
-            method: "PUT",
-            headers: {
+          const res = await d.transport.putBytes(
+            url,
+            {
               [UPLOAD_PART_NUMBER]: String(n),
               [UPLOAD_PART_SIZE]: String(partSize),
               [UPLOAD_LENGTH]: String(size),
               "content-type": "application/octet-stream",
             },
-            body: buf.subarray(0, len),
-          }, what);
+            buf.subarray(0, len),
+            what,
+          );
           await res.body?.cancel();
           if (res.status === 200 || res.status === 201) {
             if (res.status === 201) {
@@ -217,15 +221,16 @@ async function uploadOffsets(
       // A resumed upload realigns to whole requests, so that each fills one part on S3.
       const end = Math.min(size, (Math.floor(offset / part) + 1) * part);
       const n = await readAt(file, offset, buf.subarray(0, end - offset));
-      const res = await d.transport.request(url, {
-        method: "PUT",
-        headers: {
+      const res = await d.transport.putBytes(
+        url,
+        {
           [UPLOAD_OFFSET]: String(offset),
           [UPLOAD_LENGTH]: String(size),
           "content-type": "application/octet-stream",
         },
-        body: buf.subarray(0, n),
-      }, what);
+        buf.subarray(0, n),
+        what,
+      );
       await res.body?.cancel();
       if (res.status === 200 || res.status === 201) {
         sent += n;

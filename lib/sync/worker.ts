@@ -53,6 +53,11 @@ export interface SyncWorkerOptions {
   maxRetries?: number;
   /** First retry delay in ms (doubles each time, with jitter; default 200). */
   retryBaseMs?: number;
+  /**
+   * False: blobs go as offset requests one after the other even to a server that takes
+   * numbered parts in flight (`blob-parts`); default true.
+   */
+  blobParts?: boolean;
   /** Progress of long work (for progress bars). */
   onProgress?: (p: SyncProgress) => void;
 }
@@ -138,6 +143,7 @@ export class SyncWorker {
   readonly #retries: number;
   readonly #t: Transport;
   readonly #onProgress: ((p: SyncProgress) => void) | undefined;
+  readonly #blobParts: boolean;
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #bytesSent = 0;
@@ -193,6 +199,10 @@ export class SyncWorker {
       signal: () => this.#stop?.signal,
     });
     this.#onProgress = options.onProgress;
+    if (options.blobParts !== undefined && typeof options.blobParts !== "boolean") {
+      throw new InvalidArgumentError("blobParts", options.blobParts, "must be a boolean");
+    }
+    this.#blobParts = options.blobParts ?? true;
     if (this.#store) this.#attach(this.#store);
   }
 
@@ -273,6 +283,7 @@ export class SyncWorker {
       transport: this.#t,
       store: await this.#getStore(),
       limits: await this.#t.limits(),
+      parts: this.#blobParts,
       onSent: (n) => (this.#bytesSent += n),
       onProgress: (done, total) => this.#onProgress?.({ phase: "blob", done, total }),
     }, hash);
