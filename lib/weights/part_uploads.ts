@@ -19,8 +19,8 @@ import { isNotFound, removeQuietly, statOrNull, writeHashed } from "./file_hash.
 
 /**
  * The part size a device is asked for (8 MiB): with 4 in flight, big enough that a part's
- * round trip is small beside its bytes, small enough to keep a device's memory (each `fetch`
- * copies its body) and the server's kept bytes bounded.
+ * round trip is small beside its bytes, small enough to keep a device's memory
+ * (4 x 8 MiB of buffers) and the server's kept bytes bounded.
  */
 export const LOCAL_PART_SIZE = 8 * 1024 * 1024;
 
