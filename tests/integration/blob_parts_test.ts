@@ -9,6 +9,8 @@ import { startServer } from "../../lib/server/server.ts";
 import * as protocol from "../../lib/sync/protocol.ts";
 import { sha256File } from "../../lib/weights/blobs.ts";
 import { withTempDir } from "../fixtures/helpers.ts";
+import { InvalidArgumentError } from "../../lib/errors.ts";
+import { openStore, OutputModel, SyncWorker, Task } from "../../mod.ts";
 
 const PART = 1024 * 1024;
 
@@ -127,4 +129,32 @@ Deno.test("part ranges format and parse", () => {
   assert.equal(protocol.parsePartRanges("0-2"), undefined);
   assert.equal(protocol.parsePartRanges("x"), undefined);
   assert.equal(protocol.parsePartRanges(null), undefined);
+});
+
+Deno.test("blobParts: false sends offset requests to a server with blob-parts; the blob lands whole", async () => {
+  await withTempDir(async (dir) => {
+    assert.throws(
+      () => new SyncWorker({ server: "http://127.0.0.1:1", blobParts: "no" as never }),
+      (e: unknown) => e instanceof InvalidArgumentError && /blobParts/.test(e.message),
+    );
+    const server = await startServer({ port: 0, db: join(dir, "s.db"), log: () => {} });
+    const store = await openStore({ home: join(dir, "dev") });
+    try {
+      const file = join(dir, "w.bin");
+      const blob = bytesOf(3 * 1024 * 1024 + 5);
+      await Deno.writeFile(file, blob);
+      const task = await Task.init({ projectName: "p", taskName: "t", store });
+      await new OutputModel({ task, name: "m" }).updateWeights({ weightsFilename: file });
+      await task.close();
+      const worker = new SyncWorker({ server: server.url, store, blobParts: false });
+      await worker.push();
+      const head = await fetch(`${server.url}${protocol.blobPath(sha(blob))}`, { method: "HEAD" });
+      await head.body?.cancel();
+      assert.equal(head.status, 200);
+      assert.equal((await worker.status()).bytesSent, blob.length);
+    } finally {
+      await store.close();
+      await server.close();
+    }
+  });
 });
