@@ -19,7 +19,7 @@ import {
 } from "./http.ts";
 import { pageAuth } from "./auth.ts";
 import { eventsRoutes } from "./events.ts";
-import { blobRoutes } from "./blobs.ts";
+import { blobRoutes, blobUploadInfo } from "./blobs.ts";
 import { modelsRoutes } from "./models_api.ts";
 import { loginRoutes, remoteAddress, sessionPrincipal, Sessions } from "./login.ts";
 import { adminRoutes } from "./admin.ts";
@@ -218,6 +218,7 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
   app.on("GET", limited, noHead, timeout(ctx.requestTimeoutMs, tooSlow), gate);
   if (opts.ui) app.on("GET", ["/", "/models/*"], timeout(ctx.requestTimeoutMs, tooSlow), gate);
 
+  const blobInfo = blobUploadInfo(ctx);
   app.get("/v1/health", async () =>
     json({
       ok: true,
@@ -229,7 +230,9 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
         eventsBody: ctx.maxEventsBody,
         eventsPerPush: ctx.maxEventsPerPush,
         pullBytes: MAX_PULL_BYTES,
+        ...blobInfo.limits,
       },
+      capabilities: blobInfo.capabilities,
     }));
   app.route("/", eventsRoutes(ctx));
   app.route("/", blobRoutes(ctx));

@@ -1,18 +1,30 @@
 /**
- * Weights blobs by hash: `HEAD` (size, or the resumable upload's offset), `GET` (whole, or one
- * byte range), and `PUT` (resumable: `Upload-Offset` where this part starts, `Upload-Length`
- * the blob's size; committed, hash-checked, when the last byte arrives).
+ * Weights blobs by hash: `HEAD` (size, or the resumable upload's offset and parts), `GET`
+ * (whole, or one byte range), and `PUT`, resumable in one of two ways: `Upload-Offset` where
+ * this request's bytes start (one request after the other), or `Upload-Part` / `Upload-Part-Size`
+ * (numbered parts, several at once, in any order: capability `blob-parts`); `Upload-Length` is
+ * the blob's size. Committed, hash-checked, when the last byte arrives.
  *
  * @module
  */
 import { InvalidArgumentError, ModelogError } from "../errors.ts";
 import { encodeData } from "../events.ts";
 import { isSha256Hex } from "../weights/blobs.ts";
-import { UPLOAD_LENGTH, UPLOAD_OFFSET } from "../sync/protocol.ts";
+import {
+  BLOB_PARTS,
+  formatPartRanges,
+  UPLOAD_LENGTH,
+  UPLOAD_OFFSET,
+  UPLOAD_PART_NUMBER,
+  UPLOAD_PART_SIZE,
+  UPLOAD_PARTS,
+} from "../sync/protocol.ts";
 import { type Context, Hono, type MiddlewareHandler } from "../deps.ts";
 import { type AppEnv, dropBody, HttpError, json, type ServerContext } from "./http.ts";
 import { hasRole, LOCAL_PRINCIPAL, type Principal, requireRole } from "./auth.ts";
-import type { ServerBlobs } from "../weights/blob_backend.ts";
+import type { PartUploads, ServerBlobs } from "../weights/blob_backend.ts";
+import { BlobStore } from "../weights/blobs.ts";
+import { LocalPartUploads } from "../weights/part_uploads.ts";
 import { UploadRaceError } from "../weights/s3_uploads.ts";
 import { quarantined } from "../store/blob_quarantine.ts";
 import { checkUploadRoom, holdsBlob, mayReadBlob, recordHolder, uploadLimits } from "./uploads.ts";
@@ -145,6 +157,38 @@ function parseRange(header: string | undefined, size: number) {
   return { start: Number(m[1]), end: m[2] ? Math.min(Number(m[2]) + 1, size) : size };
 }
 
+const partsOfCtx = new WeakMap<ServerContext, PartUploads | undefined>();
+
+/** The parts uploads of a server's blob store (the local folder's, or its backend's own). */
+function partUploads(ctx: ServerContext): PartUploads | undefined {
+  if (partsOfCtx.has(ctx)) return partsOfCtx.get(ctx);
+  const b: ServerBlobs = ctx.blobs ?? ctx.store.blobs;
+  const p = b.parts ?? (b instanceof BlobStore ? new LocalPartUploads(b) : undefined);
+  partsOfCtx.set(ctx, p);
+  return p;
+}
+
+/**
+ * What `/v1/health` tells devices of blob uploads: the `blob-parts` capability with its part
+ * size and parts in flight when the store takes parts, else the request size it prefers.
+ */
+export function blobUploadInfo(
+  ctx: ServerContext,
+): { capabilities: string[]; limits: { blobPart?: number; blobPartsInFlight?: number } } {
+  const parts = partUploads(ctx);
+  if (parts) {
+    return {
+      capabilities: [BLOB_PARTS],
+      limits: { blobPart: parts.partSize, blobPartsInFlight: parts.inFlight },
+    };
+  }
+  const size = ctx.blobs?.requestSize;
+  return { capabilities: [], limits: size ? { blobPart: size } : {} };
+}
+
+/** Plain decimal digits only: Number() would take "", "0x10" or "1e3". */
+const int = (v: string | null) => v !== null && /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+
 /**
  * The `/v1/blobs/sha256/:hash` routes.
  *
@@ -179,6 +223,7 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
   const s = ctx.store;
   const b: ServerBlobs = ctx.blobs ?? s.blobs;
   const uploads = ctx.uploads ?? uploadLimits();
+  const parts = partUploads(ctx);
   const locks = new Map<string, Promise<unknown>>();
   const withBlobLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const prev = locks.get(key) ?? Promise.resolve();
@@ -210,12 +255,23 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     if (st && !visible && isHead && hasRole(who, "write")) visible = await holdsBlob(s, who, hash);
     if (!st || !visible) {
       const partial = await b.partialSize(hash, owner);
+      const inParts = await parts?.progress(hash, owner);
       await dropBody(c);
       return new Response(
         isHead ? null : encodeData({ error: { code: "NOT_FOUND", message: "No such blob" } }),
         {
           status: 404,
-          headers: { [UPLOAD_OFFSET]: String(partial), "content-type": "application/json" },
+          headers: {
+            [UPLOAD_OFFSET]: String(partial),
+            "content-type": "application/json",
+            ...(inParts
+              ? {
+                [UPLOAD_PARTS]: formatPartRanges(inParts.received),
+                [UPLOAD_PART_SIZE]: String(inParts.partSize),
+                [UPLOAD_LENGTH]: String(inParts.length),
+              }
+              : {}),
+          },
         },
       );
     }
@@ -254,11 +310,91 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     });
   });
 
+  /** `PUT` of one numbered part (`Upload-Part`): not serialized with the blob's other parts. */
+  const putPart = async (c: Context<AppEnv>, parts: PartUploads): Promise<Response> => {
+    const hash = rawHash(c);
+    const req = c.req.raw;
+    const who = c.get("principal");
+    const owner = ownerOf(who);
+    const refuse = async (e: Error): Promise<never> => {
+      await dropBody(c);
+      throw e;
+    };
+    if (await quarantined(s, hash)) {
+      await refuse(
+        new HttpError(
+          403,
+          "BLOB_QUARANTINED",
+          `Blob ${hash} is quarantined by an admin: its bytes are not accepted until released`,
+        ),
+      );
+    }
+    const st = await b.stat(hash);
+    if (st && (await mayReadBlob(s, who, hash) || await holdsBlob(s, who, hash))) {
+      await dropBody(c);
+      return json({ hash, complete: true, offset: st.size });
+    }
+    const header = (name: string) => req.headers.get(name);
+    const n = int(header(UPLOAD_PART_NUMBER));
+    const size = int(header(UPLOAD_PART_SIZE));
+    const total = int(header(UPLOAD_LENGTH));
+    if (!Number.isSafeInteger(n) || n < 1) {
+      await refuse(
+        new InvalidArgumentError(UPLOAD_PART_NUMBER, header(UPLOAD_PART_NUMBER), "must be >= 1"),
+      );
+    }
+    if (!Number.isSafeInteger(size) || size < 1) {
+      await refuse(
+        new InvalidArgumentError(UPLOAD_PART_SIZE, header(UPLOAD_PART_SIZE), "must be >= 1"),
+      );
+    }
+    if (!Number.isSafeInteger(total) || (n - 1) * size >= Math.max(1, total)) {
+      await refuse(
+        new InvalidArgumentError(
+          UPLOAD_LENGTH,
+          header(UPLOAD_LENGTH),
+          `must give the blob's full size (past the start ${(n - 1) * size} of part ${n})`,
+        ),
+      );
+    }
+    const before = await parts.progress(hash, owner);
+    const held = before ? before.received.length * before.partSize : 0;
+    try {
+      await checkUploadRoom(b.dir, owner, hash, Math.min(held, total), total, uploads);
+    } catch (e) {
+      await refuse(e as Error);
+    }
+    const body = req.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    const want = Math.min(size, total - (n - 1) * size);
+    const prog = await parts.putPart(hash, owner, total, size, n, capped(readAhead(body), want));
+    if (!prog.complete) {
+      return json(
+        { hash, complete: false, parts: prog.received.length },
+        202,
+        { [UPLOAD_PARTS]: formatPartRanges(prog.received) },
+      );
+    }
+    const done = await parts.commit(hash, owner);
+    if (owner !== undefined) await recordHolder(s, who, hash);
+    return json({ hash, complete: true, offset: done.size }, 201);
+  };
+
   app.put(path, checkHash, requireRole(ctx, "write"), (c) => {
     const hash = rawHash(c);
     const req = c.req.raw;
     const who = c.get("principal");
     const owner = ownerOf(who);
+    if (req.headers.has(UPLOAD_PART_NUMBER)) {
+      if (parts) return putPart(c, parts);
+      return dropBody(c).then(() => {
+        throw new HttpError(
+          400,
+          "INVALID_ARGUMENT",
+          `This server takes no ${UPLOAD_PART_NUMBER} uploads (no ${BLOB_PARTS} capability): ` +
+            `send ${UPLOAD_OFFSET}`,
+        );
+      });
+    }
     return withBlobLock(`${owner ?? ""}/${hash}`, async () => {
       if (await quarantined(s, hash)) {
         await dropBody(c);
@@ -273,8 +409,6 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
         await dropBody(c);
         return json({ hash, complete: true, offset: st.size });
       }
-      // Plain decimal digits only: Number() would take "", "0x10" or "1e3".
-      const int = (v: string | null) => v !== null && /^\d{1,15}$/.test(v) ? Number(v) : NaN;
       const offset = int(req.headers.get(UPLOAD_OFFSET) ?? "0");
       const total = int(req.headers.get(UPLOAD_LENGTH));
       if (!Number.isSafeInteger(offset)) {

@@ -8,7 +8,7 @@
  * @module
  */
 import { statfs } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Store } from "../store/store.ts";
 import { HttpError } from "./http.ts";
 import { mayTouch, type Principal } from "./auth.ts";
@@ -105,7 +105,9 @@ export async function checkUploadRoom(
   if (blobsDir === undefined) return;
   if (owner !== undefined) {
     const mine = await filesUnder(join(blobsDir, "partial", owner));
-    const others = mine.filter((f) => !f.path.endsWith(hash)).reduce((n, f) => n + f.size, 0);
+    // This blob's own partials (offset `<hash>`, parts `<hash>.parts` and its list) don't count.
+    const others = mine.filter((f) => !basename(f.path).startsWith(hash))
+      .reduce((n, f) => n + f.size, 0);
     if (others + total > limits.quotaPerToken) {
       throw new HttpError(
         413,

@@ -26,6 +26,20 @@ export const MAX_PULL_BYTES = 8 * 1024 * 1024;
 export const UPLOAD_OFFSET = "Upload-Offset";
 /** Header carrying the full size of a blob being uploaded. */
 export const UPLOAD_LENGTH = "Upload-Length";
+/**
+ * The capability (in `/v1/health`'s `capabilities`) of a server that takes blob uploads in
+ * numbered parts, several in flight and in any order: `PUT` with {@link UPLOAD_PART_NUMBER} (from 1)
+ * and {@link UPLOAD_PART_SIZE}; part `n` holds the bytes from `(n - 1) * size`. The request that
+ * lands the last missing part verifies the SHA-256 and answers 201. A server without it takes
+ * only offset uploads ({@link UPLOAD_OFFSET}), one request after the other.
+ */
+export const BLOB_PARTS = "blob-parts";
+/** Header carrying the number (from 1) of a part of a parts upload ({@link BLOB_PARTS}). */
+export const UPLOAD_PART_NUMBER = "Upload-Part";
+/** Header carrying the size of every part but the last of a parts upload. */
+export const UPLOAD_PART_SIZE = "Upload-Part-Size";
+/** Header of a `HEAD` answer listing the parts received so far, as ranges: `1-4,6`. */
+export const UPLOAD_PARTS = "Upload-Parts";
 
 /** Body of `POST /v1/events`. */
 export interface PushRequest {
@@ -86,6 +100,10 @@ export interface SyncLimits {
   eventsPerPush: number;
   /** Most bytes of events in one pull page. */
   pullBytes: number;
+  /** Bytes per blob upload request the server prefers (absent: the device's default). */
+  blobPart?: number;
+  /** Parts of one blob a device may send at once, on a server with {@link BLOB_PARTS}. */
+  blobPartsInFlight?: number;
 }
 
 /** Answer to `GET /v1/health` (the fields the sync worker reads). */
@@ -101,6 +119,36 @@ export interface HealthResponse {
   protocol?: number;
   /** What one push or pull may hold (absent from older servers: the defaults apply). */
   limits?: SyncLimits;
+  /** Optional features, such as {@link BLOB_PARTS} (absent from older servers: none). */
+  capabilities?: string[];
+}
+
+/** Formats part numbers as ranges (`[1, 2, 3, 5]` -> `1-3,5`), for {@link UPLOAD_PARTS}. */
+export function formatPartRanges(parts: readonly number[]): string {
+  const sorted = [...new Set(parts)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.join(",");
+}
+
+/** Parses {@link formatPartRanges}'s text; undefined for anything else. */
+export function parsePartRanges(text: string | null): number[] | undefined {
+  if (text === null) return undefined;
+  if (text.trim() === "") return [];
+  const out: number[] = [];
+  for (const r of text.split(",")) {
+    const m = /^\s*(\d{1,9})(?:-(\d{1,9}))?\s*$/.exec(r);
+    if (!m) return undefined;
+    const a = Number(m[1]), b = Number(m[2] ?? m[1]);
+    if (a < 1 || b < a || b - a > 1_000_000) return undefined;
+    for (let n = a; n <= b; n++) out.push(n);
+  }
+  return out;
 }
 
 /** Error body of every refused request. */

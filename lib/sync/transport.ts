@@ -5,9 +5,12 @@
  *
  * @module
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { decodeData } from "../events.ts";
 import { SyncError } from "../errors.ts";
 import {
+  BLOB_PARTS,
   type HealthResponse,
   MAX_EVENTS_BODY,
   MAX_EVENTS_PER_PUSH,
@@ -82,6 +85,57 @@ export class Transport {
    * message; running out of attempts throws `SYNC_FAILED` naming the URL and the last cause.
    */
   async request(path: string, init: RequestInit, what: string): Promise<Response> {
+    return await this.#attempts(
+      path,
+      what,
+      (url) => fetch(url, { ...init, headers: this.headers(init.headers as never) }),
+    );
+  }
+
+  /**
+   * `PUT`s `body` to `path` with its `Content-Length`, retrying like {@link request}. Through
+   * `node:http`, which writes the caller's bytes to the socket as they are: `fetch` copies a
+   * `Uint8Array` body into a new buffer per request that only the garbage collector frees
+   * (measured: a 1 GB upload in 8 MiB parts, 4 in flight, peaked at 270 MB RSS against 50 MB
+   * this way), and a stream body goes chunked.
+   */
+  async putBytes(
+    path: string,
+    headers: Record<string, string>,
+    body: Uint8Array,
+    what: string,
+  ): Promise<Response> {
+    return await this.#attempts(path, what, (url) =>
+      new Promise<Response>((resolve, reject) => {
+        const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+        const req = send(url, {
+          method: "PUT",
+          agent: false,
+          headers: this.headers({ ...headers, "content-length": String(body.length) }),
+        }, (res) => {
+          const chunks: Uint8Array<ArrayBuffer>[] = [];
+          res.on("data", (c: Uint8Array<ArrayBuffer>) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => {
+            const h = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
+            }
+            const status = res.statusCode ?? 0;
+            const empty = status === 204 || status === 304 || status < 200;
+            resolve(new Response(empty ? null : new Blob(chunks), { status, headers: h }));
+          });
+        });
+        req.on("error", reject);
+        req.end(body);
+      }));
+  }
+
+  async #attempts(
+    path: string,
+    what: string,
+    once: (url: string) => Promise<Response>,
+  ): Promise<Response> {
     const url = this.#o.server + path;
     let last: unknown;
     for (let attempt = 0; attempt < this.#o.retries; attempt++) {
@@ -91,7 +145,7 @@ export class Transport {
       }
       let res: Response;
       try {
-        res = await fetch(url, { ...init, headers: this.headers(init.headers as never) });
+        res = await once(url);
       } catch (e) {
         last = e;
         continue;
@@ -149,6 +203,13 @@ export class Transport {
       eventsPerPush: pos(l?.eventsPerPush, MAX_EVENTS_PER_PUSH),
       pullBytes: pos(l?.pullBytes, MAX_PULL_BYTES),
     };
+    // Blob uploads: the request size the server prefers, and parts in flight only from a
+    // server that has the capability (an older one takes offset requests alone).
+    const part = pos(l?.blobPart, 0);
+    if (part > 0) this.#limits.blobPart = part;
+    if (Array.isArray(h?.capabilities) && h.capabilities.includes(BLOB_PARTS) && part > 0) {
+      this.#limits.blobPartsInFlight = pos(l?.blobPartsInFlight, 1);
+    }
     return this.#limits;
   }
 }

@@ -25,13 +25,8 @@ import {
   type QuarantineEntry,
   scopeGoneModels,
 } from "../projections/read.ts";
-import {
-  blobPath,
-  MAX_EVENTS_PER_PUSH,
-  type PullResponse,
-  UPLOAD_LENGTH,
-  UPLOAD_OFFSET,
-} from "./protocol.ts";
+import { blobPath, MAX_EVENTS_PER_PUSH, type PullResponse } from "./protocol.ts";
+import { uploadBlob } from "./blob_upload.ts";
 import { splitStream } from "../projections/fold.ts";
 import { describeError, parsePull, sleep, Transport } from "./transport.ts";
 import { PushRound, ServerReset } from "./push.ts";
@@ -58,6 +53,11 @@ export interface SyncWorkerOptions {
   maxRetries?: number;
   /** First retry delay in ms (doubles each time, with jitter; default 200). */
   retryBaseMs?: number;
+  /**
+   * False: blobs go as offset requests one after the other even to a server that takes
+   * numbered parts in flight (`blob-parts`); default true.
+   */
+  blobParts?: boolean;
   /** Progress of long work (for progress bars). */
   onProgress?: (p: SyncProgress) => void;
 }
@@ -94,8 +94,7 @@ export interface SyncStatus {
   bytesSent: number;
 }
 
-/** Bytes per upload request (the last part of a blob may be shorter). */
-export const UPLOAD_PART = 2 * 1024 * 1024;
+export { UPLOAD_PART } from "./blob_upload.ts";
 
 /**
  * Syncs a store with a modelog server.
@@ -144,6 +143,7 @@ export class SyncWorker {
   readonly #retries: number;
   readonly #t: Transport;
   readonly #onProgress: ((p: SyncProgress) => void) | undefined;
+  readonly #blobParts: boolean;
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #bytesSent = 0;
@@ -199,6 +199,10 @@ export class SyncWorker {
       signal: () => this.#stop?.signal,
     });
     this.#onProgress = options.onProgress;
+    if (options.blobParts !== undefined && typeof options.blobParts !== "boolean") {
+      throw new InvalidArgumentError("blobParts", options.blobParts, "must be a boolean");
+    }
+    this.#blobParts = options.blobParts ?? true;
     if (this.#store) this.#attach(this.#store);
   }
 
@@ -271,86 +275,18 @@ export class SyncWorker {
   }
 
   /**
-   * Uploads one blob, resuming from the server's offset. Returns the bytes sent.
-   *
-   * The bytes go in parts of {@link UPLOAD_PART} bytes, each a `PUT` with a known length: a
-   * streamed (chunked) body from Deno's `fetch`, which leaves Nagle's algorithm on, stalls on
-   * delayed ACKs as soon as the server reads slower than the network (a disk flush), and never
-   * recovers (measured: 4 MB/s for 1 GB). Parts also bound what a broken connection costs.
+   * Uploads one blob, resuming where the server stopped (see `blob_upload.ts`: parts in flight
+   * on a server with `blob-parts`, else offset requests). Returns the bytes sent.
    */
   async uploadBlob(hash: string): Promise<number> {
-    const store = await this.#getStore();
-    const st = await store.blobs.stat(hash);
-    if (!st) return 0;
-    const url = blobPath(hash);
-    const head = await this.#t.request(url, { method: "HEAD" }, `checking blob ${hash}`);
-    await head.body?.cancel();
-    if (head.status === 200) return 0;
-    let offset = Number(head.headers.get(UPLOAD_OFFSET) ?? "0");
-    let sent = 0;
-    let stalls = 0;
-    const file = await Deno.open(store.blobs.pathOf(hash), { read: true });
-    try {
-      const buf = new Uint8Array(Math.min(UPLOAD_PART, Math.max(1, st.size)));
-      for (let round = 0; round < 100_000; round++) {
-        if (!Number.isSafeInteger(offset) || offset < 0 || offset > st.size) {
-          throw new SyncError("SYNC_FAILED", `uploading blob ${hash}: bad server offset ${offset}`);
-        }
-        await file.seek(offset, Deno.SeekMode.Start);
-        let n = 0;
-        while (n < buf.length && offset + n < st.size) {
-          const r = await file.read(buf.subarray(n, Math.min(buf.length, st.size - offset)));
-          if (r === null) break;
-          n += r;
-        }
-        const part = buf.subarray(0, n);
-        let res: Response;
-        try {
-          res = await this.#t.request(url, {
-            method: "PUT",
-            headers: {
-              [UPLOAD_OFFSET]: String(offset),
-              [UPLOAD_LENGTH]: String(st.size),
-              "content-type": "application/octet-stream",
-            },
-            body: part,
-          }, `uploading blob ${hash}`);
-        } catch (e) {
-          // A blob an admin quarantined is refused on purpose: the events naming it still go.
-          if ((e as { serverCode?: string }).serverCode === "BLOB_QUARANTINED") return sent;
-          throw e;
-        }
-        await res.body?.cancel();
-        if (res.status === 200 || res.status === 201) {
-          sent += n;
-          this.#bytesSent += n;
-          this.#onProgress?.({ phase: "blob", done: st.size, total: st.size });
-          return sent;
-        }
-        if (res.status !== 202 && res.status !== 409) {
-          throw new SyncError(
-            "SYNC_FAILED",
-            `uploading blob ${hash}: HTTP ${res.status}`,
-            res.status,
-          );
-        }
-        const next = Number(res.headers.get(UPLOAD_OFFSET) ?? "NaN");
-        if (res.status === 202) {
-          // What the server kept of this part (all of it, unless the connection broke).
-          const kept = Math.max(0, Math.min(n, next - offset));
-          sent += kept;
-          this.#bytesSent += kept;
-        }
-        // A server that keeps answering without taking bytes must not hold the worker forever.
-        stalls = next > offset ? 0 : stalls + 1;
-        if (stalls > 20) break;
-        offset = next;
-        this.#onProgress?.({ phase: "blob", done: offset, total: st.size });
-      }
-    } finally {
-      file.close();
-    }
-    throw new SyncError("SYNC_FAILED", `uploading blob ${hash} made no progress`);
+    return await uploadBlob({
+      transport: this.#t,
+      store: await this.#getStore(),
+      limits: await this.#t.limits(),
+      parts: this.#blobParts,
+      onSent: (n) => (this.#bytesSent += n),
+      onProgress: (done, total) => this.#onProgress?.({ phase: "blob", done, total }),
+    }, hash);
   }
 
   /**

@@ -142,6 +142,58 @@ export interface ServerBlobs {
    * @throws {HashMismatchError} when the bytes differ; the upload is dropped
    */
   commitPartial(hash: string, owner?: string): Promise<BlobStat>;
+  /** Uploads in numbered parts, several at once and in any order (absent: offsets only). */
+  readonly parts?: PartUploads;
+  /** The bytes per offset-upload request the store handles best (S3: one part). */
+  readonly requestSize?: number;
+}
+
+/** What is known of a parts upload in progress. */
+export interface PartsProgress {
+  /** The size the blob will have. */
+  length: number;
+  /** The size of every part but the last. */
+  partSize: number;
+  /** The numbers of the parts received, ascending. */
+  received: number[];
+  /** Whether every part was received. */
+  complete: boolean;
+}
+
+/**
+ * Uploads of a blob in numbered parts (from 1; part `n` holds the bytes from
+ * `(n - 1) * partSize`), received in any order and several at once, per uploader (`owner`).
+ * The blob becomes visible only through {@link PartUploads.commit}, which verifies the SHA-256
+ * of the whole: a blob is never accepted unless its hash matches.
+ */
+export interface PartUploads {
+  /** The part size a device is asked to use. */
+  readonly partSize: number;
+  /** The smallest and largest part size accepted. */
+  readonly partSizeRange: readonly [number, number];
+  /** How many parts of one blob a device may send at once. */
+  readonly inFlight: number;
+  /** The progress of the parts upload of `hash` by `owner`, or null when none. */
+  progress(hash: string, owner?: string): Promise<PartsProgress | null>;
+  /**
+   * Receives part `n` of an upload of `length` bytes in parts of `partSize` (the first part
+   * received fixes both). A part that breaks off short is not recorded (send it again); a part
+   * already received is received again.
+   * @throws {InvalidArgumentError} for a part number, part size or length that does not fit
+   */
+  putPart(
+    hash: string,
+    owner: string | undefined,
+    length: number,
+    partSize: number,
+    n: number,
+    body: ReadableStream<Uint8Array>,
+  ): Promise<PartsProgress>;
+  /**
+   * Verifies the SHA-256 of a complete parts upload and makes the blob visible.
+   * @throws {HashMismatchError} when the bytes differ; the upload is dropped
+   */
+  commit(hash: string, owner?: string): Promise<BlobStat>;
 }
 
 /**

@@ -28,24 +28,34 @@ export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
+/** What is fed every chunk of a stream, in order (a hash, or anything with `update`). */
+export interface ChunkSink {
+  update(chunk: Uint8Array): unknown;
+}
+
 /**
- * Pipes `stream` into `file` chunk by chunk, feeding every chunk to `hash` when given.
- * Closes the file in every case. Returns the number of bytes written.
+ * Reads `stream` to its end, feeding every chunk to `hash` when given, and gathers the bytes
+ * into blocks of `blockSize` handed to `flush` (the last block may be shorter; none for an
+ * empty stream). Network streams arrive in small chunks: one write or one part per block
+ * instead of one per chunk. When `fresh`, every block is a new buffer (a consumer may keep
+ * it); else one buffer is reused. On a failure, what was gathered is flushed first (a
+ * resumable upload keeps it) when `flushOnError`. Returns the number of bytes read.
  */
-export async function writeHashed(
+export async function gatherBlocks(
   stream: ReadableStream<Uint8Array>,
-  file: Deno.FsFile,
-  hash?: Hash,
+  blockSize: number,
+  flush: (block: Uint8Array) => Promise<void>,
+  o: { hash?: ChunkSink; fresh?: boolean; flushOnError?: boolean } = {},
 ): Promise<number> {
-  // Network streams arrive in small chunks: gathering them into one buffer makes one file
-  // write per megabyte instead of one per chunk (each async write is a thread-pool round trip).
-  const buf = new Uint8Array(WRITE_BUFFER_SIZE);
+  let buf = new Uint8Array(blockSize);
   let fill = 0;
   let size = 0;
-  const flush = async () => {
-    let written = 0;
-    while (written < fill) written += await file.write(buf.subarray(written, fill));
+  const emit = async () => {
+    if (fill === 0) return;
+    const block = buf.subarray(0, fill);
     fill = 0;
+    await flush(block);
+    if (o.fresh) buf = new Uint8Array(blockSize);
   };
   const reader = stream.getReader();
   try {
@@ -53,7 +63,7 @@ export async function writeHashed(
       const { done, value } = await reader.read();
       if (done) break;
       if (!value || value.byteLength === 0) continue;
-      hash?.update(value);
+      o.hash?.update(value);
       size += value.byteLength;
       let off = 0;
       while (off < value.byteLength) {
@@ -61,20 +71,39 @@ export async function writeHashed(
         buf.set(value.subarray(off, off + n), fill);
         fill += n;
         off += n;
-        if (fill === buf.length) await flush();
+        if (fill === buf.length) await emit();
       }
     }
-    await flush();
+    await emit();
   } catch (e) {
-    // What arrived before the failure is kept (a resumable upload continues from it).
-    await flush().catch(() => {});
+    if (o.flushOnError) await emit().catch(() => {});
     await reader.cancel(e).catch(() => {});
     throw e;
   } finally {
     reader.releaseLock();
-    file.close();
   }
   return size;
+}
+
+/**
+ * Pipes `stream` into `file` in blocks of {@link WRITE_BUFFER_SIZE}, feeding every chunk to
+ * `hash` when given (one file write per megabyte instead of one per chunk: each async write is
+ * a thread-pool round trip). Closes the file in every case; what arrived before a failure is
+ * kept. Returns the number of bytes written.
+ */
+export async function writeHashed(
+  stream: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  hash?: ChunkSink,
+): Promise<number> {
+  try {
+    return await gatherBlocks(stream, WRITE_BUFFER_SIZE, async (block) => {
+      let written = 0;
+      while (written < block.length) written += await file.write(block.subarray(written));
+    }, { ...(hash ? { hash } : {}), flushOnError: true });
+  } finally {
+    file.close();
+  }
 }
 
 export const WRITE_BUFFER_SIZE = 1024 * 1024;

@@ -37,6 +37,7 @@ import {
 } from "./blob_backend.ts";
 import { isSha256Hex } from "./blobs.ts";
 import { Sha256 } from "./sha256.ts";
+import { gatherBlocks } from "./file_hash.ts";
 
 /** S3's smallest part, for every part of a multipart upload but the last (5 MiB). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -345,51 +346,36 @@ export class S3BlobStore implements BlobBackend {
   async putFromStream(hash: string, stream: ReadableStream<Uint8Array>): Promise<BlobStat> {
     const key = this.keyOf(hash);
     const hasher = createHash("sha256");
-    let buf = new Uint8Array(this.#partSize);
-    let fill = 0;
-    let size = 0;
     let upload: { id: string; etags: string[] } | null = null;
-    const flushPart = async () => {
+    let single: Uint8Array | null = null;
+    const parts: Uint8Array[] = [];
+    // A block is sent as a part once the next one shows it is not the last: a blob of one
+    // block goes in one PUT after its hash is checked.
+    const sendHeld = async () => {
+      const block = parts.shift();
+      if (!block) return;
       upload ??= { id: await this.createMultipart(key), etags: [] };
-      upload.etags.push(
-        await this.sendPart(key, upload.id, upload.etags.length + 1, buf.subarray(0, fill)),
-      );
-      buf = new Uint8Array(this.#partSize);
-      fill = 0;
+      upload.etags.push(await this.sendPart(key, upload.id, upload.etags.length + 1, block));
     };
-    const reader = stream.getReader();
     try {
-      while (true) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        hasher.update(value);
-        size += value.byteLength;
-        let off = 0;
-        while (off < value.byteLength) {
-          const n = Math.min(buf.length - fill, value.byteLength - off);
-          buf.set(value.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill === buf.length) await flushPart();
-        }
-      }
+      const size = await gatherBlocks(stream, this.#partSize, async (block) => {
+        parts.push(block);
+        if (parts.length > 1) await sendHeld();
+      }, { hash: hasher, fresh: true });
       const actual = hasher.digest("hex");
       if (actual !== hash) throw new HashMismatchError(hash, actual);
       if (upload === null) {
-        await (await this.#send("PUT object", "PUT", key, { body: buf.subarray(0, fill) })).body
-          ?.cancel();
+        single = parts.shift() ?? new Uint8Array(0);
+        await (await this.#send("PUT object", "PUT", key, { body: single })).body?.cancel();
       } else {
-        if (fill > 0) await flushPart();
+        await sendHeld();
         const u = upload as { id: string; etags: string[] };
         await this.completeMultipart(key, u.id, u.etags);
       }
       return { size };
     } catch (e) {
-      await reader.cancel(e).catch(() => {});
       if (upload !== null) await this.abortMultipart(key, (upload as { id: string }).id);
       throw e;
-    } finally {
-      reader.releaseLock();
     }
   }
 

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { HashMismatchError, ModelogError, WeightsNotFoundError } from "../errors.ts";
 import type { BlobStat, ServerBlobs, UploadState, UploadStateStore } from "./blob_backend.ts";
 import type { S3BlobStore } from "./s3_blobs.ts";
@@ -62,6 +63,10 @@ export class S3OffsetUploads implements ServerBlobs {
   readonly s3: S3BlobStore;
   /** The upload states. */
   readonly states: UploadStateStore;
+  /** One S3 part per offset request: nothing is left over to stage between requests. */
+  get requestSize(): number {
+    return this.s3.partSize;
+  }
   /** Tails this instance staged last, by upload id (saves reading them back). */
   #tails = new Map<string, { version: number; bytes: Uint8Array }>();
 
@@ -166,7 +171,7 @@ export class S3OffsetUploads implements ServerBlobs {
       const bytes = join();
       const n = cur.parts.length + 1;
       const etag = await this.s3.sendPart(key, cur.storageUploadId, n, bytes);
-      const sha = (await Sha256.create()).update(bytes).digestHex();
+      const sha = createHash("sha256").update(bytes).digest("hex");
       const oldTail = cur.tail;
       const next: UploadState = {
         ...cur,
