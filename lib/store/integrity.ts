@@ -42,10 +42,14 @@ function conflict(id: string, where: string): ModelogError {
  * within the batch.
  *
  * @param events Validated events.
+ * @param encode Their `data` column's text (default `encodeEventData`).
  * @returns The refused ones, and for the rest (first copy of each id): their `data` text, their
  *   checksums by id, in order.
  */
-export function screenIncoming(events: readonly StoredEvent[]): {
+export function screenIncoming(
+  events: readonly StoredEvent[],
+  encode: (e: StoredEvent) => string = encodeEventData,
+): {
   bad: Refusal[];
   texts: Map<StoredEvent, string>;
   sums: Map<string, string>;
@@ -56,7 +60,7 @@ export function screenIncoming(events: readonly StoredEvent[]): {
   const sums = new Map<string, string>();
   const unique: StoredEvent[] = [];
   for (const e of events) {
-    const text = encodeEventData(e);
+    const text = encode(e);
     const sum = eventChecksum(e, text);
     if (e.checksum !== undefined && e.checksum !== sum) {
       bad.push({ event: e, error: checksumMismatch(e, sum) });

@@ -1,0 +1,265 @@
+/**
+ * Ingest of events from elsewhere (a sync peer, a pushing device, an import): each event is
+ * validated once, refused when stamped beyond the clock-skew limit, checked against its
+ * checksum and against the copies already held (`integrity.ts`), and the new ones are folded
+ * and written in one transaction.
+ *
+ * The write is shaped for big batches: on libSQL, the new log rows (and the projection rows of
+ * the tables whose columns allow it) go in as one statement per table, the rows as one JSON
+ * text unpacked by `json_each`, so the statement text is the same whatever the batch size and
+ * SQLite parses no multi-thousand-placeholder statement. On PostgreSQL the rows go as
+ * multi-row `VALUES`, as the append path writes them.
+ *
+ * @module
+ */
+import type { InStatement, InValue } from "../deps.ts";
+import type { Dialect } from "./db.ts";
+import { lockStreams } from "./pg.ts";
+import type { Hlc } from "../clock.ts";
+import { InvalidEventError, type StoredEvent, validateEvent } from "../events.ts";
+import type { ModelogError } from "../errors.ts";
+import { Projection, upsertRows } from "../projections/project.ts";
+import type { Executor, Writer } from "./writer.ts";
+import { encodeEventData, EVENT_COLUMNS, eventChecksum } from "./log.ts";
+import { conflictsWithLog, screenIncoming } from "./integrity.ts";
+import { preload } from "./rebuild.ts";
+
+/** An event `ingest` refused, and why. */
+export interface RefusedEvent {
+  /** The event as given. */
+  event: StoredEvent;
+  /** Why (code `INVALID_EVENT`, naming `event.at`). */
+  error: ModelogError;
+}
+
+/** Options of an ingest. */
+export interface IngestOptions {
+  /** Whether the events are marked pulled (default true). */
+  remote?: boolean;
+  /** Receives the refused events; without it a bad event fails the whole batch. */
+  onRefused?: (refused: RefusedEvent[]) => void;
+  /**
+   * The events were parsed from JSON text holding no `{"$nf": …}` marker (so no payload holds
+   * NaN or an infinity): their `data` column is plain `JSON.stringify`, the same text
+   * `encodeData` makes, without its per-value replacer.
+   */
+  plainData?: boolean;
+}
+
+/** What an ingest works on: the store's writer, dialect and clock. */
+export interface IngestTarget {
+  /** The store's one writer. */
+  writer: Writer;
+  /** The database's dialect. */
+  dialect: Dialect;
+  /** The store's clock (the skew rule, and observing what was ingested). */
+  clock: Hlc;
+}
+
+/**
+ * Ingests `events`: validates each, refuses those beyond the skew limit (to `onRefused`, or
+ * a warning), skips ids already stored, refuses changed checksums and conflicting copies
+ * (`EVENT_CONFLICT`), and applies the rest in one transaction. Returns the events that were
+ * new.
+ */
+export async function ingestEvents(
+  t: IngestTarget,
+  events: unknown[],
+  options: IngestOptions = {},
+): Promise<StoredEvent[]> {
+  const refused: RefusedEvent[] = [];
+  const inTime: StoredEvent[] = [];
+  for (const raw of events) {
+    const e = validateEvent(raw);
+    if (!t.clock.tooFarAhead(e.at)) inTime.push(e);
+    else {
+      refused.push({
+        event: e,
+        error: new InvalidEventError(
+          "event.at",
+          e.at,
+          `is more than ${t.clock.maxSkewMs} ms ahead of this machine's clock: check the clock of device ${e.origin}`,
+        ),
+      });
+    }
+  }
+  if (refused.length > 0) {
+    if (options.onRefused) options.onRefused(refused);
+    else {
+      console.warn(
+        `modelog: refused ${refused.length} event(s) stamped too far in the future, first: ${
+          refused[0]!.error.message
+        }`,
+      );
+    }
+  }
+  // Integrity: a checksum that does not match its event, or an id already held with other
+  // content, is refused (never silently kept or dropped).
+  const encode = options.plainData ? plainText : encodeEventData;
+  const { bad, texts, sums, unique } = screenIncoming(inTime, encode);
+  const fresh = await t.writer.tx(async (x) => {
+    if (t.dialect === "postgres") await lockStreams(x, unique);
+    const existing = await heldChecksums(x, t.dialect, unique);
+    bad.push(...conflictsWithLog(unique, sums, existing));
+    // Without a handler, nothing of a batch with a bad event is written: the caller hears.
+    if (bad.length > 0 && !options.onRefused) throw bad[0]!.error;
+    const out = existing.size ? unique.filter((e) => !existing.has(e.id)) : unique;
+    // HLC texts sort as their clocks do: observing the newest is observing them all.
+    let newest = "";
+    for (const e of out) if (e.at > newest) newest = e.at;
+    if (newest) t.clock.observe(newest);
+    await writeIngested(x, t.dialect, out, options.remote ?? true, texts, sums);
+    return out;
+  });
+  if (bad.length > 0) options.onRefused?.(bad);
+  return fresh;
+}
+
+/** `data` text of an event parsed from JSON without non-finite markers. */
+function plainText(e: StoredEvent): string {
+  return JSON.stringify(e.data);
+}
+
+/** The checksums the log holds for the ids of `events`, by id. */
+async function heldChecksums(
+  x: Executor,
+  dialect: Dialect,
+  events: readonly StoredEvent[],
+): Promise<Map<string, string>> {
+  const existing = new Map<string, string>();
+  if (events.length === 0) return existing;
+  if (dialect === "sqlite") {
+    const rs = await x.execute({
+      sql: "SELECT id, checksum FROM events WHERE id IN (SELECT value FROM json_each(?))",
+      args: [JSON.stringify(events.map((e) => e.id))],
+    });
+    for (const r of rs.rows) existing.set(String(r[0]), String(r[1]));
+    return existing;
+  }
+  for (let i = 0; i < events.length; i += 500) {
+    const part = events.slice(i, i + 500);
+    const rs = await x.execute({
+      sql: `SELECT id, checksum FROM events WHERE id IN (${part.map(() => "?").join(",")})`,
+      args: part.map((e) => e.id),
+    });
+    for (const r of rs.rows) existing.set(String(r[0]), String(r[1]));
+  }
+  return existing;
+}
+
+/**
+ * The columns of INTEGER affinity of the tables written through `json_each` (pinned against
+ * the schema by a unit test). A bound JS number reaches SQLite as a REAL and `json_each`
+ * yields an INTEGER: the same stored value only where the column's affinity makes it one, so
+ * a number anywhere else sends the rows the bound way.
+ */
+export const JSON_ROW_TABLES: Readonly<Record<string, readonly string[]>> = {
+  events: ["v", "remote"],
+  plots: ["iteration"],
+  metric_chunks: ["n", "min_iter", "max_iter"],
+};
+
+/**
+ * One `INSERT … SELECT … FROM json_each(?)` for `rows`, or undefined when a value could be
+ * stored differently than when bound (a number or boolean outside an INTEGER column, a
+ * non-safe integer, anything else but text or null; a string JSON would escape as `\u…`: a
+ * control character or a lone surrogate).
+ */
+export function jsonRowsStatement(
+  table: string,
+  columns: readonly string[],
+  rows: readonly object[],
+  verb: string,
+  suffix: string,
+): InStatement | undefined {
+  const ints = JSON_ROW_TABLES[table];
+  if (!ints) return undefined;
+  const isInt = columns.map((c) => ints.includes(c));
+  const tuples: InValue[][] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as Record<string, unknown>;
+    const tuple: InValue[] = new Array(columns.length);
+    for (let j = 0; j < columns.length; j++) {
+      const v = r[columns[j]!];
+      if (typeof v === "number" || typeof v === "boolean") {
+        if (!isInt[j] || (typeof v === "number" && !Number.isSafeInteger(v))) return undefined;
+      } else if (typeof v !== "string" && v !== null) return undefined;
+      tuple[j] = v as InValue;
+    }
+    tuples[i] = tuple;
+  }
+  const text = JSON.stringify(tuples);
+  if (text.includes("\\u")) return undefined;
+  const picks = columns.map((_, j) => `value->>${j}`).join(",");
+  // `WHERE true` lets an upsert's ON CONFLICT follow the SELECT (SQLite's parsing rule).
+  return {
+    sql: `${verb} INTO ${table} (${columns.join(",")}) SELECT ${picks} FROM json_each(?) ` +
+      `WHERE true ${suffix}`,
+    args: [text],
+  };
+}
+
+/** Appends the statements writing `rows`: one `json_each` insert when it may, else `VALUES`. */
+function pushRows(
+  out: InStatement[],
+  dialect: Dialect,
+  table: string,
+  columns: readonly string[],
+  rows: readonly object[],
+  verb = "INSERT OR REPLACE",
+  suffix = "",
+): void {
+  if (rows.length === 0) return;
+  const s = dialect === "sqlite"
+    ? jsonRowsStatement(table, columns, rows, verb, suffix)
+    : undefined;
+  if (s) out.push(s);
+  else upsertRows(out, table, columns, rows, verb, suffix);
+}
+
+/** Inside the transaction: folds the new events over the rows they touch, writes log + projections. */
+async function writeIngested(
+  x: Executor,
+  dialect: Dialect,
+  events: StoredEvent[],
+  remote: boolean,
+  texts: Map<StoredEvent, string>,
+  sums: Map<string, string>,
+): Promise<void> {
+  if (events.length === 0) return;
+  const p = new Projection();
+  for (const pl of p.preloads(events)) p.load(pl, await preload(x, pl));
+  for (const e of events) p.apply(e);
+  const stmts: InStatement[] = [];
+  const flag = remote ? 1 : 0;
+  const rows = events.map((e) => {
+    const data = texts.get(e) ?? encodeEventData(e);
+    return {
+      id: e.id,
+      stream: e.stream,
+      type: e.type,
+      at: e.at,
+      origin: e.origin,
+      v: e.v,
+      actor: e.actor,
+      data,
+      remote: flag,
+      checksum: sums.get(e.id) ?? eventChecksum(e, data),
+    };
+  });
+  pushRows(stmts, dialect, "events", EVENT_COLUMNS, rows, "INSERT");
+  for (const o of p.outputs()) {
+    pushRows(stmts, dialect, o.table, o.columns, o.rows, o.verb, o.suffix);
+  }
+  let maxAt = "";
+  for (const e of events) if (e.at > maxAt) maxAt = e.at;
+  // Not on PostgreSQL: a row every write of every instance updates would serialize them.
+  if (dialect !== "postgres") {
+    stmts.push({
+      sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
+            ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
+      args: [maxAt],
+    });
+  }
+  for (const s of stmts) await x.execute(s);
+}
