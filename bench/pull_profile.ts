@@ -12,14 +12,14 @@
  */
 import { join } from "node:path";
 import { newId } from "../lib/clock.ts";
-import type { NewEvent } from "../lib/events.ts";
+import { decodeData, type NewEvent } from "../lib/events.ts";
 import { openStore, SyncWorker } from "../mod.ts";
 import { spawnServer } from "../tests/fixtures/sync_helpers.ts";
 import { cpuSeconds } from "./stats.ts";
 
 const [mode, dir, count] = Deno.args;
-if ((mode !== "seed" && mode !== "pull") || !dir) {
-  throw new Error("usage: pull_profile.ts seed DIR [N] | pull DIR");
+if ((mode !== "seed" && mode !== "pull" && mode !== "ingest") || !dir) {
+  throw new Error("usage: pull_profile.ts seed DIR [N] | pull DIR | ingest DIR");
 }
 const db = join(dir, "server", "modelog.db");
 
@@ -50,6 +50,40 @@ if (mode === "seed") {
     await store.append(b);
   }
   await store.close();
+} else if (mode === "ingest") {
+  // The pages fetched first, then only the device's parse and ingest are timed.
+  const server = await spawnServer({ db, quiet: true });
+  const pages: string[] = [];
+  try {
+    let after = "0";
+    for (;;) {
+      const text = await (await fetch(`${server.url}/v1/events?after=${after}&limit=5000`)).text();
+      pages.push(text);
+      const body = JSON.parse(text);
+      after = body.next;
+      if (!body.more) break;
+    }
+  } finally {
+    await server.crash();
+  }
+  for (let rep = 0; rep < Number(count ?? 3); rep++) {
+    const home = await Deno.makeTempDir({ prefix: "modelog-pull-profile-" });
+    const store = await openStore({ home });
+    const cpu0 = cpuSeconds("self");
+    let n = 0;
+    for (const text of pages) {
+      const body = decodeData<{ events: Record<string, unknown>[] }>(text);
+      const fresh = await store.ingest(body.events.map(({ seq: _s, ...e }) => e), {
+        remote: true,
+        plainData: !text.includes('"$nf"'),
+      });
+      n += fresh.length;
+    }
+    const cpu = cpuSeconds("self") - cpu0;
+    await store.close();
+    await Deno.remove(home, { recursive: true });
+    console.log(`ingested ${n} events, ${cpu.toFixed(2)} CPU-s: ${Math.round(n / cpu)} ev/CPU-s`);
+  }
 } else {
   const server = await spawnServer({ db, quiet: true });
   const home = await Deno.makeTempDir({ prefix: "modelog-pull-profile-" });

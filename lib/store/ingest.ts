@@ -20,7 +20,7 @@ import { InvalidEventError, type StoredEvent, validateEvent } from "../events.ts
 import type { ModelogError } from "../errors.ts";
 import { Projection, upsertRows } from "../projections/project.ts";
 import type { Executor, Writer } from "./writer.ts";
-import { encodeEventData, EVENT_COLUMNS, eventChecksum } from "./log.ts";
+import { encodeEventData, EVENT_COLUMNS } from "./log.ts";
 import { conflictsWithLog, screenIncoming } from "./integrity.ts";
 import { preload } from "./rebuild.ts";
 
@@ -103,12 +103,21 @@ export async function ingestEvents(
     bad.push(...conflictsWithLog(unique, sums, existing));
     // Without a handler, nothing of a batch with a bad event is written: the caller hears.
     if (bad.length > 0 && !options.onRefused) throw bad[0]!.error;
-    const out = existing.size ? unique.filter((e) => !existing.has(e.id)) : unique;
+    let out = unique, outTexts = texts, outSums = sums;
+    if (existing.size > 0) {
+      out = [], outTexts = [], outSums = [];
+      for (let i = 0; i < unique.length; i++) {
+        if (existing.has(unique[i]!.id)) continue;
+        out.push(unique[i]!);
+        outTexts.push(texts[i]!);
+        outSums.push(sums[i]!);
+      }
+    }
     // HLC texts sort as their clocks do: observing the newest is observing them all.
     let newest = "";
     for (const e of out) if (e.at > newest) newest = e.at;
     if (newest) t.clock.observe(newest);
-    await writeIngested(x, t.dialect, out, options.remote ?? true, texts, sums);
+    await writeIngested(x, t.dialect, out, options.remote ?? true, outTexts, outSums);
     return out;
   });
   if (bad.length > 0) options.onRefused?.(bad);
@@ -160,18 +169,38 @@ export const JSON_ROW_TABLES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * One `INSERT … SELECT … FROM json_each(?)` for `rows`, or undefined when a value could be
- * stored differently than when bound (a number or boolean outside an INTEGER column, a
- * non-safe integer, anything else but text or null; a string JSON would escape as `\u…`: a
- * control character or a lone surrogate).
+ * One `INSERT … SELECT … FROM json_each(?)` for `tuples` (one array of values per row, in
+ * `columns` order), or undefined when a string would be escaped as `\u…` in JSON (a control
+ * character or a lone surrogate: SQLite's JSON reading could store it otherwise than binding).
  */
-export function jsonRowsStatement(
+function jsonTuplesStatement(
   table: string,
   columns: readonly string[],
-  rows: readonly object[],
+  tuples: readonly (readonly InValue[])[],
   verb: string,
   suffix: string,
 ): InStatement | undefined {
+  const text = JSON.stringify(tuples);
+  if (text.includes("\\u")) return undefined;
+  const picks = columns.map((_, j) => `value->>${j}`).join(",");
+  // `WHERE true` lets an upsert's ON CONFLICT follow the SELECT (SQLite's parsing rule).
+  return {
+    sql: `${verb} INTO ${table} (${columns.join(",")}) SELECT ${picks} FROM json_each(?) ` +
+      `WHERE true ${suffix}`,
+    args: [text],
+  };
+}
+
+/**
+ * The rows as tuples for {@link jsonTuplesStatement}, or undefined when a value could be
+ * stored otherwise than when bound (a number or boolean outside an INTEGER column of
+ * {@link JSON_ROW_TABLES}, a non-safe integer, anything else but text or null).
+ */
+export function jsonTuples(
+  table: string,
+  columns: readonly string[],
+  rows: readonly object[],
+): InValue[][] | undefined {
   const ints = JSON_ROW_TABLES[table];
   if (!ints) return undefined;
   const isInt = columns.map((c) => ints.includes(c));
@@ -188,43 +217,20 @@ export function jsonRowsStatement(
     }
     tuples[i] = tuple;
   }
-  const text = JSON.stringify(tuples);
-  if (text.includes("\\u")) return undefined;
-  const picks = columns.map((_, j) => `value->>${j}`).join(",");
-  // `WHERE true` lets an upsert's ON CONFLICT follow the SELECT (SQLite's parsing rule).
-  return {
-    sql: `${verb} INTO ${table} (${columns.join(",")}) SELECT ${picks} FROM json_each(?) ` +
-      `WHERE true ${suffix}`,
-    args: [text],
-  };
+  return tuples;
 }
 
-/** Appends the statements writing `rows`: one `json_each` insert when it may, else `VALUES`. */
-function pushRows(
-  out: InStatement[],
-  dialect: Dialect,
-  table: string,
-  columns: readonly string[],
-  rows: readonly object[],
-  verb = "INSERT OR REPLACE",
-  suffix = "",
-): void {
-  if (rows.length === 0) return;
-  const s = dialect === "sqlite"
-    ? jsonRowsStatement(table, columns, rows, verb, suffix)
-    : undefined;
-  if (s) out.push(s);
-  else upsertRows(out, table, columns, rows, verb, suffix);
-}
-
-/** Inside the transaction: folds the new events over the rows they touch, writes log + projections. */
+/**
+ * Inside the transaction: folds the new events over the rows they touch, writes log +
+ * projections. `texts` and `sums` are the events' `data` texts and checksums.
+ */
 async function writeIngested(
   x: Executor,
   dialect: Dialect,
-  events: StoredEvent[],
+  events: readonly StoredEvent[],
   remote: boolean,
-  texts: Map<StoredEvent, string>,
-  sums: Map<string, string>,
+  texts: readonly string[],
+  sums: readonly string[],
 ): Promise<void> {
   if (events.length === 0) return;
   const p = new Projection();
@@ -232,24 +238,25 @@ async function writeIngested(
   for (const e of events) p.apply(e);
   const stmts: InStatement[] = [];
   const flag = remote ? 1 : 0;
-  const rows = events.map((e) => {
-    const data = texts.get(e) ?? encodeEventData(e);
-    return {
-      id: e.id,
-      stream: e.stream,
-      type: e.type,
-      at: e.at,
-      origin: e.origin,
-      v: e.v,
-      actor: e.actor,
-      data,
-      remote: flag,
-      checksum: sums.get(e.id) ?? eventChecksum(e, data),
-    };
-  });
-  pushRows(stmts, dialect, "events", EVENT_COLUMNS, rows, "INSERT");
+  // Validated events: text everywhere but `v` (an integer) and the remote flag.
+  const tuples: InValue[][] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    tuples[i] = [e.id, e.stream, e.type, e.at, e.origin, e.v, e.actor, texts[i]!, flag, sums[i]!];
+  }
+  const logRows = dialect === "sqlite"
+    ? jsonTuplesStatement("events", EVENT_COLUMNS, tuples, "INSERT", "")
+    : undefined;
+  if (logRows) stmts.push(logRows);
+  else {
+    const rows = tuples.map((t) => Object.fromEntries(EVENT_COLUMNS.map((c, j) => [c, t[j]])));
+    upsertRows(stmts, "events", EVENT_COLUMNS, rows, "INSERT");
+  }
   for (const o of p.outputs()) {
-    pushRows(stmts, dialect, o.table, o.columns, o.rows, o.verb, o.suffix);
+    const ts = dialect === "sqlite" ? jsonTuples(o.table, o.columns, o.rows) : undefined;
+    const s = ts && jsonTuplesStatement(o.table, o.columns, ts, o.verb, o.suffix);
+    if (s) stmts.push(s);
+    else upsertRows(stmts, o.table, o.columns, o.rows, o.verb, o.suffix);
   }
   let maxAt = "";
   for (const e of events) if (e.at > maxAt) maxAt = e.at;

@@ -26,7 +26,7 @@ import type { InStatement } from "../deps.ts";
 import { type DbClient, type Dialect, dialectOf, isPostgresUrl } from "./db.ts";
 import { lockStreams, PostgresClient } from "./pg.ts";
 import { DEFAULT_MAX_SKEW_MS, Hlc, newOrigin } from "../clock.ts";
-import { type EventPayloads, type NewEvent, type StoredEvent } from "../events.ts";
+import type { EventPayloads, NewEvent, StoredEvent } from "../events.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { Projection, upsertRows } from "../projections/project.ts";
