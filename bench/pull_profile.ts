@@ -2,11 +2,14 @@
  * Profiling aid for the device side of a pull: `seed DIR [N]` writes N small `metric.plot`
  * events (as the sync bench makes them) into a server database under DIR; `pull DIR` starts a
  * `cli.ts serve` child on it and pulls everything into a fresh store, printing the events per
- * CPU-second of this process. Run the second step under `deno run --cpu-prof` to see where the
- * device's time goes (the seeding is not in that profile).
+ * CPU-second of this process (user and system); `ingest DIR [R]` fetches the pages first and
+ * times only their parse and ingest, R times. Run a step under `deno run --cpu-prof` to see
+ * where the device's time goes (the seeding is not in that profile). Not part of `bench/run.ts`:
+ * the sync bench holds the target.
  *
  * Run: deno run -A bench/pull_profile.ts seed /tmp/pp 100000
  *      deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof bench/pull_profile.ts pull /tmp/pp
+ *      deno run -A bench/pull_profile.ts ingest /tmp/pp 3
  *
  * @module
  */
