@@ -47,7 +47,7 @@ import { defaultHome } from "./home.ts";
 import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
 import { encodeEventData, EVENT_COLUMNS, eventChecksum, stamp, toEvent } from "./log.ts";
 import { checkLocal } from "./integrity.ts";
-import { ingestEvents, type IngestOptions } from "./ingest.ts";
+import { ingestEvents, type RefusedEvent } from "./ingest.ts";
 import { preload, rebuildProjections } from "./rebuild.ts";
 import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
 import { applyScopeGone } from "./scope_gone.ts";
@@ -55,7 +55,7 @@ import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
 export type { SqlArg } from "./raw.ts";
-export type { IngestOptions, RefusedEvent } from "./ingest.ts";
+export type { RefusedEvent } from "./ingest.ts";
 
 /** Options of {@link openStore}. */
 export interface StoreOptions {
@@ -318,7 +318,14 @@ export class Store {
    * `plainData`, the events were parsed from JSON holding no non-finite marker (see
    * `ingest.ts`).
    */
-  ingest(events: unknown[], options: IngestOptions = {}): Promise<StoredEvent[]> {
+  ingest(
+    events: unknown[],
+    options: {
+      remote?: boolean;
+      onRefused?: (refused: RefusedEvent[]) => void;
+      plainData?: boolean;
+    } = {},
+  ): Promise<StoredEvent[]> {
     return ingestEvents(
       { writer: this.#writer, dialect: this.#dialect, clock: this.#clock },
       events,
