@@ -360,10 +360,9 @@ function assertEvent(e: unknown): asserts e is StoredEvent {
   }
   const type = e.type;
   if (!isEventType(type)) fail("event.type", type, "is not a known event type");
-  if (typeof e.at !== "string" || !parseHlc(e.at)) {
-    fail("event.at", e.at, "must be an HLC timestamp");
-  }
-  if (parseHlc(e.at)!.wall > MAX_HLC_WALL) {
+  const hlc = typeof e.at === "string" ? parseHlc(e.at) : undefined;
+  if (!hlc) fail("event.at", e.at, "must be an HLC timestamp");
+  if (hlc.wall > MAX_HLC_WALL) {
     fail("event.at", e.at, `must have a wall time of at most ${MAX_HLC_WALL} ms`);
   }
   if (typeof e.origin !== "string" || e.origin.length === 0 || e.origin.length > 64) {

@@ -88,6 +88,20 @@ export interface PendingPreload extends Preload {
   readonly fold: number;
 }
 
+/** The rows one fold output changed, with how to write them (see {@link Projection.outputs}). */
+export interface ChangedRows {
+  /** The table. */
+  readonly table: string;
+  /** Its columns, in the order values are bound. */
+  readonly columns: readonly string[];
+  /** The rows. */
+  readonly rows: readonly object[];
+  /** The statement's verb. */
+  readonly verb: string;
+  /** Text after the values (an `ON CONFLICT` clause, or empty). */
+  readonly suffix: string;
+}
+
 /**
  * The in-memory state of every fold: what the store loads rows into, folds events over and
  * writes back.
@@ -193,6 +207,28 @@ export class Projection {
         const loaded = all || !o.key ? undefined : this.#loaded.get(o.table);
         if (loaded) writeChanged(out, o, rows, loaded);
         else write(out, o, rows);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The changed rows of every output, in the order {@link Projection.statements} writes them,
+   * for a writer that shapes its own statements (ingest: `store/ingest.ts`).
+   */
+  outputs(): ChangedRows[] {
+    const out: ChangedRows[] = [];
+    for (const r of this.#running) {
+      for (const o of r.fold.outputs) {
+        const rows = o.rows(r.state, false);
+        if (rows.length === 0) continue;
+        out.push({
+          table: o.table,
+          columns: o.columns,
+          rows,
+          verb: o.verb ?? "INSERT OR REPLACE",
+          suffix: o.suffix ?? "",
+        });
       }
     }
     return out;

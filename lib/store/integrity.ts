@@ -42,54 +42,62 @@ function conflict(id: string, where: string): ModelogError {
  * within the batch.
  *
  * @param events Validated events.
- * @returns The refused ones, and for the rest (first copy of each id): their `data` text, their
- *   checksums by id, in order.
+ * @param encode Their `data` column's text (default `encodeEventData`).
+ * @returns The refused ones, and for the rest (first copy of each id, in order): their `data`
+ *   texts and their checksums, at the same indexes.
  */
-export function screenIncoming(events: readonly StoredEvent[]): {
+export function screenIncoming(
+  events: readonly StoredEvent[],
+  encode: (e: StoredEvent) => string = encodeEventData,
+): {
   bad: Refusal[];
-  texts: Map<StoredEvent, string>;
-  sums: Map<string, string>;
   unique: StoredEvent[];
+  texts: string[];
+  sums: string[];
 } {
   const bad: Refusal[] = [];
-  const texts = new Map<StoredEvent, string>();
-  const sums = new Map<string, string>();
+  const byId = new Map<string, string>();
   const unique: StoredEvent[] = [];
+  const texts: string[] = [];
+  const sums: string[] = [];
   for (const e of events) {
-    const text = encodeEventData(e);
+    const text = encode(e);
     const sum = eventChecksum(e, text);
     if (e.checksum !== undefined && e.checksum !== sum) {
       bad.push({ event: e, error: checksumMismatch(e, sum) });
       continue;
     }
-    const twin = sums.get(e.id);
+    const twin = byId.get(e.id);
     if (twin !== undefined) {
       if (twin !== sum) bad.push({ event: e, error: conflict(e.id, "this batch") });
       continue;
     }
-    sums.set(e.id, sum);
-    texts.set(e, text);
+    byId.set(e.id, sum);
     unique.push(e);
+    texts.push(text);
+    sums.push(sum);
   }
-  return { bad, texts, sums, unique };
+  return { bad, unique, texts, sums };
 }
 
 /**
  * The events whose id the log already holds with another checksum.
  *
  * @param events The batch's events.
- * @param sums Their checksums by id.
+ * @param sums Their checksums, at the same indexes.
  * @param held The checksums the log holds, by id (for the ids it has).
  */
 export function conflictsWithLog(
   events: readonly StoredEvent[],
-  sums: ReadonlyMap<string, string>,
+  sums: readonly string[],
   held: ReadonlyMap<string, string>,
 ): Refusal[] {
   const out: Refusal[] = [];
-  for (const e of events) {
+  if (held.size === 0) return out;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     const h = held.get(e.id);
-    if (h !== undefined && h !== sums.get(e.id)) {
+    if (h !== undefined && h !== sums[i]) {
       out.push({ event: e, error: conflict(e.id, "the log") });
     }
   }

@@ -5,9 +5,9 @@
  *
  * Its rooms: `migrate.ts` (schema versions), `writer.ts` (the one writer: a queue in this
  * process, `BEGIN IMMEDIATE` across processes), `report_queue.ts` (batched reports), `raw.ts`
- * (raw reads on the read connection), `log.ts` (event rows), `default.ts` (the default
- * store), `doctor.ts` (checks), `quarantine.ts` (sync's held events), `scope_gone.ts` (models out of a
- * server's scope). Over 600 lines by a few:
+ * (raw reads on the read connection), `log.ts` (event rows), `ingest.ts` (a peer's events:
+ * checks and the bulk write), `default.ts` (the default store), `doctor.ts` (checks),
+ * `quarantine.ts` (sync's held events), `scope_gone.ts` (models out of a server's scope).
  * `Store` is the one class behind every room.
  *
  * Reports are queued and written in batches: when {@link StoreOptions.reportBatchPoints}
@@ -25,13 +25,7 @@
 import { type DbClient, type Dialect, dialectOf, isPostgresUrl } from "./db.ts";
 import { lockStreams, PostgresClient } from "./pg.ts";
 import { DEFAULT_MAX_SKEW_MS, Hlc, newOrigin } from "../clock.ts";
-import {
-  type EventPayloads,
-  InvalidEventError,
-  type NewEvent,
-  type StoredEvent,
-  validateEvent,
-} from "../events.ts";
+import type { EventPayloads, NewEvent, StoredEvent } from "../events.ts";
 import { InvalidArgumentError, ModelNotFoundError, ModelogError } from "../errors.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type HeldModel, Projection } from "../projections/project.ts";
@@ -52,7 +46,8 @@ import { defaultHome } from "./home.ts";
 import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
 import { stamp, toEvent } from "./log.ts";
 import { type Head, readForAppend, writeStatements } from "./append.ts";
-import { checkLocal, conflictsWithLog, screenIncoming } from "./integrity.ts";
+import { checkLocal } from "./integrity.ts";
+import { ingestEvents, type RefusedEvent } from "./ingest.ts";
 import { rebuildProjections } from "./rebuild.ts";
 import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
 import { applyScopeGone } from "./scope_gone.ts";
@@ -60,6 +55,7 @@ import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 
 export type { SqlArg } from "./raw.ts";
+export type { RefusedEvent } from "./ingest.ts";
 
 /** Options of {@link openStore}. */
 export interface StoreOptions {
@@ -98,14 +94,6 @@ export interface StoreOptions {
    * `ingest` refuses the event.
    */
   maxClockSkewMs?: number;
-}
-
-/** An event `ingest` refused, and why. */
-export interface RefusedEvent {
-  /** The event as given. */
-  event: StoredEvent;
-  /** Why (code `INVALID_EVENT`, naming `event.at`). */
-  error: ModelogError;
 }
 
 function currentActor(): string {
@@ -391,62 +379,23 @@ export class Store {
    *
    * An event stamped beyond the clock-skew limit (`maxClockSkewMs` ahead of this machine's
    * clock: the rule the server's push check applies) is refused and the rest of the batch goes
-   * on; the refused ones are handed to `onRefused` (without it, a warning names them).
+   * on; the refused ones are handed to `onRefused` (without it, a warning names them). With
+   * `plainData`, the events were parsed from JSON holding no non-finite marker (see
+   * `ingest.ts`).
    */
-  async ingest(
+  ingest(
     events: unknown[],
-    options: { remote?: boolean; onRefused?: (refused: RefusedEvent[]) => void } = {},
+    options: {
+      remote?: boolean;
+      onRefused?: (refused: RefusedEvent[]) => void;
+      plainData?: boolean;
+    } = {},
   ): Promise<StoredEvent[]> {
-    const valid = events.map((e) => validateEvent(e));
-    const refused: RefusedEvent[] = [];
-    const inTime = valid.filter((e) => {
-      if (!this.#clock.tooFarAhead(e.at)) return true;
-      refused.push({
-        event: e,
-        error: new InvalidEventError(
-          "event.at",
-          e.at,
-          `is more than ${this.#clock.maxSkewMs} ms ahead of this machine's clock: check the clock of device ${e.origin}`,
-        ),
-      });
-      return false;
-    });
-    if (refused.length > 0) {
-      if (options.onRefused) options.onRefused(refused);
-      else {
-        console.warn(
-          `modelog: refused ${refused.length} event(s) stamped too far in the future, first: ${
-            refused[0]!.error.message
-          }`,
-        );
-      }
-    }
-    // Integrity: a checksum that does not match its event, or an id already held with other
-    // content, is refused (never silently kept or dropped).
-    const { bad, texts, sums, unique } = screenIncoming(inTime);
-    const fresh = await this.#writer.tx(async (x) => {
-      if (this.#dialect === "postgres") await lockStreams(x, unique);
-      const existing = new Map<string, string>();
-      for (let i = 0; i < unique.length; i += 500) {
-        const part = unique.slice(i, i + 500);
-        const rs = await x.execute({
-          sql: `SELECT id, checksum FROM events WHERE id IN (${part.map(() => "?").join(",")})`,
-          args: part.map((e) => e.id),
-        });
-        for (const r of rs.rows) existing.set(String(r[0]), String(r[1]));
-      }
-      bad.push(...conflictsWithLog(unique, sums, existing));
-      // Without a handler, nothing of a batch with a bad event is written: the caller hears.
-      if (bad.length > 0 && !options.onRefused) throw bad[0]!.error;
-      const out = unique.filter((e) => !existing.has(e.id));
-      for (const e of out) this.#clock.observe(e.at);
-      const p = new Projection();
-      await readForAppend(x, this.#dialect, p, p.preloads(out), { clock: false });
-      await this.#write(x, p, out, options.remote ?? true, undefined, texts);
-      return out;
-    });
-    if (bad.length > 0) options.onRefused?.(bad);
-    return fresh;
+    return ingestEvents(
+      { writer: this.#writer, dialect: this.#dialect, clock: this.#clock },
+      events,
+      options,
+    );
   }
 
   /**
