@@ -2,14 +2,21 @@
  * `rebuild()`: replays the event log into fresh projections with the same fold the append path
  * uses, so the result equals the incremental state.
  *
- * A local store is rebuilt beside the live one, in bounded memory and without holding the
- * write lock for the replay: the log is read in pages on the read connection (WAL readers never
- * block the writer), and each page is folded incrementally (load the rows it touches, fold,
- * write back) into a scratch database next to the store. Nothing but that page and the rows it
- * touches is in memory. When the log's tail is short, one write transaction copies the scratch
- * projections over the live ones (a bulk `INSERT … SELECT`) and folds the few events written
- * since into them, so a concurrent writer waits only for that copy. A remote database has no scratch file: it is
- * replayed in one transaction.
+ * A local store is rebuilt beside the live one, in bounded memory, and a concurrent writer
+ * (in this process or another) never waits for more than one short transaction:
+ *
+ * 1. The log is read in pages on a read connection of its own (WAL readers never block the
+ *    writer) and each page is folded incrementally (load the rows it touches, fold, write back)
+ *    into a scratch database next to the store (`scratch.ts`), without the write lock.
+ * 2. The scratch tables are copied into `__rebuilt` twins of the projection tables inside the
+ *    live database, in short write transactions on the store's own writer (`swap.ts`).
+ * 3. The events written meanwhile are folded into the twins, a short transaction per page;
+ *    the transaction that folds the last (short) page also swaps the twins in: drop, rename,
+ *    index names back. Only that one transaction changes what readers see.
+ *
+ * One rebuild runs at a time per store (a lock file beside it, across processes); a crashed
+ * one leaves the store as it was, and its scratch file and `__rebuilt` tables are removed by
+ * the next rebuild. A remote database has no scratch file: it is replayed in one transaction.
  *
  * @module
  */
@@ -22,13 +29,29 @@ import { type PendingPreload, Projection } from "../projections/project.ts";
 import { foldEventsOfRows } from "./log.ts";
 import { projectionIndexes } from "./migrate.ts";
 import { LogPages, Pacer, Scratch } from "./scratch.ts";
+import {
+  copyTable,
+  createRebuiltTables,
+  dropLeftovers,
+  intoRebuilt,
+  liveShapes,
+  pausedTx,
+  preloadRebuilt,
+  swapIn,
+} from "./swap.ts";
+import { basename, dirname, join } from "node:path";
 import { rowsOf } from "./raw.ts";
 import { type Executor, nextTurn, type Writer } from "./writer.ts";
 
 /** Events read and folded per page. */
 const PAGE = 10_000;
-/** A tail at most this long is folded inside the final (locked) transaction. */
+/** The scratch fold stops once a page of the log is shorter than this. */
 const SHORT_TAIL = 2_000;
+/** Events written during the copy, folded per write transaction; a shorter last page swaps. */
+const CATCH_UP = 1_000;
+/** Beside the database file: the scratch databases (`…rebuild-<id>`) and the rebuild lock. */
+const SCRATCH_SUFFIX = ".rebuild-";
+const LOCK_SUFFIX = ".rebuild.lock";
 
 const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
                   WHERE seq > ? ORDER BY seq LIMIT ?`;
@@ -83,13 +106,19 @@ export async function preload(
   return out;
 }
 
-/** Folds events incrementally into the projections `x` holds (the append path's fold). */
-async function foldInto(x: Executor, events: StoredEvent[]): Promise<void> {
+/**
+ * Folds events incrementally into the projections `x` holds (the append path's fold); with
+ * `rebuilt`, into the `__rebuilt` tables.
+ */
+async function foldInto(x: Executor, events: StoredEvent[], rebuilt = false): Promise<void> {
   if (events.length === 0) return;
   const p = new Projection();
-  for (const pl of p.preloads(events)) p.load(pl, await preload(x, pl));
+  const w = rebuilt ? intoRebuilt(x) : x;
+  for (const pl of p.preloads(events)) {
+    p.load(pl, await preload(x, rebuilt ? preloadRebuilt(pl) : pl));
+  }
   for (const e of events) p.apply(e);
-  for (const s of p.statements()) await x.execute(s);
+  for (const s of p.statements()) await w.execute(s);
 }
 
 /** What a rebuild needs from its store. */
@@ -118,12 +147,27 @@ export function rebuildProjections(
 }
 
 async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void) {
-  const scratch = `${s.path}.rebuild-${newOrigin()}`;
+  // One rebuild of a store at a time (across processes too): the `__rebuilt` tables and the
+  // scratch files found while holding the lock are a crashed rebuild's, and are removed.
+  const lock = await Deno.open(`${s.path}${LOCK_SUFFIX}`, { create: true, write: true });
+  try {
+    await lock.lock(true);
+    await removeScratchFiles(s.path);
+    await dropLeftovers(s.writer);
+    return await rebuildLocked(s, onProgress);
+  } finally {
+    lock.close();
+  }
+}
+
+async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void) {
+  const scratch = `${s.path}${SCRATCH_SUFFIX}${newOrigin()}`;
   const t = new Scratch(scratch);
   const log = new LogPages(s.path, s.writer.busyTimeoutMs);
   const pacer = new Pacer();
   let attached = false;
   try {
+    // 1. The log, page by page, into the scratch database (no write lock).
     let after = 0;
     let count = 0;
     for (;;) {
@@ -140,27 +184,30 @@ async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void
     log.close();
     t.close();
     await nextTurn();
+    // 2. The scratch tables copied beside the live ones, in short transactions.
+    const shapes = await liveShapes(s.reader);
+    await createRebuiltTables(s.writer, shapes);
     await s.writer.run({ sql: "ATTACH DATABASE ? AS rebuilt", args: [scratch] });
     attached = true;
-    count += await s.writer.tx(async (x) => {
-      for (const tb of PROJECTION_TABLES) {
-        await x.execute(`DELETE FROM main.${tb.name}`);
-        await x.execute(`INSERT INTO main.${tb.name} SELECT * FROM rebuilt.${tb.name}`);
-      }
-      // The tail written since the last page, folded into the live tables under the lock
-      // (the append path's incremental fold): nothing is missed.
-      let n = 0;
-      for (;;) {
+    for (const shape of shapes) await copyTable(s.writer, "rebuilt", shape);
+    await s.writer.run("DETACH DATABASE rebuilt");
+    attached = false;
+    // 3. The events written meanwhile, folded into the new tables a page at a time; the last
+    // page, shorter than the others, in the transaction that swaps the new tables in.
+    for (let swapped = false; !swapped;) {
+      const [page] = await pausedTx(s.writer, async (x) => {
         const { events, last } = pageEvents(
-          await x.execute({ sql: PAGE_SQL, args: [after, PAGE] }),
+          await x.execute({ sql: PAGE_SQL, args: [after, CATCH_UP] }),
         );
-        if (events.length === 0) break;
-        await foldInto(x, events);
-        after = last;
-        n += events.length;
-      }
-      return n;
-    });
+        await foldInto(x, events, true);
+        const final = events.length < CATCH_UP;
+        if (final) await swapIn(x, shapes);
+        return { n: events.length, last, final };
+      });
+      after = page.last;
+      count += page.n;
+      swapped = page.final;
+    }
     onProgress?.(count);
     return count;
   } finally {
@@ -173,6 +220,17 @@ async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void
     } catch { /* closed already */ }
     for (const f of [scratch, scratch + "-journal", scratch + "-wal", scratch + "-shm"]) {
       await Deno.remove(f).catch(() => {});
+    }
+  }
+}
+
+/** Removes the scratch files of earlier rebuilds of the store at `path` (under the lock). */
+async function removeScratchFiles(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = basename(path) + SCRATCH_SUFFIX;
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.startsWith(prefix)) {
+      await Deno.remove(join(dir, e.name)).catch(() => {});
     }
   }
 }
