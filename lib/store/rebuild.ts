@@ -11,8 +11,9 @@
  * 2. The scratch tables are copied into `__rebuilt` twins of the projection tables inside the
  *    live database, in short write transactions on the store's own writer (`swap.ts`).
  * 3. The events written meanwhile are folded into the twins, a short transaction per page;
- *    the transaction that folds the last (short) page also swaps the twins in: drop, rename,
- *    index names back. Only that one transaction changes what readers see.
+ *    the transaction that folds the last (short) page also swaps the twins in (renames only).
+ *    Only that one transaction changes what readers see; the replaced tables are dropped
+ *    after it, a transaction each.
  *
  * One rebuild runs at a time per store (a lock file beside it, across processes); a crashed
  * one leaves the store as it was, and its scratch file and `__rebuilt` tables are removed by
@@ -33,6 +34,7 @@ import {
   copyTable,
   createRebuiltTables,
   dropLeftovers,
+  dropStale,
   intoRebuilt,
   liveShapes,
   pausedTx,
@@ -47,8 +49,10 @@ import { type Executor, nextTurn, type Writer } from "./writer.ts";
 const PAGE = 10_000;
 /** The scratch fold stops once a page of the log is shorter than this. */
 const SHORT_TAIL = 2_000;
-/** Events written during the copy, folded per write transaction; a shorter last page swaps. */
+/** Events written during the copy, folded per write transaction (at most). */
 const CATCH_UP = 1_000;
+/** A page of the catch-up shorter than this is folded in the transaction that swaps. */
+const FINAL_TAIL = 100;
 /** Beside the database file: the scratch databases (`…rebuild-<id>`) and the rebuild lock. */
 const SCRATCH_SUFFIX = ".rebuild-";
 const LOCK_SUFFIX = ".rebuild.lock";
@@ -200,7 +204,7 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
           await x.execute({ sql: PAGE_SQL, args: [after, CATCH_UP] }),
         );
         await foldInto(x, events, true);
-        const final = events.length < CATCH_UP;
+        const final = events.length < FINAL_TAIL;
         if (final) await swapIn(x, shapes);
         return { n: events.length, last, final };
       });
@@ -208,6 +212,7 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
       count += page.n;
       swapped = page.final;
     }
+    await dropStale(s.writer, shapes);
     onProgress?.(count);
     return count;
   } finally {

@@ -3,24 +3,25 @@
  * into the store while a concurrent writer waits at most one short transaction at a time.
  *
  * 1. Beside each projection table `t`, an empty `t__rebuilt` with `t`'s own schema (read from
- *    `sqlite_master`, so columns added by later migrations come along).
+ *    `sqlite_master`, so columns added by later migrations come along) and its indexes, under
+ *    temporary names (an index name is unique in a database file).
  * 2. The scratch file is attached to the store's writer connection and copied over in key order,
  *    one chunk per write transaction (sized to about {@link CHUNK_MS}), each followed by a pause
  *    as long as the chunk took, so a writer in another process (whose busy handler polls) gets
- *    the lock between two chunks. Then each index is built once over the copied rows, each in its
- *    own transaction, under a temporary name (index names are global in a database file).
+ *    the lock between two chunks.
  * 3. The events written since the scratch fold are folded into the `__rebuilt` tables in short
  *    transactions (the append path's fold, its statements pointed at the new tables).
- * 4. One last transaction folds the final few events, drops the old tables, renames the new
- *    ones, and gives the indexes back their names: SQLite cannot rename an index, so this edits
- *    `sqlite_master` as SQLite documents for schema changes it has no statement for
- *    (`writable_schema`, then a schema-version bump so every connection reloads the schema).
- *    Rows and b-trees are untouched: only names and the statements' text change, and the text
- *    is set back to exactly what the store had before, so the schema reads as before.
+ * 4. One last transaction folds the final few events and swaps: `t` becomes `t__stale`,
+ *    `t__rebuilt` becomes `t`, and the indexes get their names back. SQLite has no statement
+ *    to rename an index, so this edits `sqlite_master` the way SQLite documents for schema
+ *    changes it has no statement for (`writable_schema`, then a schema-version bump so every
+ *    connection reloads the schema). Only names and statement text change, no row or b-tree,
+ *    and the text is set back to exactly what the store had before. The `__stale` tables are
+ *    then dropped, one transaction each.
  *
- * Nothing here changes the live tables until the last transaction, which commits or rolls back
- * as a whole: a crash at any point leaves the store as it was, plus `__rebuilt` tables that the
- * next rebuild drops ({@link dropLeftovers}).
+ * Nothing here changes the live tables before the swap, which commits or rolls back as a
+ * whole: a crash at any point leaves a consistent store, plus `__rebuilt` or `__stale` tables
+ * that the next rebuild drops ({@link dropLeftovers}).
  *
  * @module
  */
@@ -31,6 +32,8 @@ import type { Executor, Writer } from "./writer.ts";
 
 /** The suffix of the tables (and their indexes) a rebuild fills beside the live ones. */
 export const REBUILT = "__rebuilt";
+/** The suffix of the tables (and their indexes) a swap replaced, until they are dropped. */
+const STALE = "__stale";
 
 /** About how long one copy transaction holds the write lock, in ms. */
 const CHUNK_MS = 40;
@@ -90,26 +93,29 @@ function createRebuilt(t: TableShape): string {
   return t.sql.replace(re, `CREATE TABLE ${q(t.name + REBUILT)}`);
 }
 
-/** `CREATE INDEX i ON t …` as `CREATE INDEX i__rebuilt ON t__rebuilt …`. */
-function indexRebuilt(t: TableShape, ix: { name: string; sql: string }): string {
+/** `CREATE INDEX i ON t …` as `CREATE INDEX i<suffix> ON t<suffix> …`. */
+function indexSql(t: TableShape, ix: { name: string; sql: string }, suffix: string): string {
   const re =
     /^CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?("?)(\w+)\2\s+ON\s+("?)(\w+)\4/i;
   const m = re.exec(ix.sql);
   if (!m || m[5] !== t.name) throw new Error(`unexpected index of ${t.name}: ${ix.sql}`);
   return ix.sql.replace(
     re,
-    `CREATE ${m[1] ?? ""}INDEX ${q(ix.name + REBUILT)} ON ${q(t.name + REBUILT)}`,
+    `CREATE ${m[1] ?? ""}INDEX ${q(ix.name + suffix)} ON ${q(t.name + suffix)}`,
   );
 }
 
-/** Drops the `__rebuilt` tables a crashed rebuild left (each in its own transaction). */
-export async function dropLeftovers(writer: Writer): Promise<number> {
-  const rs = await writer.run(
-    `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%${REBUILT}'`,
+/**
+ * Drops the `__rebuilt` and `__stale` tables a crashed rebuild left (each in its own
+ * transaction); returns their names.
+ */
+export async function dropLeftovers(writer: Writer): Promise<string[]> {
+  const rs = await writer.run("SELECT name FROM sqlite_master WHERE type = 'table'");
+  const names = rs.rows.map((r) => String(r.name)).filter((n) =>
+    n.endsWith(REBUILT) || n.endsWith(STALE)
   );
-  const names = rs.rows.map((r) => String(r.name)).filter((n) => n.endsWith(REBUILT));
-  for (const n of names) await writer.tx((x) => x.execute(`DROP TABLE IF EXISTS ${q(n)}`));
-  return names.length;
+  for (const n of names) await pausedTx(writer, (x) => x.execute(`DROP TABLE IF EXISTS ${q(n)}`));
+  return names;
 }
 
 /**
@@ -123,7 +129,7 @@ export async function createRebuiltTables(writer: Writer, shapes: TableShape[]):
     for (const t of shapes) {
       await x.execute(`DROP TABLE IF EXISTS ${q(t.name + REBUILT)}`);
       await x.execute(createRebuilt(t));
-      for (const ix of t.indexes) await x.execute(indexRebuilt(t, ix));
+      for (const ix of t.indexes) await x.execute(indexSql(t, ix, REBUILT));
     }
   });
 }
@@ -208,34 +214,48 @@ export function preloadRebuilt(p: PendingPreload): PendingPreload {
 }
 
 /**
- * Inside the final write transaction: replaces every projection table with its `__rebuilt`
- * twin and gives tables and indexes back their names and statements.
+ * Inside the final write transaction: the live tables become `t__stale` (dropped afterwards by
+ * {@link dropStale}, a transaction each: a drop walks every page of its table), the `__rebuilt`
+ * twins take their names, and the indexes are renamed to match with their statements' text
+ * set back to what it was. O(number of tables): no row is read or written.
  */
 export async function swapIn(x: Executor, shapes: TableShape[]): Promise<void> {
-  for (const t of shapes) await x.execute(`DROP TABLE ${q(t.name)}`);
   for (const t of shapes) {
+    await x.execute(`ALTER TABLE ${q(t.name)} RENAME TO ${q(t.name + STALE)}`);
     await x.execute(`ALTER TABLE ${q(t.name + REBUILT)} RENAME TO ${q(t.name)}`);
   }
   const v = await x.execute("PRAGMA schema_version");
   const version = Number(v.rows[0]![0]);
   await x.execute("PRAGMA writable_schema = ON");
   try {
+    const rename = async (from: string, to: string, sql: string) => {
+      const rs = await x.execute({
+        sql: "UPDATE sqlite_master SET name = ?, sql = ? WHERE type = 'index' AND name = ?",
+        args: [to, sql, from],
+      });
+      if (rs.rowsAffected !== 1) throw new Error(`index ${from} is missing`);
+    };
     for (const t of shapes) {
+      // The old indexes first: an index name is unique in the file.
+      for (const ix of t.indexes) {
+        await rename(ix.name, ix.name + STALE, indexSql(t, ix, STALE));
+      }
+      for (const ix of t.indexes) await rename(ix.name + REBUILT, ix.name, ix.sql);
       await x.execute({
         sql: "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
         args: [t.sql, t.name],
       });
-      for (const ix of t.indexes) {
-        const rs = await x.execute({
-          sql: "UPDATE sqlite_master SET name = ?, sql = ? WHERE type = 'index' AND name = ?",
-          args: [ix.name, ix.sql, ix.name + REBUILT],
-        });
-        if (rs.rowsAffected !== 1) throw new Error(`rebuilt index ${ix.name} is missing`);
-      }
     }
     await x.execute(`PRAGMA schema_version = ${version + 1}`);
   } finally {
     // RESET: off again, and this connection reloads the schema it now reads.
     await x.execute("PRAGMA writable_schema = RESET");
+  }
+}
+
+/** Drops the tables a swap replaced, one write transaction each. */
+export async function dropStale(writer: Writer, shapes: TableShape[]): Promise<void> {
+  for (const t of shapes) {
+    await pausedTx(writer, (x) => x.execute(`DROP TABLE IF EXISTS ${q(t.name + STALE)}`));
   }
 }
