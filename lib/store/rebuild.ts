@@ -29,7 +29,7 @@ import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
 import { foldEventsOfRows } from "./log.ts";
 import { projectionIndexes } from "./migrate.ts";
-import { LogPages, Pacer, Scratch } from "./scratch.ts";
+import { Pacer, Scratch } from "./scratch.ts";
 import {
   copyTable,
   createRebuiltTables,
@@ -59,6 +59,36 @@ const LOCK_SUFFIX = ".rebuild.lock";
 
 const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
                   WHERE seq > ? ORDER BY seq LIMIT ?`;
+
+/**
+ * A page of the log as one JSON text (an array of `[seq, id, stream, type, at, data]`): one
+ * value to hand over instead of a row object per event, which is what makes reading the log
+ * through the client slow. It is read on the store's own read connection: a second SQLite
+ * library opening the live file in this process (`node:sqlite`) would share the process's POSIX
+ * locks with libSQL without knowing, take itself for the only connection, and reset the WAL
+ * index or delete the WAL under libSQL's feet.
+ */
+const PAGE_JSON_SQL = `SELECT json_group_array(json_array(seq, id, stream, type, at, data)) AS page
+                       FROM (SELECT seq, id, stream, type, at, data FROM events
+                             WHERE seq > ? ORDER BY seq LIMIT ?)`;
+
+/** Up to `limit` events after `after` (only what the fold reads), and the last seq. */
+async function logPage(
+  reader: DbClient,
+  after: number,
+  limit: number,
+): Promise<{ events: StoredEvent[]; last: number }> {
+  const rs = await reader.execute({ sql: PAGE_JSON_SQL, args: [after, limit] });
+  const rows = JSON.parse(String(rs.rows[0]?.page ?? "[]")) as unknown[][];
+  // The aggregate reads its subquery in order; checked, since the fold pages on `last`.
+  for (let i = 1; i < rows.length; i++) {
+    if (Number(rows[i]![0]) <= Number(rows[i - 1]![0])) {
+      rows.sort((a, b) => Number(a[0]) - Number(b[0]));
+      break;
+    }
+  }
+  return foldEventsOfRows(rows, after);
+}
 
 /** Turns a page of `PAGE_SQL` rows into events (only what the fold reads). */
 function pageEvents(rs: ResultSet): { events: StoredEvent[]; last: number } {
@@ -167,7 +197,6 @@ async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void
 async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void) {
   const scratch = `${s.path}${SCRATCH_SUFFIX}${newOrigin()}`;
   const t = new Scratch(scratch);
-  const log = new LogPages(s.path, s.writer.busyTimeoutMs);
   const pacer = new Pacer();
   let attached = false;
   try {
@@ -175,7 +204,7 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
     let after = 0;
     let count = 0;
     for (;;) {
-      const { events, last } = log.next(after, PAGE);
+      const { events, last } = await logPage(s.reader, after, PAGE);
       await pacer.pace();
       if (events.length > 0) {
         await t.fold(events, pacer);
@@ -185,7 +214,6 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
       }
       if (events.length < SHORT_TAIL) break;
     }
-    log.close();
     t.close();
     await nextTurn();
     // 2. The scratch tables copied beside the live ones, in short transactions.
@@ -217,9 +245,6 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
     return count;
   } finally {
     if (attached) await s.writer.run("DETACH DATABASE rebuilt").catch(() => {});
-    try {
-      log.close();
-    } catch { /* closed already */ }
     try {
       t.close();
     } catch { /* closed already */ }

@@ -137,14 +137,18 @@ export async function createRebuiltTables(writer: Writer, shapes: TableShape[]):
 /**
  * Runs `fn` in a write transaction, then pauses as long as it held the lock (at least
  * {@link MIN_GAP_MS}): a writer in another process waits in SQLite's busy handler, which
- * polls every few ms at first, and it takes the lock in that pause.
+ * polls every few ms at first, and it takes the lock in that pause. Returns `fn`'s result and
+ * how long the lock was held (from `fn`'s start to the commit, not counting a wait for it).
  */
 export async function pausedTx<T>(
   writer: Writer,
   fn: (x: Executor) => Promise<T>,
 ): Promise<[T, number]> {
-  const t0 = performance.now();
-  const out = await writer.tx(fn);
+  let t0 = 0;
+  const out = await writer.tx((x) => {
+    t0 = performance.now();
+    return fn(x);
+  });
   const ms = performance.now() - t0;
   await new Promise((r) => setTimeout(r, Math.max(MIN_GAP_MS, ms)));
   return [out, ms];

@@ -64,6 +64,19 @@ Deno.test("rebuild() keeps the schema text and index names; the planner still us
         "SELECT model_id FROM model_tags INDEXED BY model_tags_tag WHERE tag = 'fresh' AND present = 1",
       );
       assert.deepEqual(tagged.rows.map((r) => r[0]), ["after1"]);
+      // The store's WAL is the one on disk (no other SQLite library in this process took
+      // itself for the last connection and deleted it): a fresh connection sees that write.
+      await Deno.stat(`${store.path}-wal`);
+      const fresh = createClient({ url: `file:${store.path}` });
+      try {
+        const rs = await fresh.execute({
+          sql: "SELECT count(*) AS n FROM events WHERE id = ?",
+          args: [e.id],
+        });
+        assert.equal(Number(rs.rows[0]!.n), 1);
+      } finally {
+        fresh.close();
+      }
     } finally {
       c.close();
     }
