@@ -2,14 +2,22 @@
  * `rebuild()`: replays the event log into fresh projections with the same fold the append path
  * uses, so the result equals the incremental state.
  *
- * A local store is rebuilt beside the live one, in bounded memory and without holding the
- * write lock for the replay: the log is read in pages on the read connection (WAL readers never
- * block the writer), and each page is folded incrementally (load the rows it touches, fold,
- * write back) into a scratch database next to the store. Nothing but that page and the rows it
- * touches is in memory. When the log's tail is short, one write transaction copies the scratch
- * projections over the live ones (a bulk `INSERT … SELECT`) and folds the few events written
- * since into them, so a concurrent writer waits only for that copy. A remote database has no scratch file: it is
- * replayed in one transaction.
+ * A local store is rebuilt beside the live one, in bounded memory, and a concurrent writer
+ * (in this process or another) never waits for more than one short transaction:
+ *
+ * 1. The log is read in pages on a read connection of its own (WAL readers never block the
+ *    writer) and each page is folded incrementally (load the rows it touches, fold, write back)
+ *    into a scratch database next to the store (`scratch.ts`), without the write lock.
+ * 2. The scratch tables are copied into `__rebuilt` twins of the projection tables inside the
+ *    live database, in short write transactions on the store's own writer (`swap.ts`).
+ * 3. The events written meanwhile are folded into the twins, a short transaction per page;
+ *    the transaction that folds the last (short) page also swaps the twins in (renames only).
+ *    Only that one transaction changes what readers see; the replaced tables are dropped
+ *    after it, a transaction each.
+ *
+ * One rebuild runs at a time per store (a lock file beside it, across processes); a crashed
+ * one leaves the store as it was, and its scratch file and `__rebuilt` tables are removed by
+ * the next rebuild. A remote database has no scratch file: it is replayed in one transaction.
  *
  * @module
  */
@@ -21,17 +29,66 @@ import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
 import { foldEventsOfRows } from "./log.ts";
 import { projectionIndexes } from "./migrate.ts";
-import { LogPages, Pacer, Scratch } from "./scratch.ts";
+import { Pacer, Scratch } from "./scratch.ts";
+import {
+  copyTable,
+  createRebuiltTables,
+  dropLeftovers,
+  dropStale,
+  intoRebuilt,
+  liveShapes,
+  pausedTx,
+  preloadRebuilt,
+  swapIn,
+} from "./swap.ts";
+import { basename, dirname, join } from "node:path";
 import { rowsOf } from "./raw.ts";
 import { type Executor, nextTurn, type Writer } from "./writer.ts";
 
 /** Events read and folded per page. */
 const PAGE = 10_000;
-/** A tail at most this long is folded inside the final (locked) transaction. */
+/** The scratch fold stops once a page of the log is shorter than this. */
 const SHORT_TAIL = 2_000;
+/** Events written during the copy, folded per write transaction (at most). */
+const CATCH_UP = 1_000;
+/** A page of the catch-up shorter than this is folded in the transaction that swaps. */
+const FINAL_TAIL = 100;
+/** Beside the database file: the scratch databases (`…rebuild-<id>`) and the rebuild lock. */
+const SCRATCH_SUFFIX = ".rebuild-";
+const LOCK_SUFFIX = ".rebuild.lock";
 
 const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
                   WHERE seq > ? ORDER BY seq LIMIT ?`;
+
+/**
+ * A page of the log as one JSON text (an array of `[seq, id, stream, type, at, data]`): one
+ * value to hand over instead of a row object per event, which is what makes reading the log
+ * through the client slow. It is read on the store's own read connection: a second SQLite
+ * library opening the live file in this process (`node:sqlite`) would share the process's POSIX
+ * locks with libSQL without knowing, take itself for the only connection, and reset the WAL
+ * index or delete the WAL under libSQL's feet.
+ */
+const PAGE_JSON_SQL = `SELECT json_group_array(json_array(seq, id, stream, type, at, data)) AS page
+                       FROM (SELECT seq, id, stream, type, at, data FROM events
+                             WHERE seq > ? ORDER BY seq LIMIT ?)`;
+
+/** Up to `limit` events after `after` (only what the fold reads), and the last seq. */
+async function logPage(
+  reader: DbClient,
+  after: number,
+  limit: number,
+): Promise<{ events: StoredEvent[]; last: number }> {
+  const rs = await reader.execute({ sql: PAGE_JSON_SQL, args: [after, limit] });
+  const rows = JSON.parse(String(rs.rows[0]?.page ?? "[]")) as unknown[][];
+  // The aggregate reads its subquery in order; checked, since the fold pages on `last`.
+  for (let i = 1; i < rows.length; i++) {
+    if (Number(rows[i]![0]) <= Number(rows[i - 1]![0])) {
+      rows.sort((a, b) => Number(a[0]) - Number(b[0]));
+      break;
+    }
+  }
+  return foldEventsOfRows(rows, after);
+}
 
 /** Turns a page of `PAGE_SQL` rows into events (only what the fold reads). */
 function pageEvents(rs: ResultSet): { events: StoredEvent[]; last: number } {
@@ -83,13 +140,19 @@ export async function preload(
   return out;
 }
 
-/** Folds events incrementally into the projections `x` holds (the append path's fold). */
-async function foldInto(x: Executor, events: StoredEvent[]): Promise<void> {
+/**
+ * Folds events incrementally into the projections `x` holds (the append path's fold); with
+ * `rebuilt`, into the `__rebuilt` tables.
+ */
+async function foldInto(x: Executor, events: StoredEvent[], rebuilt = false): Promise<void> {
   if (events.length === 0) return;
   const p = new Projection();
-  for (const pl of p.preloads(events)) p.load(pl, await preload(x, pl));
+  const w = rebuilt ? intoRebuilt(x) : x;
+  for (const pl of p.preloads(events)) {
+    p.load(pl, await preload(x, rebuilt ? preloadRebuilt(pl) : pl));
+  }
   for (const e of events) p.apply(e);
-  for (const s of p.statements()) await x.execute(s);
+  for (const s of p.statements()) await w.execute(s);
 }
 
 /** What a rebuild needs from its store. */
@@ -118,16 +181,30 @@ export function rebuildProjections(
 }
 
 async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void) {
-  const scratch = `${s.path}.rebuild-${newOrigin()}`;
+  // One rebuild of a store at a time (across processes too): the `__rebuilt` tables and the
+  // scratch files found while holding the lock are a crashed rebuild's, and are removed.
+  const lock = await Deno.open(`${s.path}${LOCK_SUFFIX}`, { create: true, write: true });
+  try {
+    await lock.lock(true);
+    await removeScratchFiles(s.path);
+    await dropLeftovers(s.writer);
+    return await rebuildLocked(s, onProgress);
+  } finally {
+    lock.close();
+  }
+}
+
+async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void) {
+  const scratch = `${s.path}${SCRATCH_SUFFIX}${newOrigin()}`;
   const t = new Scratch(scratch);
-  const log = new LogPages(s.path, s.writer.busyTimeoutMs);
   const pacer = new Pacer();
   let attached = false;
   try {
+    // 1. The log, page by page, into the scratch database (no write lock).
     let after = 0;
     let count = 0;
     for (;;) {
-      const { events, last } = log.next(after, PAGE);
+      const { events, last } = await logPage(s.reader, after, PAGE);
       await pacer.pace();
       if (events.length > 0) {
         await t.fold(events, pacer);
@@ -137,42 +214,53 @@ async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void
       }
       if (events.length < SHORT_TAIL) break;
     }
-    log.close();
     t.close();
     await nextTurn();
+    // 2. The scratch tables copied beside the live ones, in short transactions.
+    const shapes = await liveShapes(s.reader);
+    await createRebuiltTables(s.writer, shapes);
     await s.writer.run({ sql: "ATTACH DATABASE ? AS rebuilt", args: [scratch] });
     attached = true;
-    count += await s.writer.tx(async (x) => {
-      for (const tb of PROJECTION_TABLES) {
-        await x.execute(`DELETE FROM main.${tb.name}`);
-        await x.execute(`INSERT INTO main.${tb.name} SELECT * FROM rebuilt.${tb.name}`);
-      }
-      // The tail written since the last page, folded into the live tables under the lock
-      // (the append path's incremental fold): nothing is missed.
-      let n = 0;
-      for (;;) {
+    for (const shape of shapes) await copyTable(s.writer, "rebuilt", shape);
+    await s.writer.run("DETACH DATABASE rebuilt");
+    attached = false;
+    // 3. The events written meanwhile, folded into the new tables a page at a time; the last
+    // page, shorter than the others, in the transaction that swaps the new tables in.
+    for (let swapped = false; !swapped;) {
+      const [page] = await pausedTx(s.writer, async (x) => {
         const { events, last } = pageEvents(
-          await x.execute({ sql: PAGE_SQL, args: [after, PAGE] }),
+          await x.execute({ sql: PAGE_SQL, args: [after, CATCH_UP] }),
         );
-        if (events.length === 0) break;
-        await foldInto(x, events);
-        after = last;
-        n += events.length;
-      }
-      return n;
-    });
+        await foldInto(x, events, true);
+        const final = events.length < FINAL_TAIL;
+        if (final) await swapIn(x, shapes);
+        return { n: events.length, last, final };
+      });
+      after = page.last;
+      count += page.n;
+      swapped = page.final;
+    }
+    await dropStale(s.writer, shapes);
     onProgress?.(count);
     return count;
   } finally {
     if (attached) await s.writer.run("DETACH DATABASE rebuilt").catch(() => {});
     try {
-      log.close();
-    } catch { /* closed already */ }
-    try {
       t.close();
     } catch { /* closed already */ }
     for (const f of [scratch, scratch + "-journal", scratch + "-wal", scratch + "-shm"]) {
       await Deno.remove(f).catch(() => {});
+    }
+  }
+}
+
+/** Removes the scratch files of earlier rebuilds of the store at `path` (under the lock). */
+async function removeScratchFiles(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = basename(path) + SCRATCH_SUFFIX;
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.startsWith(prefix)) {
+      await Deno.remove(join(dir, e.name)).catch(() => {});
     }
   }
 }

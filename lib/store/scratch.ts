@@ -1,13 +1,17 @@
 /**
- * The scratch side of a local `rebuild()`: reads the event log in pages and folds them into a
- * throwaway database beside the store, through `node:sqlite` (built into the runtime) instead
- * of `@libsql/client`. Why: the replay is bulk work on plain local files, where the client's
+ * The scratch side of a local `rebuild()`: folds pages of the event log into a throwaway
+ * database beside the store, through `node:sqlite` (built into the runtime) instead of
+ * `@libsql/client`. Why: the replay is bulk work on a plain local file, where the client's
  * per-call costs dominate (a fresh native statement per `execute`, every row turned into an
- * object with named and indexed columns: reading 150k log rows took 9.8 s, against 1.2 s as
- * arrays through a reused `node:sqlite` statement). Here statements are prepared once and
- * reused, log rows come back as arrays, and nothing else changes: the same fold (`Projection`)
- * over the same pages, the same schema, the same values (integers are bound as integers,
- * booleans as 0/1, as the client binds them), so the rebuilt tables equal the incremental ones.
+ * object). Here statements are prepared once and reused, and nothing else changes: the same
+ * fold (`Projection`) over the same pages, the same tables, the same values (integers are bound
+ * as integers, booleans as 0/1, as the client binds them), so the rebuilt tables equal the
+ * incremental ones.
+ *
+ * Only the scratch file is opened here, never the live database: two SQLite libraries in one
+ * process do not see each other's POSIX locks, so a `node:sqlite` connection to the live file
+ * would take itself for the only one and reset the WAL index or delete the WAL under libSQL.
+ * The log is read on the store's own read connection (`rebuild.ts`).
  *
  * `node:sqlite` calls are synchronous: the caller yields a macrotask between chunks of work
  * ({@link Pacer}), so a writer in the same process waits at most a chunk (about 100 ms).
@@ -19,7 +23,6 @@ import type { InStatement } from "../deps.ts";
 import type { StoredEvent } from "../events.ts";
 import { MIGRATIONS } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
-import { foldEventsOfRows } from "./log.ts";
 import { nextTurn } from "./writer.ts";
 
 type Bound = null | string | bigint | number | Uint8Array;
@@ -67,37 +70,19 @@ class Conn {
   }
 }
 
-const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
-                  WHERE seq > ? ORDER BY seq LIMIT ?`;
-
-/** Reads the log of a local store in pages, rows as arrays. */
-export class LogPages {
-  readonly #c: Conn;
-  readonly #page: StatementSync;
-  constructor(path: string, busyTimeoutMs: number) {
-    this.#c = new Conn(path);
-    this.#c.db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    this.#page = this.#c.db.prepare(PAGE_SQL);
-    this.#page.setReturnArrays(true);
-  }
-  /** Up to `limit` events after `after` (only what the fold reads), and the last seq. */
-  next(after: number, limit: number): { events: StoredEvent[]; last: number } {
-    return foldEventsOfRows(this.#page.all(after, limit) as unknown as unknown[][], after);
-  }
-  close(): void {
-    this.#c.close();
-  }
-}
-
 /** The throwaway database a rebuild folds into. */
 export class Scratch {
   readonly #c: Conn;
-  /** Creates the file with the store's schema (no journal, no syncs: it is thrown away). */
+  /** Creates the file with the store's tables (no journal, no syncs: it is thrown away). */
   constructor(readonly path: string) {
     this.#c = new Conn(path);
     this.#c.db.exec("PRAGMA journal_mode = OFF");
     this.#c.db.exec("PRAGMA synchronous = OFF");
-    for (const m of MIGRATIONS) for (const sql of m) this.#c.db.exec(sql);
+    // No secondary indexes: the fold reads by primary key only, and the live tables get
+    // theirs built once, after the copy (see `swap.ts`).
+    for (const m of MIGRATIONS) {
+      for (const sql of m) if (!/^CREATE INDEX/i.test(sql)) this.#c.db.exec(sql);
+    }
   }
 
   /** Folds a page of events into the tables (the append path's incremental fold). */
