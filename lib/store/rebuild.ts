@@ -51,8 +51,6 @@ const PAGE = 10_000;
 const SHORT_TAIL = 2_000;
 /** Events written during the copy, folded per write transaction (at most). */
 const CATCH_UP = 1_000;
-/** A page of the catch-up shorter than this is folded in the transaction that swaps. */
-const FINAL_TAIL = 100;
 /** Beside the database file: the scratch databases (`…rebuild-<id>`) and the rebuild lock. */
 const SCRATCH_SUFFIX = ".rebuild-";
 const LOCK_SUFFIX = ".rebuild.lock";
@@ -225,14 +223,17 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
     await s.writer.run("DETACH DATABASE rebuilt");
     attached = false;
     // 3. The events written meanwhile, folded into the new tables a page at a time; the last
-    // page, shorter than the others, in the transaction that swaps the new tables in.
+    // page, shorter than a full one, in the transaction that swaps the new tables in.
     for (let swapped = false; !swapped;) {
       const [page] = await pausedTx(s.writer, async (x) => {
         const { events, last } = pageEvents(
           await x.execute({ sql: PAGE_SQL, args: [after, CATCH_UP] }),
         );
         await foldInto(x, events, true);
-        const final = events.length < FINAL_TAIL;
+        // A page shorter than a full one reached the log's end: it is folded and the tables
+        // swapped in the same transaction. (A fixed small threshold could be outrun forever
+        // by a writer that writes that many events during each pause.)
+        const final = events.length < CATCH_UP;
         if (final) await swapIn(x, shapes);
         return { n: events.length, last, final };
       });

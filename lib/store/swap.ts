@@ -193,16 +193,18 @@ export async function copyTable(writer: Writer, schema: string, t: TableShape): 
 
 /**
  * An executor that points the append path's fold at the `__rebuilt` tables: its statements
- * (`INSERT [OR REPLACE] INTO t (…)`) write `t__rebuilt AS t`, so an upsert clause naming `t`
- * still reads.
+ * (`INSERT [OR REPLACE] INTO t (…)`, `UPDATE t SET …` of a row's changed columns) write
+ * `t__rebuilt AS t`, so an upsert clause naming `t` still reads.
  */
 export function intoRebuilt(x: Executor): Executor {
-  const re = /^(INSERT(?:\s+OR\s+\w+)?\s+INTO\s+)(\w+)(\s*\()/i;
+  const insert = /^(INSERT(?:\s+OR\s+\w+)?\s+INTO\s+)(\w+)(\s*\()/i;
+  const update = /^(UPDATE\s+)(\w+)(\s+SET\s)/i;
   const tables = new Set(PROJECTION_TABLES.map((t) => t.name));
   return {
     execute(st: InStatement): Promise<ResultSet> {
       const sql = typeof st === "string" ? st : st.sql;
-      const m = re.exec(sql);
+      const m = insert.exec(sql) ?? update.exec(sql);
+      const re = m && m[1]!.toUpperCase().startsWith("UPDATE") ? update : insert;
       if (!m || !tables.has(m[2]!)) {
         return Promise.reject(new Error(`a rebuild fold wrote an unexpected statement: ${sql}`));
       }
