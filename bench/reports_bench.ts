@@ -368,27 +368,39 @@ async function handRead(
           WHERE m.model_id = ? AND m.title = ? AND m.series = ? ORDER BY m.at`,
     args: [modelId, title, series],
   });
-  const x: number[] = [];
-  const y: number[] = [];
+  // Chunk arrays are taken whole (no per-point copy) when their points are numbers; order is
+  // checked on the way, as any correct reader must.
+  const xs: number[][] = [];
+  const ys: number[][] = [];
   let ordered = true;
   let prev = -Infinity;
   for (const row of rs.rows) {
     const d = JSON.parse(row[0] as string) as { iters: number[]; values: (number | string)[] };
-    for (let i = 0; i < d.iters.length; i++) {
-      const it = d.iters[i]!;
-      if (it <= prev) ordered = false;
-      prev = it;
-      const v = d.values[i]!;
-      x.push(it);
-      y.push(typeof v === "number" ? v : Number(v));
+    const iters = d.iters;
+    for (let i = 0; i < iters.length; i++) {
+      if (iters[i]! <= prev) ordered = false;
+      prev = iters[i]!;
     }
+    let plain = true;
+    for (const v of d.values) {
+      if (typeof v !== "number") {
+        plain = false;
+        break;
+      }
+    }
+    xs.push(iters);
+    ys.push(
+      plain ? d.values as number[] : d.values.map((v) => typeof v === "number" ? v : Number(v)),
+    );
   }
+  const x = xs.length === 1 ? xs[0]! : ([] as number[]).concat(...xs);
+  const y = ys.length === 1 ? ys[0]! : ([] as number[]).concat(...ys);
   if (ordered) return { x, y };
   // Out of order or repeated iterations: the last report wins, sorted by iteration.
   const last = new Map<number, number>();
   for (let i = 0; i < x.length; i++) last.set(x[i]!, y[i]!);
-  const xs = [...last.keys()].sort((a, b) => a - b);
-  return { x: xs, y: xs.map((k) => last.get(k)!) };
+  const keys = [...last.keys()].sort((a, b) => a - b);
+  return { x: keys, y: keys.map((k) => last.get(k)!) };
 }
 
 async function benchRead(
