@@ -231,6 +231,8 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
   const pacer = new Pacer();
   let attached = false;
   try {
+    const copyPacer = new CopyPacer();
+    await copyPacer.prime(s.writer);
     // 1. The log, page by page, into the scratch database (no write lock).
     let after = 0;
     let count = 0;
@@ -252,7 +254,6 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
     await createRebuiltTables(s.writer, shapes);
     await s.writer.run({ sql: "ATTACH DATABASE ? AS rebuilt", args: [scratch] });
     attached = true;
-    const copyPacer = new CopyPacer();
     for (const shape of shapes) await copyTable(s.writer, "rebuilt", shape, copyPacer);
     await s.writer.run("DETACH DATABASE rebuilt");
     attached = false;

@@ -182,6 +182,14 @@ export class CopyPacer {
   #seenAt = -Infinity;
   #lockSinceProbe = 0;
 
+  /**
+   * Notes the database's version now, so that a commit of another process from now until the
+   * first copy transaction counts as seen (one that kept writing during the scratch fold).
+   */
+  async prime(writer: Writer): Promise<void> {
+    this.#version = (await writer.run("PRAGMA data_version")).rows[0]?.[0];
+  }
+
   /** Runs `fn` in a write transaction, then pauses; returns its result and the lock time. */
   async tx<T>(writer: Writer, fn: (x: Executor) => Promise<T>): Promise<[T, number]> {
     let t0 = 0;
