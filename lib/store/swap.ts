@@ -7,8 +7,9 @@
  *    temporary names (an index name is unique in a database file).
  * 2. The scratch file is attached to the store's writer connection and copied over in key order,
  *    one chunk per write transaction (sized to about {@link CHUNK_MS}), each followed by a pause
- *    as long as the chunk took, so a writer in another process (whose busy handler polls) gets
- *    the lock between two chunks.
+ *    ({@link CopyPacer}): as long as the chunk took while a writer in another process (whose
+ *    busy handler polls) is seen, so it gets the lock between two chunks; short otherwise, with
+ *    a long one now and then for a writer that just started waiting.
  * 3. The events written since the scratch fold are folded into the `__rebuilt` tables in short
  *    transactions (the append path's fold, its statements pointed at the new tables).
  * 4. One last transaction folds the final few events and swaps: `t` becomes `t__stale`,
