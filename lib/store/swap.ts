@@ -7,8 +7,9 @@
  *    temporary names (an index name is unique in a database file).
  * 2. The scratch file is attached to the store's writer connection and copied over in key order,
  *    one chunk per write transaction (sized to about {@link CHUNK_MS}), each followed by a pause
- *    as long as the chunk took, so a writer in another process (whose busy handler polls) gets
- *    the lock between two chunks.
+ *    ({@link CopyPacer}): as long as the chunk took while a writer in another process (whose
+ *    busy handler polls) is seen, so it gets the lock between two chunks; short otherwise, with
+ *    a long one now and then for a writer that just started waiting.
  * 3. The events written since the scratch fold are folded into the `__rebuilt` tables in short
  *    transactions (the append path's fold, its statements pointed at the new tables).
  * 4. One last transaction folds the final few events and swaps: `t` becomes `t__stale`,
@@ -39,6 +40,20 @@ const STALE = "__stale";
 const CHUNK_MS = 40;
 /** The shortest pause between two copy transactions, in ms. */
 const MIN_GAP_MS = 10;
+/** The pause between two copy transactions while no other process is seen writing, in ms. */
+const QUIET_GAP_MS = 2;
+/**
+ * While no other process is seen writing, a long pause comes after this much lock time, in ms,
+ * so a writer that just started waiting gets the lock within about this long.
+ */
+const PROBE_EVERY_MS = 400;
+/**
+ * The long pause: longer than the longest sleep of SQLite's busy handler (100 ms), so a
+ * waiting writer polls inside it whatever its phase.
+ */
+const PROBE_GAP_MS = 110;
+/** Another process's commit keeps the copy in the generous pacing for this long, in ms. */
+const CONTENDED_FOR_MS = 2000;
 
 /** One projection table as the live database defines it. */
 export interface TableShape {
@@ -155,11 +170,62 @@ export async function pausedTx<T>(
 }
 
 /**
- * Copies table `t` of the database attached as `schema` into `main.t__rebuilt`, in key order,
- * one chunk per write transaction. The target only ever receives these rows, so the last key
- * copied is the target's greatest.
+ * The pauses between the copy's write transactions. A writer of this process needs none (the
+ * store's queue runs it between two of them); a writer in another process waits in SQLite's busy
+ * handler, and is seen by its commits (`PRAGMA data_version` changes). While one was seen lately,
+ * each transaction is followed by a pause as long as it held the lock; otherwise by a short one,
+ * with a long one ({@link PROBE_GAP_MS}) every {@link PROBE_EVERY_MS} of lock time, which lets a
+ * writer that just arrived in (and so switches to the long pauses). A pause spent while nobody
+ * waits is time the copy is not running: the quiet pacing keeps those under a fifth.
  */
-export async function copyTable(writer: Writer, schema: string, t: TableShape): Promise<number> {
+export class CopyPacer {
+  #version: unknown;
+  #seenAt = -Infinity;
+  #lockSinceProbe = 0;
+
+  /**
+   * Notes the database's version now, so that a commit of another process from now until the
+   * first copy transaction counts as seen (one that kept writing during the scratch fold).
+   */
+  async prime(writer: Writer): Promise<void> {
+    this.#version = (await writer.run("PRAGMA data_version")).rows[0]?.[0];
+  }
+
+  /** Runs `fn` in a write transaction, then pauses; returns its result and the lock time. */
+  async tx<T>(writer: Writer, fn: (x: Executor) => Promise<T>): Promise<[T, number]> {
+    let t0 = 0;
+    const out = await writer.tx(async (x) => {
+      t0 = performance.now();
+      const v = (await x.execute("PRAGMA data_version")).rows[0]?.[0];
+      if (this.#version !== undefined && v !== this.#version) this.#seenAt = performance.now();
+      this.#version = v;
+      return await fn(x);
+    });
+    const ms = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, this.#gap(ms)));
+    return [out, ms];
+  }
+
+  #gap(ms: number): number {
+    if (performance.now() - this.#seenAt < CONTENDED_FOR_MS) return Math.max(MIN_GAP_MS, ms);
+    this.#lockSinceProbe += ms;
+    if (this.#lockSinceProbe < PROBE_EVERY_MS) return QUIET_GAP_MS;
+    this.#lockSinceProbe = 0;
+    return PROBE_GAP_MS;
+  }
+}
+
+/**
+ * Copies table `t` of the database attached as `schema` into `main.t__rebuilt`, in key order,
+ * one chunk per write transaction (paced by `pacer`). The target only ever receives these rows,
+ * so the last key copied is the target's greatest.
+ */
+export async function copyTable(
+  writer: Writer,
+  schema: string,
+  t: TableShape,
+  pacer = new CopyPacer(),
+): Promise<number> {
   const target = `main.${q(t.name + REBUILT)}`;
   const cols = (t.key[0] === "rowid" ? ["rowid", ...t.columns] : t.columns).map(q).join(", ");
   const keyCols = t.key.map((k) => (k === "rowid" ? "rowid" : q(k)));
@@ -171,7 +237,7 @@ export async function copyTable(writer: Writer, schema: string, t: TableShape): 
   let size = 2000;
   let rows = 0;
   for (;;) {
-    const [n, ms] = await pausedTx(writer, async (x) => {
+    const [n, ms] = await pacer.tx(writer, async (x) => {
       const where = last ? `WHERE ${lhs} > ${rhs}` : "";
       const rs = await x.execute({
         sql: `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${schema}.${q(t.name)}
