@@ -310,6 +310,29 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
     });
   });
 
+  /**
+   * What every upload request checks first: a quarantined blob is refused (403), and a blob
+   * the caller may already read (or holds) answers complete; either way the body is dropped.
+   * Undefined: the upload goes on.
+   */
+  const settledUpload = async (c: Context<AppEnv>, hash: string) => {
+    const who = c.get("principal");
+    if (await quarantined(s, hash)) {
+      await dropBody(c);
+      throw new HttpError(
+        403,
+        "BLOB_QUARANTINED",
+        `Blob ${hash} is quarantined by an admin: its bytes are not accepted until released`,
+      );
+    }
+    const st = await b.stat(hash);
+    if (st && (await mayReadBlob(s, who, hash) || await holdsBlob(s, who, hash))) {
+      await dropBody(c);
+      return json({ hash, complete: true, offset: st.size });
+    }
+    return undefined;
+  };
+
   /** `PUT` of one numbered part (`Upload-Part`): not serialized with the blob's other parts. */
   const putPart = async (c: Context<AppEnv>, parts: PartUploads): Promise<Response> => {
     const hash = rawHash(c);
@@ -320,20 +343,8 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
       await dropBody(c);
       throw e;
     };
-    if (await quarantined(s, hash)) {
-      await refuse(
-        new HttpError(
-          403,
-          "BLOB_QUARANTINED",
-          `Blob ${hash} is quarantined by an admin: its bytes are not accepted until released`,
-        ),
-      );
-    }
-    const st = await b.stat(hash);
-    if (st && (await mayReadBlob(s, who, hash) || await holdsBlob(s, who, hash))) {
-      await dropBody(c);
-      return json({ hash, complete: true, offset: st.size });
-    }
+    const settled = await settledUpload(c, hash);
+    if (settled) return settled;
     const header = (name: string) => req.headers.get(name);
     const n = int(header(UPLOAD_PART_NUMBER));
     const size = int(header(UPLOAD_PART_SIZE));
@@ -396,19 +407,8 @@ export function blobRoutes(ctx: ServerContext): Hono<AppEnv> {
       });
     }
     return withBlobLock(`${owner ?? ""}/${hash}`, async () => {
-      if (await quarantined(s, hash)) {
-        await dropBody(c);
-        throw new HttpError(
-          403,
-          "BLOB_QUARANTINED",
-          `Blob ${hash} is quarantined by an admin: its bytes are not accepted until released`,
-        );
-      }
-      const st = await b.stat(hash);
-      if (st && (await mayReadBlob(s, who, hash) || await holdsBlob(s, who, hash))) {
-        await dropBody(c);
-        return json({ hash, complete: true, offset: st.size });
-      }
+      const settled = await settledUpload(c, hash);
+      if (settled) return settled;
       const offset = int(req.headers.get(UPLOAD_OFFSET) ?? "0");
       const total = int(req.headers.get(UPLOAD_LENGTH));
       if (!Number.isSafeInteger(offset)) {
