@@ -15,10 +15,11 @@
  */
 import { join } from "node:path";
 import { newId } from "../lib/clock.ts";
-import { decodeData, type NewEvent } from "../lib/events.ts";
+import { decodeData } from "../lib/events.ts";
 import { openStore, SyncWorker } from "../mod.ts";
 import { spawnServer } from "../tests/fixtures/sync_helpers.ts";
 import { cpuSeconds } from "./stats.ts";
+import { plotEventBatches } from "./seed.ts";
 
 const [mode, dir, count] = Deno.args;
 if ((mode !== "seed" && mode !== "pull" && mode !== "ingest") || !dir) {
@@ -35,23 +36,7 @@ if (mode === "seed") {
     type: "model.created",
     data: { name: "bench", project: "bench", tags: [] },
   }]);
-  for (let i = 0; i < n; i += 1000) {
-    const b: NewEvent[] = [];
-    for (let j = i; j < Math.min(n, i + 1000); j++) {
-      b.push({
-        stream: `model:${modelId}`,
-        type: "metric.plot",
-        data: {
-          title: `plot${j % 10}`,
-          series: "s",
-          iteration: j,
-          kind: "histogram",
-          figure: { data: [{ type: "bar", y: [j % 7, j % 5, j % 3] }], layout: {} },
-        },
-      } as NewEvent);
-    }
-    await store.append(b);
-  }
+  for (const b of plotEventBatches(modelId, n, 1000)) await store.append(b);
   await store.close();
 } else if (mode === "ingest") {
   // The pages fetched first, then only the device's parse and ingest are timed.

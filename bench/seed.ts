@@ -12,7 +12,7 @@
  * @module
  */
 import { formatHlc, uuidv7 } from "../lib/clock.ts";
-import type { StoredEvent } from "../lib/events.ts";
+import type { NewEvent, StoredEvent } from "../lib/events.ts";
 
 /** Number of distinct `dataset` metadata values. */
 export const DATASETS = 20;
@@ -108,4 +108,30 @@ export class Seeder {
     }
     return out;
   }
+}
+
+/**
+ * `n` small `metric.plot` events (a 3-bar histogram each) of one model, in append batches of
+ * `batch`: the sync benchmarks' payload.
+ */
+export function plotEventBatches(modelId: string, n: number, batch: number): NewEvent[][] {
+  const batches: NewEvent[][] = [];
+  for (let i = 0; i < n; i += batch) {
+    const b: NewEvent[] = [];
+    for (let j = i; j < Math.min(n, i + batch); j++) {
+      b.push({
+        stream: `model:${modelId}`,
+        type: "metric.plot",
+        data: {
+          title: `plot${j % 10}`,
+          series: "s",
+          iteration: j,
+          kind: "histogram",
+          figure: { data: [{ type: "bar", y: [j % 7, j % 5, j % 3] }], layout: {} },
+        },
+      } as NewEvent);
+    }
+    batches.push(b);
+  }
+  return batches;
 }

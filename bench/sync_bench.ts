@@ -34,6 +34,7 @@ import {
 } from "../tests/fixtures/sync_helpers.ts";
 import { s3ServeOptions, startS3 } from "../tests/fixtures/s3.ts";
 import { cpuSeconds, envSize, type Target, verdict, verdictTable } from "./stats.ts";
+import { plotEventBatches } from "./seed.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -60,29 +61,6 @@ const targets: Target[] = [];
 const target = (t: Omit<Target, "bench">) => targets.push(verdict({ bench: "sync", ...t }));
 const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d });
 
-/** The 100k small `metric.plot` events of one model, in append batches. */
-function plotEvents(modelId: string): NewEvent[][] {
-  const batches: NewEvent[][] = [];
-  for (let i = 0; i < N; i += BATCH) {
-    const b: NewEvent[] = [];
-    for (let j = i; j < Math.min(N, i + BATCH); j++) {
-      b.push({
-        stream: `model:${modelId}`,
-        type: "metric.plot",
-        data: {
-          title: `plot${j % 10}`,
-          series: "s",
-          iteration: j,
-          kind: "histogram",
-          figure: { data: [{ type: "bar", y: [j % 7, j % 5, j % 3] }], layout: {} },
-        },
-      } as NewEvent);
-    }
-    batches.push(b);
-  }
-  return batches;
-}
-
 const server = await spawnServer({ db: join(dir, "server", "modelog.db"), quiet: true });
 try {
   // ------------------------------------------------------------ events: append, push, pull
@@ -94,7 +72,7 @@ try {
   };
   const local = await openStore({ home: join(dir, "local") });
   await local.append([created]);
-  const batches = plotEvents(modelId);
+  const batches = plotEventBatches(modelId, N, BATCH);
   let t0 = performance.now();
   for (const b of batches) await local.append(b);
   const appendMs = performance.now() - t0;
