@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { textLines } from "../tests/fixtures/lines.ts";
 import { DatabaseSync } from "node:sqlite";
 import { openStore, OutputModel, Task } from "../mod.ts";
 import { Seeder } from "./seed.ts";
@@ -130,18 +131,10 @@ function lines(child: Deno.ChildProcess): { all: Promise<string[]>; ready: Promi
   const ready = new Promise<void>((r) => (signal = r));
   const all = (async () => {
     const out: string[] = [];
-    let buf = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line === "READY") signal();
-        out.push(line);
-      }
+    for await (const line of textLines(child.stdout)) {
+      if (line === "READY") signal();
+      out.push(line);
     }
-    if (buf) out.push(buf);
     signal();
     return out;
   })();

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { textLines } from "../tests/fixtures/lines.ts";
 import { fileURLToPath } from "node:url";
 import { parseVerdicts, QUICK, type Target, VERDICT_PREFIX, verdictTable } from "./stats.ts";
 
@@ -49,19 +50,11 @@ async function runBench(name: string): Promise<{ ok: boolean; ms: number; stdout
     stderr: "inherit",
   }).spawn();
   let all = "";
-  let buf = "";
   const enc = new TextEncoder();
-  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-    all += chunk;
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.startsWith(VERDICT_PREFIX)) Deno.stdout.writeSync(enc.encode(line + "\n"));
-    }
+  for await (const line of textLines(child.stdout)) {
+    all += line + "\n";
+    if (!line.startsWith(VERDICT_PREFIX)) Deno.stdout.writeSync(enc.encode(line + "\n"));
   }
-  if (buf && !buf.startsWith(VERDICT_PREFIX)) console.log(buf);
   const st = await child.status;
   return { ok: st.success, ms: performance.now() - t0, stdout: all };
 }

@@ -1,4 +1,5 @@
 import { readAll } from "../../lib/store/raw.ts";
+import { textLines } from "../fixtures/lines.ts";
 import assert from "node:assert/strict";
 import { Model, openStore, type Store } from "../../mod.ts";
 import { eventCount, withTempDir } from "../fixtures/helpers.ts";
@@ -30,17 +31,10 @@ async function runWriter(
   }).spawn();
   const stderr = new Response(child.stderr).text();
   const acks: Ack[] = [];
-  let buf = "";
   let killed = false;
-  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const m = /^ack ([0-9a-f]{32}) (\d+)$/.exec(line);
-      if (m) acks.push({ id: m[1]!, i: Number(m[2]) });
-    }
+  for await (const line of textLines(child.stdout)) {
+    const m = /^ack ([0-9a-f]{32}) (\d+)$/.exec(line);
+    if (m) acks.push({ id: m[1]!, i: Number(m[2]) });
     if (!killed && opts.killAfter !== undefined && acks.length >= opts.killAfter) {
       child.kill("SIGKILL");
       killed = true;
