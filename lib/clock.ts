@@ -20,8 +20,36 @@
  * @module
  */
 
-const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+/** Two hex digits of each byte value. */
+const HEX: readonly string[] = Array.from(
+  { length: 256 },
+  (_, b) => b.toString(16).padStart(2, "0"),
+);
+
+/** Lowercase hex of `bytes[from, to)`. */
+function hex(bytes: Uint8Array, from = 0, to = bytes.length): string {
+  let s = "";
+  for (let i = from; i < to; i++) s += HEX[bytes[i]!];
+  return s;
+}
+
+/** Random bytes drawn from a pool refilled 4 KiB at a time (one system call per 256 ids). */
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+
+/** The offset in {@link pool} of `n` fresh random bytes (valid until the next call). */
+function randomAt(n: number): number {
+  if (poolAt + n > pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const at = poolAt;
+  poolAt += n;
+  return at;
+}
+
+/** The 16 bytes a UUIDv7 is formatted from. */
+const v7 = new Uint8Array(16);
 
 /** A new random entity id: 32 lowercase hex characters, like ClearML's ids. */
 export function newId(): string {
@@ -48,7 +76,8 @@ export function uuidv7(nowMs: number = Date.now()): string {
     lastV7Ms = nowMs;
     v7Seq = 0;
   }
-  const b = crypto.getRandomValues(new Uint8Array(16));
+  const b = v7;
+  b.set(pool.subarray(randomAt(10), poolAt), 6);
   const ms = lastV7Ms;
   b[0] = Math.floor(ms / 2 ** 40) & 0xff;
   b[1] = Math.floor(ms / 2 ** 32) & 0xff;
@@ -59,8 +88,7 @@ export function uuidv7(nowMs: number = Date.now()): string {
   b[6] = 0x70 | ((v7Seq >>> 8) & 0x0f);
   b[7] = v7Seq & 0xff;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = hex(b);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return `${hex(b, 0, 4)}-${hex(b, 4, 6)}-${hex(b, 6, 8)}-${hex(b, 8, 10)}-${hex(b, 10, 16)}`;
 }
 
 /** The parts of an HLC timestamp. */

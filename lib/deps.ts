@@ -1,6 +1,14 @@
 // Every third-party import of the library, by fully qualified and pinned specifier, so that a
 // script importing mod.ts by URL resolves exactly what our tests ran against.
 export { createClient, LibsqlError } from "npm:@libsql/client@0.17.4";
+// The native driver `@libsql/client` runs on (the same package and version its lock resolves),
+// used directly for local files so that prepared statements are kept and reused.
+import NativeDatabase from "npm:libsql@0.5.29";
+export { NativeDatabase };
+/** A native connection. */
+export type NativeConnection = NativeDatabase.Database;
+/** A native prepared statement. */
+export type NativeStatement = NativeDatabase.Statement;
 export type {
   Client,
   InStatement,

@@ -313,18 +313,38 @@ export function upsertRows<T extends object>(
 ): void {
   if (rows.length === 0) return;
   const per = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / columns.length)));
-  const tuple = `(${columns.map(() => "?").join(",")})`;
   for (let i = 0; i < rows.length; i += per) {
     const part = rows.slice(i, i + per);
     const args: InValue[] = [];
     for (const r of part) {
       for (const c of columns) args.push((r as Record<string, unknown>)[c] as InValue);
     }
-    out.push({
-      sql: `${verb} INTO ${table} (${columns.join(",")}) VALUES ${
-        part.map(() => tuple).join(",")
-      } ${suffix}`,
-      args,
-    });
+    out.push({ sql: upsertText(table, columns, part.length, verb, suffix), args });
   }
+}
+
+/** Upsert texts of one row already built, by their columns (a fold's constant list). */
+const oneRowSql = new WeakMap<readonly string[], Map<string, string>>();
+
+/** The text of an upsert of `n` rows (those of one row are kept: the hot path's). */
+function upsertText(
+  table: string,
+  columns: readonly string[],
+  n: number,
+  verb: string,
+  suffix: string,
+): string {
+  let byShape = n === 1 ? oneRowSql.get(columns) : undefined;
+  const memo = `${table}\u0000${verb}\u0000${suffix}`;
+  const had = byShape?.get(memo);
+  if (had !== undefined) return had;
+  const tuple = `(${columns.map(() => "?").join(",")})`;
+  const sql = `${verb} INTO ${table} (${columns.join(",")}) VALUES ${
+    Array(n).fill(tuple).join(",")
+  } ${suffix}`;
+  if (n === 1) {
+    if (!byShape) oneRowSql.set(columns, byShape = new Map());
+    byShape.set(memo, sql);
+  }
+  return sql;
 }

@@ -68,22 +68,37 @@ interface Part {
   columns?: readonly string[];
 }
 
+/** Subquery texts already built, by table, key columns and key count. */
+const partSql = new Map<string, string>();
+
+/** The subquery reading `n` keys of a preload of `table` as one JSON text. */
+function partText(p: PendingPreload, columns: readonly string[], n: number): string {
+  const memo = `${p.table}\u0000${p.columns.join(",")}\u0000${n}`;
+  let sql = partSql.get(memo);
+  if (sql !== undefined) return sql;
+  const select = `SELECT json_group_array(json_array(${columns.join(",")})) FROM ${p.table}`;
+  let where: string;
+  if (p.columns.length === 1) {
+    where = `${p.columns[0]} IN (${Array(n).fill("?").join(",")})`;
+  } else if (n === 1) {
+    where = p.columns.map((c) => `${c} = ?`).join(" AND ");
+  } else {
+    const tuple = `(${p.columns.map(() => "?").join(",")})`;
+    where = `(${p.columns.join(", ")}) IN (VALUES ${Array(n).fill(tuple).join(",")})`;
+  }
+  sql = `(${select} WHERE ${where})`;
+  // Key counts vary (a batch of n models); only the few shapes of small reads are kept.
+  if (n <= 8 && partSql.size < 1024) partSql.set(memo, sql);
+  return sql;
+}
+
 /** The subqueries reading a preload's rows as JSON arrays (one per 500 keys). */
 function jsonParts(p: PendingPreload, columns: readonly string[]): Part[] {
   const out: Part[] = [];
-  const select = `SELECT json_group_array(json_array(${columns.join(",")})) FROM ${p.table}`;
   for (let i = 0; i < p.keys.length; i += KEYS_PER_READ) {
     const keys = p.keys.slice(i, i + KEYS_PER_READ);
-    let where: string;
-    if (p.columns.length === 1) {
-      where = `${p.columns[0]} IN (${keys.map(() => "?").join(",")})`;
-    } else if (keys.length === 1) {
-      where = p.columns.map((c) => `${c} = ?`).join(" AND ");
-    } else {
-      const tuple = `(${p.columns.map(() => "?").join(",")})`;
-      where = `(${p.columns.join(", ")}) IN (VALUES ${keys.map(() => tuple).join(",")})`;
-    }
-    out.push({ sql: `(${select} WHERE ${where})`, args: keys.flat(), preload: p, columns });
+    const sql = partText(p, columns, keys.length);
+    out.push({ sql, args: keys.flat(), preload: p, columns });
   }
   return out;
 }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { type Client, createClient, type InStatement, type ResultSet } from "../deps.ts";
+import { createClient, type InStatement, type ResultSet } from "../deps.ts";
 import type { DbClient } from "./db.ts";
+import { NativeClient } from "./native.ts";
 import { ModelogError, StoreLockedError } from "../errors.ts";
 
 /** What statements run on inside a write: the writer connection, or a remote transaction. */
@@ -91,10 +92,27 @@ export function isBusy(e: unknown): boolean {
   return code.startsWith("SQLITE_BUSY") || /database is locked/i.test(String(e));
 }
 
+/**
+ * SQLite's page cache per connection (`PRAGMA cache_size`; negative: KiB): 32 MiB, filled only
+ * as pages are read. The default (2 MiB) holds too little of a store of 100,000 models for an
+ * edit's read to find its pages cached.
+ */
+export const CACHE_SIZE = -32768;
+
 /** Applies the per-connection pragmas of a local database (WAL is kept by the file). */
-async function applyPragmas(c: Client, s: WriterSettings): Promise<void> {
+async function applyPragmas(c: DbClient, s: WriterSettings): Promise<void> {
   await c.execute(`PRAGMA busy_timeout = ${s.busyTimeoutMs}`);
   await c.execute(`PRAGMA synchronous = ${s.synchronous.toUpperCase()}`);
+  await c.execute(`PRAGMA cache_size = ${CACHE_SIZE}`);
+}
+
+/**
+ * One connection: the store's own file through the native driver with kept statements
+ * (`native.ts`); a remote database, or a `file:` URL given as such, through `@libsql/client`.
+ */
+function connect(config: { url: string; authToken?: string }, s: WriterSettings): DbClient {
+  if (s.remote || config.url !== fileUrl(s.path)) return createClient(config);
+  return new NativeClient(s.path, s.busyTimeoutMs);
 }
 
 /**
@@ -110,26 +128,28 @@ async function applyPragmas(c: Client, s: WriterSettings): Promise<void> {
 export async function openConnections<T>(
   config: { url: string; authToken?: string },
   s: WriterSettings,
-  init: (w: Client) => Promise<T>,
-): Promise<{ w: Client; r: Client; value: T }> {
+  init: (w: DbClient) => Promise<T>,
+): Promise<{ w: DbClient; r: DbClient; value: T }> {
   const t0 = Date.now();
   for (let attempt = 0;; attempt++) {
     // Fresh connections on every attempt: after SQLITE_BUSY the native driver can leave a
     // statement unfinished on a connection, which breaks its later commits.
-    const w = createClient(config);
-    const r = s.remote ? w : createClient(config);
+    let w: DbClient | undefined, r: DbClient | undefined;
     try {
+      w = connect(config, s);
+      r = s.remote ? w : connect(config, s);
       if (!s.remote) {
         for (const c of [w, r]) await c.execute(`PRAGMA busy_timeout = ${s.busyTimeoutMs}`);
         await w.execute("PRAGMA journal_mode = WAL");
         for (const c of [w, r]) {
           await c.execute(`PRAGMA synchronous = ${s.synchronous.toUpperCase()}`);
+          await c.execute(`PRAGMA cache_size = ${CACHE_SIZE}`);
         }
       }
       return { w, r, value: await init(w) };
     } catch (e) {
-      w.close();
-      if (r !== w) r.close();
+      w?.close();
+      if (r !== w) r?.close();
       if (!isBusy(e)) throw e;
       if (Date.now() - t0 > s.busyTimeoutMs) throw new StoreLockedError(s.path, { cause: e });
       await new Promise((res) =>
@@ -150,6 +170,8 @@ export class Writer {
   readonly #s: WriterSettings;
   readonly #assertOpen: () => void;
   readonly #breather = new Breather();
+  /** Whether the connection is a {@link NativeClient} (a replacement is one too). */
+  readonly #native: boolean;
 
   /**
    * @param w The writer connection (owned from now on).
@@ -160,6 +182,7 @@ export class Writer {
     this.#w = w;
     this.#x = w;
     this.#s = settings;
+    this.#native = w instanceof NativeClient;
     this.#assertOpen = assertOpen;
   }
 
@@ -257,7 +280,9 @@ export class Writer {
     try {
       this.#w.close();
     } catch { /* already closed */ }
-    const w = createClient({ url: fileUrl(this.#s.path) });
+    const w = this.#native
+      ? new NativeClient(this.#s.path, this.#s.busyTimeoutMs)
+      : createClient({ url: fileUrl(this.#s.path) });
     await applyPragmas(w, this.#s);
     this.#w = w;
     this.#x = w;
