@@ -6,15 +6,17 @@
  * - `setMetadata`: N awaited `model.setMetadata(key, i)` on one output model. Target < 250 MB
  *   at N = 10,000 (PASS/MISS).
  * - baseline: N raw one-event appends (`INSERT` of one event-sized row, each in its own
- *   `BEGIN IMMEDIATE` … `COMMIT`) through `@libsql/client` on a fresh file, yielding one
- *   macrotask every 200 writes (what the store does), in the same run.
+ *   `BEGIN IMMEDIATE` … `COMMIT`) at the layer the store runs on: a connection of the native
+ *   driver (`libsql`) to a fresh WAL file with the store's pragmas (`synchronous = NORMAL`, its
+ *   page cache), each statement prepared once, yielding one macrotask every 200 writes (what
+ *   the store does), in the same run.
  *
  * Environment: `BENCH_N` (default 10000), `BENCH_KEEP=1` keeps the temp dir.
  *
  * @module
  */
 import { openStore, OutputModel, Task } from "../mod.ts";
-import { createClient } from "../lib/deps.ts";
+import { nativeOn, prepared } from "./native.ts";
 import { join } from "node:path";
 
 const TARGET_MB = 250;
@@ -37,19 +39,18 @@ async function child(mode: string, dir: string, n: number): Promise<void> {
     await task.close();
     await store.close();
   } else {
-    const c = createClient({ url: "file:" + join(dir, "raw.db") });
-    await c.execute("PRAGMA journal_mode = WAL");
-    await c.execute("PRAGMA synchronous = NORMAL");
-    await c.execute(
+    const c = nativeOn(join(dir, "raw.db")); // the store's connections' pragmas
+    c.exec("PRAGMA journal_mode = WAL");
+    c.exec(
       "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, stream TEXT, data TEXT)",
     );
+    const sql = prepared(c);
     for (let i = 0; i < n; i++) {
-      await c.execute("BEGIN IMMEDIATE");
-      await c.execute({
-        sql: "INSERT INTO events(id, stream, data) VALUES (?, ?, ?)",
-        args: [crypto.randomUUID(), "model:bench", JSON.stringify({ set: { ["k" + i]: i } })],
-      });
-      await c.execute("COMMIT");
+      sql("BEGIN IMMEDIATE").run();
+      sql("INSERT INTO events(id, stream, data) VALUES (?, ?, ?)")
+        .run([crypto.randomUUID(), "model:bench", JSON.stringify({ set: { ["k" + i]: i } })]);
+      sql("COMMIT").run();
+      await Promise.resolve();
       if (i % 200 === 199) await new Promise((r) => setTimeout(r, 0));
     }
     c.close();

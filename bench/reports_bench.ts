@@ -8,9 +8,12 @@
  * `scalar_series` upsert, the model row's `last_update` and the clock's `max_at` mark: what a
  * file needs to pass `doctor`), with the same transaction batching (one
  * `BEGIN IMMEDIATE` transaction per 20,000 points, the store's `reportBatchPoints`), written
- * directly through the same `@libsql/client` on a file whose schema a store created; and a hand
- * reader of the same packed rows (the chunk refs by series, the events' JSON, parsed into
- * sorted `x`/`y` arrays with the last report of an iteration winning).
+ * directly at the layer the store runs on, on a file whose schema a store created: a connection
+ * of the native driver (`libsql`) with the store's pragmas (`synchronous = NORMAL`, its page
+ * cache), each statement prepared once (one per multi-row size); and a hand reader of the same
+ * packed rows on such a connection (the chunk refs by series, the events' JSON, its statement
+ * prepared once and its rows read as arrays, raw mode; parsed into sorted `x`/`y` arrays with
+ * the last report of an iteration winning).
  *
  * - (a) writes: 1,000,000 scalars (4 series × 250,000 iterations) through `reportScalar` then
  *   `flush()`, in points/s, against the hand-packed writer; best of 5 rounds each (timings on a
@@ -34,10 +37,11 @@
  * @module
  */
 import { Model, openStore, OutputModel, Task } from "../mod.ts";
-import { type Client, createClient } from "../lib/deps.ts";
+import type { NativeConnection, NativeStatement } from "../lib/deps.ts";
 import { formatHlc, uuidv7 } from "../lib/clock.ts";
 import { eventChecksum } from "../lib/store/log.ts";
 import { envSize, fmt, type Target, tick, verdict, verdictTable, vmHwmKb } from "./stats.ts";
+import { nativeOn, prepared } from "./native.ts";
 import { join } from "node:path";
 
 const SCALE = envSize("BENCH_SCALE", 1);
@@ -139,12 +143,13 @@ class HandWriter {
   #wall = Date.now();
   #counter = 0;
   #txs = 0;
-  readonly #c: Client;
+  /** The connection's statements, each prepared once (one per multi-row size). */
+  readonly #sql: (sql: string) => NativeStatement;
   readonly #modelId: string;
   readonly #origin = "benchhand000000";
 
-  constructor(c: Client, modelId: string) {
-    this.#c = c;
+  constructor(c: NativeConnection, modelId: string) {
+    this.#sql = prepared(c);
     this.#modelId = modelId;
   }
 
@@ -229,21 +234,19 @@ class HandWriter {
       }
     }
     const tuples = (n: number, t: string) => Array.from({ length: n }, () => t).join(",");
-    await this.#c.execute("BEGIN IMMEDIATE");
-    await this.#c.execute({
-      sql:
-        `INSERT INTO events (id, stream, type, at, origin, v, actor, data, remote, checksum) VALUES ${
-          tuples(chunks.length, "(?,?,?,?,?,1,?,?,0,?)")
-        }`,
-      args: evArgs,
-    });
-    await this.#c.execute({
-      sql: `INSERT INTO metric_chunks (event_id, model_id, title, series, n, min_iter, max_iter, at)
+    const sql = this.#sql;
+    sql("BEGIN IMMEDIATE").run();
+    sql(
+      `INSERT INTO events (id, stream, type, at, origin, v, actor, data, remote, checksum) VALUES ${
+        tuples(chunks.length, "(?,?,?,?,?,1,?,?,0,?)")
+      }`,
+    ).run(evArgs);
+    sql(
+      `INSERT INTO metric_chunks (event_id, model_id, title, series, n, min_iter, max_iter, at)
             VALUES ${tuples(chunks.length, "(?,?,?,?,?,?,?,?)")}`,
-      args: chArgs,
-    });
-    await this.#c.execute({
-      sql: `INSERT INTO scalar_series
+    ).run(chArgs);
+    sql(
+      `INSERT INTO scalar_series
               (model_id, title, series, count, min, max, last, last_iter, last_at, max_iter)
             VALUES ${tuples(series.size, "(?,?,?,?,?,?,?,?,?,?)")}
             ON CONFLICT (model_id, title, series) DO UPDATE SET
@@ -255,33 +258,21 @@ class HandWriter {
                 THEN excluded.last_iter ELSE last_iter END,
               last_at = max(last_at, excluded.last_at),
               max_iter = max(max_iter, excluded.max_iter)`,
-      args: [...series.values()].flat(),
-    });
+    ).run([...series.values()].flat());
     // The model row's `last_update` (the newest HLC of its events) and the store's clock mark:
     // without them the file fails `doctor` (its projections would differ from a replay).
     let maxAt = "";
     for (const c of chunks) if (c.at > maxAt) maxAt = c.at;
-    await this.#c.execute({
-      sql: "UPDATE models SET last_update = max(last_update, ?) WHERE id = ?",
-      args: [maxAt, this.#modelId],
-    });
-    await this.#c.execute({
-      sql: `INSERT INTO meta(key, value) VALUES ('max_at', ?)
+    sql("UPDATE models SET last_update = max(last_update, ?) WHERE id = ?")
+      .run([maxAt, this.#modelId]);
+    sql(
+      `INSERT INTO meta(key, value) VALUES ('max_at', ?)
             ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`,
-      args: [maxAt],
-    });
-    await this.#c.execute("COMMIT");
-    // Like the store's back-pressure: now and then let the client free native statement memory.
+    ).run([maxAt]);
+    sql("COMMIT").run();
+    // Like the store's back-pressure: now and then let the event loop turn.
     if (++this.#txs % 5 === 0) await tick();
   }
-}
-
-/** A libSQL client on a store's file, with the store's pragmas. */
-async function clientOn(path: string): Promise<Client> {
-  const c = createClient({ url: "file:" + path });
-  await c.execute("PRAGMA busy_timeout = 5000");
-  await c.execute("PRAGMA synchronous = NORMAL");
-  return c;
 }
 
 /** One modelog write round on a fresh store: reportScalar, then flush; returns ms. */
@@ -308,7 +299,7 @@ async function handWrite(home: string, per: number): Promise<number> {
   const path = h.store.path;
   await h.task.close();
   await h.store.close();
-  const c = await clientOn(path);
+  const c = nativeOn(path); // the store's connections' pragmas
   const w = new HandWriter(c, modelId);
   const t0 = performance.now();
   for (const [title, series] of SERIES) {
@@ -356,25 +347,28 @@ async function benchWrite(dir: string): Promise<{ reportRate: number; handRate: 
 
 // ---------------------------------------------------------------- (c) reads
 
-/** The hand reader: chunk refs of the series, the events' JSON, into sorted x/y arrays. */
+/**
+ * The hand reader: chunk refs of the series, the events' JSON, into sorted x/y arrays. `sql`
+ * keeps its statements prepared and returns rows as arrays (raw mode).
+ */
 async function handRead(
-  c: Client,
+  sql: (sql: string) => NativeStatement,
   modelId: string,
   title: string,
   series: string,
 ): Promise<{ x: number[]; y: number[] }> {
-  const rs = await c.execute({
-    sql: `SELECT e.data FROM metric_chunks m JOIN events e ON e.id = m.event_id
+  await Promise.resolve();
+  const rows = sql(
+    `SELECT e.data FROM metric_chunks m JOIN events e ON e.id = m.event_id
           WHERE m.model_id = ? AND m.title = ? AND m.series = ? ORDER BY m.at`,
-    args: [modelId, title, series],
-  });
+  ).all([modelId, title, series]) as unknown[][];
   // Chunk arrays are taken whole (no per-point copy) when their points are numbers; order is
   // checked on the way, as any correct reader must.
   const xs: number[][] = [];
   const ys: number[][] = [];
   let ordered = true;
   let prev = -Infinity;
-  for (const row of rs.rows) {
+  for (const row of rows) {
     const d = JSON.parse(row[0] as string) as { iters: number[]; values: (number | string)[] };
     const iters = d.iters;
     for (let i = 0; i < iters.length; i++) {
@@ -416,7 +410,8 @@ async function benchRead(
   }
   await model.flush();
   const modelId = model.id;
-  const c = await clientOn(store.path);
+  const c = nativeOn(store.path); // the store's connections' pragmas
+  const sql = prepared(c, { raw: true });
   // Interleaved, best of 3 each (the first round also warms the page cache for both).
   let best = Infinity;
   let handBest = Infinity;
@@ -437,7 +432,7 @@ async function benchRead(
       if (n !== N_READ) throw new Error("iterateReportedScalars read the wrong count");
       await tick();
       t0 = performance.now();
-      const hand = await handRead(c, modelId, "read", "one");
+      const hand = await handRead(sql, modelId, "read", "one");
       handBest = Math.min(handBest, performance.now() - t0);
       if (hand.x.length !== N_READ || hand.y[N_READ - 1] !== got.read.one.y[N_READ - 1]) {
         throw new Error("the hand reader disagrees with getReportedScalars");

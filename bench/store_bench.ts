@@ -39,10 +39,9 @@
  */
 import { InputModel, Model, openStore, OutputModel, Task } from "../mod.ts";
 import type { Store } from "../mod.ts";
-import { NativeDatabase } from "../lib/deps.ts";
-import type { NativeConnection, NativeStatement } from "../lib/deps.ts";
+import type { NativeConnection } from "../lib/deps.ts";
 import { eventChecksum } from "../lib/store/log.ts";
-import { CACHE_SIZE } from "../lib/store/writer.ts";
+import { nativeOn, prepared } from "./native.ts";
 import { compileModelQuery } from "../lib/query.ts";
 import { choosePlan } from "../lib/models/model.ts";
 import { DATASETS, Seeder } from "./seed.ts";
@@ -141,8 +140,7 @@ interface QueryResult {
 }
 
 async function measureQuery(store: Store, models: number): Promise<QueryResult> {
-  const hand = new NativeDatabase(store.path, { timeout: 5000 });
-  hand.exec(`PRAGMA cache_size = ${CACHE_SIZE}`); // the store's connections' setting
+  const hand = nativeOn(store.path); // the store's connections' pragmas
   const sql = prepared(hand);
   try {
     const api = (ds: string) =>
@@ -238,16 +236,6 @@ type RawOp = (
 ) => { type: string; data: unknown; projection: { sql: string; args: (string | number)[] }[] };
 
 const RAW_ORIGIN = "benchraw0000000";
-
-/** A native connection's prepared statements, each prepared once. */
-function prepared(db: NativeConnection): (sql: string) => NativeStatement {
-  const kept = new Map<string, NativeStatement>();
-  return (sql) => {
-    let st = kept.get(sql);
-    if (!st) kept.set(sql, st = db.prepare(sql));
-    return st;
-  };
-}
 
 /**
  * The raw limit of a durable operation at the layer the store runs on (the native driver,
@@ -391,10 +379,8 @@ async function measureOps(store: Store): Promise<OpResult[]> {
   for (let i = 0; i < OPS; i++) {
     existing.push(await Model.get(Seeder.modelId(Math.floor((i * seeded) / OPS)), { store }));
   }
-  const raw = new NativeDatabase(store.path, { timeout: 5000 });
+  const raw = nativeOn(store.path); // the store's connections' pragmas
   try {
-    raw.exec("PRAGMA synchronous = NORMAL");
-    raw.exec(`PRAGMA cache_size = ${CACHE_SIZE}`); // the store's connections' setting
     const checkpoint = () => void raw.exec("PRAGMA wal_checkpoint(PASSIVE)");
     const existingIds = existing.map((m) => m.id);
     const createdIds = created.map((m) => m.id);
