@@ -23,36 +23,72 @@ export const STATEMENTS = 256;
 const MAX_KEPT_SQL = 8192;
 
 /** What a kept statement knows about itself. */
-interface Kept {
+interface Kept extends Shape {
   stmt: NativeStatement;
   /** Whether it returns rows (then it is in raw mode). */
   reader: boolean;
+}
+
+/** The columns of a reader and how its rows are built. */
+interface Shape {
   /** Column names, for a reader. */
   columns: string[];
   /** Column declared types, for a reader. */
   types: string[];
-  /** The prototype of its rows: column indexes as non-enumerable getters, and `length`. */
+  /**
+   * The prototype of its rows (column indexes as non-enumerable getters, and `length`), when
+   * rows can be built by plain assignment of the named columns; otherwise rows are built as
+   * `@libsql/client` builds them ({@link clientRow}).
+   */
   proto: object | undefined;
+}
+
+/** The shape of a reader's rows, from its columns as the statement reports them now. */
+function shapeOf(stmt: NativeStatement): Shape {
+  const cols = stmt.columns() as { name: string; type: string | null }[];
+  const columns = cols.map((c) => c.name);
+  const types = cols.map((c) => c.type ?? "");
+  // Plain assignment needs each name once, and none that an index or `length` owns.
+  const plain = new Set(columns).size === columns.length &&
+    columns.every((c) => c !== "length" && c !== "__proto__" && !/^(0|[1-9]\d*)$/.test(c));
+  return { columns, types, proto: plain ? rowPrototype(columns) : undefined };
 }
 
 /** A row prototype whose index `i` reads the `i`-th column's own property. */
 function rowPrototype(columns: readonly string[]): object {
   const proto: Record<string | number, unknown> = {};
   columns.forEach((name, i) => {
-    // The first column of a name owns it, as in `@libsql/client`.
-    const owner = columns.indexOf(name);
-    if (owner === i) {
-      Object.defineProperty(proto, i, {
-        get(this: Record<string, unknown>) {
-          return this[name];
-        },
-      });
-    } else {
-      Object.defineProperty(proto, i, { value: undefined, writable: true });
-    }
+    Object.defineProperty(proto, i, {
+      get(this: Record<string, unknown>) {
+        return this[name];
+      },
+    });
   });
   Object.defineProperty(proto, "length", { value: columns.length });
   return proto;
+}
+
+/**
+ * A row built as `@libsql/client` builds it: every index an own non-enumerable property, each
+ * name an enumerable one of its first column (for repeated names, and names such as `length`).
+ */
+function clientRow(a: readonly unknown[], columns: readonly string[]): Row {
+  const row = {};
+  Object.defineProperty(row, "length", { value: a.length });
+  for (let i = 0; i < a.length; i++) {
+    const value = fromSql(a[i]);
+    Object.defineProperty(row, i, { value });
+    const name = columns[i]!;
+    if (!Object.hasOwn(row, name)) {
+      Object.defineProperty(row, name, {
+        value,
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
+    }
+  }
+  return row as Row;
 }
 
 /** A value as the driver binds it (as `@libsql/client` converts, for the number mode). */
@@ -98,6 +134,17 @@ function mapError(e: unknown): unknown {
   return e;
 }
 
+/** A value as `@libsql/client`'s `toJSON` gives it (blobs in base64). */
+function jsonValue(v: unknown): unknown {
+  if (!(v instanceof ArrayBuffer)) return v;
+  const bytes = new Uint8Array(v);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
 /** The result of a statement, in `@libsql/client`'s shape. */
 function resultSet(
   columns: string[],
@@ -116,7 +163,7 @@ function resultSet(
       return {
         columns,
         columnTypes,
-        rows: rows.map((r) => Array.from({ length: columns.length }, (_, i) => r[i])),
+        rows: rows.map((r) => Array.from({ length: columns.length }, (_, i) => jsonValue(r[i]))),
         rowsAffected,
         lastInsertRowid: lastInsertRowid?.toString() ?? null,
       };
@@ -179,15 +226,22 @@ export class NativeClient implements DbClient {
         return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
       }
       const raw = k.stmt.all(args) as unknown[][];
+      // Another connection's schema change re-prepares the statement inside SQLite: a `*`
+      // then yields a different number of columns than were kept. Read them again. (A change
+      // that keeps the count, a rename, is not seen: asking the columns on every run costs
+      // about as much as the read itself.)
+      if (raw.length > 0 && raw[0]!.length !== k.columns.length) Object.assign(k, shapeOf(k.stmt));
       const rows: Row[] = new Array(raw.length);
       const n = k.columns.length;
+      const proto = k.proto;
       for (let r = 0; r < raw.length; r++) {
         const a = raw[r]!;
-        const row = Object.create(k.proto!) as Record<string, unknown>;
-        for (let i = 0; i < n; i++) {
-          const name = k.columns[i]!;
-          if (!Object.hasOwn(row, name)) row[name] = fromSql(a[i]);
+        if (!proto) {
+          rows[r] = clientRow(a, k.columns);
+          continue;
         }
+        const row = Object.create(proto) as Record<string, unknown>;
+        for (let i = 0; i < n; i++) row[k.columns[i]!] = fromSql(a[i]);
         rows[r] = row as unknown as Row;
       }
       return resultSet(k.columns, k.types, rows, 0, undefined);
@@ -208,19 +262,11 @@ export class NativeClient implements DbClient {
     }
     const stmt = this.#db.prepare(sql);
     const reader = stmt.reader as boolean;
-    let columns: string[] = [], types: string[] = [];
-    if (reader) {
-      stmt.raw(true);
-      const cols = stmt.columns() as { name: string; type: string | null }[];
-      columns = cols.map((c) => c.name);
-      types = cols.map((c) => c.type ?? "");
-    }
+    if (reader) stmt.raw(true);
     const k: Kept = {
       stmt,
       reader,
-      columns,
-      types,
-      proto: reader ? rowPrototype(columns) : undefined,
+      ...(reader ? shapeOf(stmt) : { columns: [], types: [], proto: undefined }),
     };
     if (sql.length <= MAX_KEPT_SQL) {
       this.#kept.set(sql, k);
