@@ -604,7 +604,10 @@ export function compileModelQuery(
   if (typeof columns !== "string" || columns.trim() === "") {
     throw new InvalidArgumentError("columns", columns, "must be a non-empty SQL select list");
   }
-  const where = ["m.created = 1", "m.removed = 0", IN_SCOPE];
+  // SQLite tests the terms in this order: the row's own columns, then metadata (a key and a
+  // value: usually the most selective), then tags, and the scope check (almost always true)
+  // last, so each row walked stops at its first failing test.
+  const where = ["m.created = 1", "m.removed = 0"];
   const args: (string | number)[] = [];
   if (filter.projectName) {
     where.push("m.project = ?");
@@ -624,10 +627,6 @@ export function compileModelQuery(
   }
   if (!filter.includeArchived) where.push("m.archived = 0");
   if (filter.onlyPublished) where.push("m.published = 1");
-  if (filter.tags && filter.tags.length > 0) {
-    const cond = compileExpr(parseTerms(filter.tags, "tags"), pick("tags", tagSource), args);
-    if (cond !== undefined) where.push(cond);
-  }
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
     const srcFor = pick(`metadata:${key}`, (st) => metadataSource(key, st));
     if (Array.isArray(value)) {
@@ -638,10 +637,15 @@ export function compileModelQuery(
       args.push(key, String(value));
     }
   }
+  if (filter.tags && filter.tags.length > 0) {
+    const cond = compileExpr(parseTerms(filter.tags, "tags"), pick("tags", tagSource), args);
+    if (cond !== undefined) where.push(cond);
+  }
   if (filter.after) {
     where.push("(m.last_update < ? OR (m.last_update = ? AND m.id > ?))");
     args.push(filter.after.lastUpdate, filter.after.lastUpdate, filter.after.id);
   }
+  where.push(IN_SCOPE);
   if (args.length > MAX_QUERY_ARGS) {
     throw new InvalidArgumentError(
       filter.metadata && Object.keys(filter.metadata).length > 0 ? "metadata" : "tags",
