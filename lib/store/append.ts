@@ -182,10 +182,11 @@ export async function readForAppend(
   for (const parts of statements) {
     // On SQLite one column holds every answer (a column costs the client more than its JSON).
     const list = parts.map((q) => q.sql).join(",\n");
-    const rs = await x.execute({
+    const stmt = {
       sql: sqlite ? `SELECT json_array(${list})` : `SELECT ${list}`,
       args: parts.flatMap((q) => q.args),
-    });
+    };
+    const rs = await (x.executeFirst ? x.executeFirst(stmt) : x.execute(stmt));
     const row = sqlite ? JSON.parse(String(rs.rows[0]![0])) as unknown[] : rs.rows[0]!;
     parts.forEach((q, i) => {
       if (q.preload) p.load(q.preload, rowsOfJson(row[i], q.columns!));

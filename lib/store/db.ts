@@ -28,6 +28,8 @@ export interface DbTransaction {
 export interface DbClient {
   /** Runs one statement (autocommit). */
   execute(stmt: InStatement): Promise<ResultSet>;
+  /** Runs one read and returns its rows as value arrays in column order (where it can). */
+  executeRaw?(stmt: InStatement): Promise<{ columns: string[]; rows: unknown[][] }>;
   /** Begins a write transaction. */
   transaction(mode: "write"): Promise<DbTransaction>;
   /** Closes the connection (a pool: resolves once it has ended). */

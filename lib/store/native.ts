@@ -27,6 +27,16 @@ interface Kept extends Shape {
   stmt: NativeStatement;
   /** Whether it returns rows (then it is in raw mode). */
   reader: boolean;
+  /** Whether it changes the schema (then every kept statement is prepared again). */
+  schema: boolean;
+}
+
+/** Rows as arrays of values, in column order. */
+export interface RawRows {
+  /** The column names. */
+  columns: string[];
+  /** The rows. */
+  rows: unknown[][];
 }
 
 /** The columns of a reader and how its rows are built. */
@@ -146,6 +156,28 @@ function jsonValue(v: unknown): unknown {
 }
 
 /** The result of a statement, in `@libsql/client`'s shape. */
+class NativeResultSet implements ResultSet {
+  constructor(
+    readonly columns: string[],
+    readonly columnTypes: string[],
+    readonly rows: Row[],
+    readonly rowsAffected: number,
+    readonly lastInsertRowid: bigint | undefined,
+  ) {}
+
+  toJSON(): unknown {
+    const n = this.columns.length;
+    return {
+      columns: this.columns,
+      columnTypes: this.columnTypes,
+      rows: this.rows.map((r) => Array.from({ length: n }, (_, i) => jsonValue(r[i]))),
+      rowsAffected: this.rowsAffected,
+      lastInsertRowid: this.lastInsertRowid?.toString() ?? null,
+    };
+  }
+}
+
+/** The result of a statement that returns no rows. */
 function resultSet(
   columns: string[],
   columnTypes: string[],
@@ -153,22 +185,7 @@ function resultSet(
   rowsAffected: number,
   lastInsertRowid: bigint | undefined,
 ): ResultSet {
-  return {
-    columns,
-    columnTypes,
-    rows,
-    rowsAffected,
-    lastInsertRowid,
-    toJSON() {
-      return {
-        columns,
-        columnTypes,
-        rows: rows.map((r) => Array.from({ length: columns.length }, (_, i) => jsonValue(r[i]))),
-        rowsAffected,
-        lastInsertRowid: lastInsertRowid?.toString() ?? null,
-      };
-    },
-  };
+  return new NativeResultSet(columns, columnTypes, rows, rowsAffected, lastInsertRowid);
 }
 
 /**
@@ -209,23 +226,74 @@ export class NativeClient implements DbClient {
     }
   }
 
-  #run(stmt: InStatement): ResultSet {
-    if (this.#closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
+  /**
+   * Runs one statement and returns at most its first row (the rest are not read): for reads
+   * known to give one row.
+   */
+  executeFirst(stmt: InStatement): Promise<ResultSet> {
+    try {
+      return Promise.resolve(this.#run(stmt, true));
+    } catch (e) {
+      return Promise.reject(mapError(e));
+    }
+  }
+
+  /**
+   * Runs one statement and returns its rows as arrays of values in column order (blobs as
+   * `ArrayBuffer`), without building row objects: for callers that build their own.
+   */
+  executeRaw(stmt: InStatement): Promise<RawRows> {
+    try {
+      if (this.#closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
+      const { sql, args } = this.#args(stmt);
+      const k = this.#statement(sql);
+      if (!k.reader) {
+        this.#run(stmt);
+        return Promise.resolve({ columns: [], rows: [] });
+      }
+      try {
+        const rows = k.stmt.all(args) as unknown[][];
+        if (rows.length > 0 && rows[0]!.length !== k.columns.length) {
+          Object.assign(k, shapeOf(k.stmt));
+        }
+        for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = fromSql(r[i]);
+        return Promise.resolve({ columns: k.columns, rows });
+      } catch (e) {
+        this.#kept.delete(sql);
+        throw e;
+      }
+    } catch (e) {
+      return Promise.reject(mapError(e));
+    }
+  }
+
+  /** A statement's text and its arguments as the driver binds them. */
+  #args(stmt: InStatement): { sql: string; args: unknown[] } {
     const sql = typeof stmt === "string" ? stmt : stmt.sql;
     const given = typeof stmt === "string" ? [] : stmt.args ?? [];
     if (!Array.isArray(given)) {
       throw new TypeError("named arguments are not supported: pass the arguments as an array");
     }
-    const args = given.map(toSql);
+    return { sql, args: given.map(toSql) };
+  }
+
+  #run(stmt: InStatement, first = false): ResultSet {
+    if (this.#closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
+    const { sql, args } = this.#args(stmt);
     const k = this.#statement(sql);
     try {
       if (!k.reader) {
         const info = k.stmt.run(args) as { changes: number; lastInsertRowid: number | bigint };
         // A schema change can change what kept statements return: prepare them again.
-        if (/^\s*(CREATE|ALTER|DROP)\b/i.test(sql)) this.#forget();
+        if (k.schema) this.#forget();
         return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
       }
-      const raw = k.stmt.all(args) as unknown[][];
+      let raw: unknown[][];
+      if (first) {
+        // One native call, where `all()` also builds and drops an iterator (about 5 µs).
+        const row = k.stmt.get(args) as unknown[] | undefined;
+        raw = row === undefined ? [] : [row];
+      } else raw = k.stmt.all(args) as unknown[][];
       // Another connection's schema change re-prepares the statement inside SQLite: a `*`
       // then yields a different number of columns than were kept. Read them again. (A change
       // that keeps the count, a rename, is not seen: asking the columns on every run costs
@@ -266,6 +334,7 @@ export class NativeClient implements DbClient {
     const k: Kept = {
       stmt,
       reader,
+      schema: /^\s*(CREATE|ALTER|DROP)\b/i.test(sql),
       ...(reader ? shapeOf(stmt) : { columns: [], types: [], proto: undefined }),
     };
     if (sql.length <= MAX_KEPT_SQL) {

@@ -64,6 +64,29 @@ export function rowsOf<T>(rs: { rows: Row[]; columns: string[] }): T[] {
 }
 
 /**
+ * Value arrays as plain objects with the columns' names (a repeated name keeps its first
+ * column's value, as {@link rowsOf} does). Every object gets its keys in the same order, so
+ * they share one shape.
+ */
+function objectsOf<T>(raw: { columns: string[]; rows: unknown[][] }): T[] {
+  const names: string[] = [], at: number[] = [];
+  raw.columns.forEach((c, i) => {
+    if (!names.includes(c)) {
+      names.push(c);
+      at.push(i);
+    }
+  });
+  const out: T[] = new Array(raw.rows.length);
+  for (let r = 0; r < raw.rows.length; r++) {
+    const a = raw.rows[r]!;
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) o[names[i]!] = a[at[i]!];
+    out[r] = o as T;
+  }
+  return out;
+}
+
+/**
  * Runs a read query on the store's read connection and returns its rows as plain objects.
  *
  * @param store An open store.
@@ -72,7 +95,10 @@ export function rowsOf<T>(rs: { rows: Row[]; columns: string[] }): T[] {
  * @returns Every row.
  */
 export async function readAll<T>(store: object, sql: string, args: SqlArg[] = []): Promise<T[]> {
-  const rows = rowsOf<T>(await sideOf(store).client.execute({ sql, args }));
+  const c = sideOf(store).client;
+  const rows = c.executeRaw
+    ? objectsOf<T>(await c.executeRaw({ sql, args }))
+    : rowsOf<T>(await c.execute({ sql, args }));
   await breathers.get(store)?.breathe();
   return rows;
 }

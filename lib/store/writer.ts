@@ -14,6 +14,8 @@ import { ModelogError, StoreLockedError } from "../errors.ts";
 export interface Executor {
   /** Runs one statement. */
   execute(stmt: InStatement): Promise<ResultSet>;
+  /** Runs one statement and returns at most its first row (where the connection can). */
+  executeFirst?(stmt: InStatement): Promise<ResultSet>;
 }
 
 /** Connection settings a writer re-applies when it replaces its connection. */

@@ -98,6 +98,9 @@ export async function uploadBlob(d: BlobUploadDeps, hash: string): Promise<numbe
   }
 }
 
+/** How many times a parts upload asks for a blob whose parts are all on the server. */
+const FINISH_CHECKS = 30;
+
 /** Numbered parts, several in flight; resumes with the parts the server lacks. */
 async function uploadParts(
   d: BlobUploadDeps,
@@ -123,6 +126,8 @@ async function uploadParts(
   let sent = 0;
   let done = false;
   let stalls = 0;
+  /** Checks for a blob another upload is finishing (see below). */
+  let finishing = 0;
   const progress = () => {
     let bytes = 0;
     for (const n of have) if (n <= count) bytes += lenOf(n);
@@ -132,7 +137,21 @@ async function uploadParts(
     const missing: number[] = [];
     for (let n = 1; n <= count; n++) if (!have.has(n)) missing.push(n);
     if (missing.length === 0 && round > 0) {
-      throw new SyncError("SYNC_FAILED", `${what}: the server has every part but no blob`);
+      // Every part is there but no blob yet: another upload of the same blob (a second device)
+      // sent the last part and is joining and hashing them now. Ask again, a little later each
+      // time, for up to about 25 s.
+      if (++finishing > FINISH_CHECKS) {
+        throw new SyncError("SYNC_FAILED", `${what}: the server has every part but no blob`);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** finishing)));
+      const again = await d.transport.request(url, { method: "HEAD" }, `checking blob ${hash}`);
+      await again.body?.cancel();
+      if (again.status === 200) {
+        d.onProgress?.(size, size);
+        return sent;
+      }
+      have = new Set(parsePartRanges(again.headers.get(UPLOAD_PARTS)) ?? []);
+      continue;
     }
     const before = have.size;
     let next = 0;
