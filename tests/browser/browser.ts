@@ -49,6 +49,12 @@ export async function launchBrowser(): Promise<LaunchedBrowser> {
     await Deno.remove(profile, { recursive: true }).catch(() => {});
     throw e;
   }
+  // Every page the test opens, to see their frames gone at close (see mainFramesGone).
+  const pages: Page[] = [];
+  browser.on("targetcreated", (t) => {
+    if (t.type() === "page") void t.page().then((p) => p && pages.push(p), () => {});
+  });
+  for (const p of await browser.pages()) pages.push(p);
   let closed = false;
   return {
     browser,
@@ -57,11 +63,42 @@ export async function launchBrowser(): Promise<LaunchedBrowser> {
       closed = true;
       try {
         await browser.close();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error("a page's frame was still attached 10 s after close")),
+            10_000,
+          );
+        });
+        try {
+          await Promise.race([Promise.all(pages.map(mainFrameGone)), late]);
+        } finally {
+          clearTimeout(timer);
+        }
       } finally {
         await Deno.remove(profile, { recursive: true }).catch(() => {});
       }
     },
   };
+}
+
+/**
+ * Resolves once `page`'s main frame is detached. A page whose session ended while the browser
+ * was still connected (closed, or moved to another renderer) has puppeteer wait up to 100 ms on
+ * a timer for its frame to be swapped, then detach it; a test ending before that timer fires
+ * fails the op sanitizer. After the browser is closed every main frame is detached, at once or
+ * when that timer fires.
+ */
+function mainFrameGone(page: Page): Promise<void> {
+  if (page.mainFrame().detached) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onDetached = () => {
+      if (!page.mainFrame().detached) return;
+      page.off("framedetached", onDetached);
+      resolve();
+    };
+    page.on("framedetached", onDetached);
+  });
 }
 
 /** What {@link openAndCheck} saw while loading a page. */
