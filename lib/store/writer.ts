@@ -41,11 +41,12 @@ export function nextTurn(): Promise<void> {
 /**
  * Counts calls and awaits one event-loop turn after every {@link TURN_EVERY} of them.
  *
- * Why: `@libsql/client` prepares a fresh native statement on every `execute()`, and libSQL
- * frees a statement's native memory (3.5-8 KiB) only in an N-API finalizer, which runs after a
- * garbage collection and only on a macrotask. A caller's loop of awaited writes or reads
- * completes in microtasks and never yields one, so nothing was freed and its RSS grew without
- * bound (10,000 awaited `setMetadata`: 1.1 GB; with a turn every 200 calls: about 170 MB).
+ * Why: libSQL frees native objects (a statement prepared for a text no connection keeps, 3.5-8
+ * KiB each; the row iterator of every read) only in an N-API finalizer, which runs after a garbage
+ * collection and only on a macrotask. A caller's loop of awaited writes or reads completes in
+ * microtasks and never yields one, so nothing was freed and its RSS grew without bound (10,000
+ * awaited `setMetadata` through `@libsql/client`: 1.1 GB; with a turn every 200 calls: about
+ * 170 MB).
  */
 export class Breather {
   #since = 0;
