@@ -170,3 +170,42 @@ Deno.test("leftovers of a crashed rebuild (twin tables, a scratch file) are remo
     }
   });
 });
+
+Deno.test("rebuild() of a log with an event whose data is not JSON fails STORE_CORRUPT naming it, and keeps the store", async () => {
+  await withStore(async (store, home) => {
+    await buildVariedStore(store, home);
+    const dump = await store.dump();
+    const c = createClient({ url: `file:${store.path}` });
+    try {
+      const victim = (await c.execute("SELECT seq, id FROM events ORDER BY seq LIMIT 1 OFFSET 3"))
+        .rows[0]!;
+      const good = (await c.execute({
+        sql: "SELECT data FROM events WHERE seq = ?",
+        args: [victim.seq],
+      })).rows[0]!.data;
+      await c.execute({
+        sql: "UPDATE events SET data = '{not json' WHERE seq = ?",
+        args: [victim.seq],
+      });
+      await assert.rejects(
+        () => store.rebuild(),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, "STORE_CORRUPT");
+          assert.match(e.message, new RegExp(`event ${victim.id} \\(seq ${victim.seq}\\)`));
+          return true;
+        },
+      );
+      // Nothing was swapped in: with the event repaired the store reads as before.
+      await c.execute({
+        sql: "UPDATE events SET data = ? WHERE seq = ?",
+        args: [good, victim.seq],
+      });
+      assert.deepEqual(await store.dump(), dump);
+      assert.deepEqual(await leftovers(c, home), []);
+      await store.rebuild();
+      assert.deepEqual(await store.dump(), dump);
+    } finally {
+      c.close();
+    }
+  });
+});
