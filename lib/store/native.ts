@@ -177,15 +177,13 @@ class NativeResultSet implements ResultSet {
   }
 }
 
-/** The result of a statement that returns no rows. */
-function resultSet(
-  columns: string[],
-  columnTypes: string[],
-  rows: Row[],
-  rowsAffected: number,
-  lastInsertRowid: bigint | undefined,
-): ResultSet {
-  return new NativeResultSet(columns, columnTypes, rows, rowsAffected, lastInsertRowid);
+/** `fn`'s value as a settled promise; a thrown driver error as `@libsql/client` reports it. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(mapError(e));
+  }
 }
 
 /**
@@ -219,11 +217,7 @@ export class NativeClient implements DbClient {
 
   /** Runs one statement (autocommit unless a transaction was begun with SQL). */
   execute(stmt: InStatement): Promise<ResultSet> {
-    try {
-      return Promise.resolve(this.#run(stmt));
-    } catch (e) {
-      return Promise.reject(mapError(e));
-    }
+    return settle(() => this.#result(stmt, false));
   }
 
   /**
@@ -231,11 +225,7 @@ export class NativeClient implements DbClient {
    * known to give one row.
    */
   executeFirst(stmt: InStatement): Promise<ResultSet> {
-    try {
-      return Promise.resolve(this.#run(stmt, true));
-    } catch (e) {
-      return Promise.reject(mapError(e));
-    }
+    return settle(() => this.#result(stmt, true));
   }
 
   /**
@@ -243,76 +233,74 @@ export class NativeClient implements DbClient {
    * `ArrayBuffer`), without building row objects: for callers that build their own.
    */
   executeRaw(stmt: InStatement): Promise<RawRows> {
-    try {
-      if (this.#closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
-      const { sql, args } = this.#args(stmt);
-      const k = this.#statement(sql);
-      if (!k.reader) {
-        this.#run(stmt);
-        return Promise.resolve({ columns: [], rows: [] });
-      }
-      try {
-        const rows = k.stmt.all(args) as unknown[][];
-        if (rows.length > 0 && rows[0]!.length !== k.columns.length) {
-          Object.assign(k, shapeOf(k.stmt));
-        }
-        for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = fromSql(r[i]);
-        return Promise.resolve({ columns: k.columns, rows });
-      } catch (e) {
-        this.#kept.delete(sql);
-        throw e;
-      }
-    } catch (e) {
-      return Promise.reject(mapError(e));
-    }
+    return settle(() => {
+      const r = this.#step(stmt, false);
+      if (!("rows" in r)) return { columns: [], rows: [] };
+      for (const a of r.rows) for (let i = 0; i < a.length; i++) a[i] = fromSql(a[i]);
+      return { columns: r.k.columns, rows: r.rows };
+    });
   }
 
-  /** A statement's text and its arguments as the driver binds them. */
-  #args(stmt: InStatement): { sql: string; args: unknown[] } {
+  /** {@link execute}'s result, rows shaped as `@libsql/client`'s. */
+  #result(stmt: InStatement, first: boolean): ResultSet {
+    const r = this.#step(stmt, first);
+    if (!("rows" in r)) {
+      return new NativeResultSet([], [], [], r.changes, BigInt(r.lastInsertRowid));
+    }
+    const { k, rows: raw } = r;
+    const rows: Row[] = new Array(raw.length);
+    const n = k.columns.length;
+    const proto = k.proto;
+    for (let i = 0; i < raw.length; i++) {
+      const a = raw[i]!;
+      if (!proto) {
+        rows[i] = clientRow(a, k.columns);
+        continue;
+      }
+      const row = Object.create(proto) as Record<string, unknown>;
+      for (let c = 0; c < n; c++) row[k.columns[c]!] = fromSql(a[c]);
+      rows[i] = row as unknown as Row;
+    }
+    return new NativeResultSet(k.columns, k.types, rows, 0, undefined);
+  }
+
+  /**
+   * Runs one statement on its kept (or newly prepared) statement: a write's change counts, or a
+   * read's rows as the driver's value arrays (only the first with `first`).
+   */
+  #step(
+    stmt: InStatement,
+    first: boolean,
+  ): { k: Kept; rows: unknown[][] } | { changes: number; lastInsertRowid: number | bigint } {
+    if (this.#closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
     const sql = typeof stmt === "string" ? stmt : stmt.sql;
     const given = typeof stmt === "string" ? [] : stmt.args ?? [];
     if (!Array.isArray(given)) {
       throw new TypeError("named arguments are not supported: pass the arguments as an array");
     }
-    return { sql, args: given.map(toSql) };
-  }
-
-  #run(stmt: InStatement, first = false): ResultSet {
-    if (this.#closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
-    const { sql, args } = this.#args(stmt);
+    const args = given.map(toSql);
     const k = this.#statement(sql);
     try {
       if (!k.reader) {
         const info = k.stmt.run(args) as { changes: number; lastInsertRowid: number | bigint };
         // A schema change can change what kept statements return: prepare them again.
         if (k.schema) this.#forget();
-        return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
+        return info;
       }
-      let raw: unknown[][];
+      let rows: unknown[][];
       if (first) {
         // One native call, where `all()` also builds and drops an iterator (about 5 µs).
         const row = k.stmt.get(args) as unknown[] | undefined;
-        raw = row === undefined ? [] : [row];
-      } else raw = k.stmt.all(args) as unknown[][];
+        rows = row === undefined ? [] : [row];
+      } else rows = k.stmt.all(args) as unknown[][];
       // Another connection's schema change re-prepares the statement inside SQLite: a `*`
       // then yields a different number of columns than were kept. Read them again. (A change
       // that keeps the count, a rename, is not seen: asking the columns on every run costs
       // about as much as the read itself.)
-      if (raw.length > 0 && raw[0]!.length !== k.columns.length) Object.assign(k, shapeOf(k.stmt));
-      const rows: Row[] = new Array(raw.length);
-      const n = k.columns.length;
-      const proto = k.proto;
-      for (let r = 0; r < raw.length; r++) {
-        const a = raw[r]!;
-        if (!proto) {
-          rows[r] = clientRow(a, k.columns);
-          continue;
-        }
-        const row = Object.create(proto) as Record<string, unknown>;
-        for (let i = 0; i < n; i++) row[k.columns[i]!] = fromSql(a[i]);
-        rows[r] = row as unknown as Row;
+      if (rows.length > 0 && rows[0]!.length !== k.columns.length) {
+        Object.assign(k, shapeOf(k.stmt));
       }
-      return resultSet(k.columns, k.types, rows, 0, undefined);
+      return { k, rows };
     } catch (e) {
       // A statement that failed midway is not reused.
       this.#kept.delete(sql);
