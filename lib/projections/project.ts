@@ -169,6 +169,23 @@ export class Projection {
     return { row: { ...row }, tags, metadata };
   }
 
+  /**
+   * Copies of every row the folds hold of model `id` in each table of a model (row, tags with
+   * their removals, metadata with theirs), by table: after {@link modelPreloads} were loaded and
+   * the events folded and written, exactly what the database holds of the model.
+   */
+  modelRows(id: string): Map<string, Record<string, unknown>[]> {
+    const out = new Map<string, Record<string, unknown>[]>();
+    for (const [table, column] of MODEL_TABLES) {
+      const mine: Record<string, unknown>[] = [];
+      for (const r of this.#held(table) as Record<string, unknown>[]) {
+        if (r[column] === id) mine.push({ ...r });
+      }
+      out.set(table, mine);
+    }
+    return out;
+  }
+
   /** Every row the folds hold for `table`, as they would be written. */
   #held(table: string): readonly object[] {
     for (const r of this.#running) {

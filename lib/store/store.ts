@@ -47,6 +47,7 @@ import { checkLocation, makeDir, refuseEmptyFile } from "./location.ts";
 import { stamp, toEvent } from "./log.ts";
 import { type Head, readForAppend, writeStatements } from "./append.ts";
 import { checkLocal } from "./integrity.ts";
+import { HeldModels } from "./held_models.ts";
 import { ingestEvents, type RefusedEvent } from "./ingest.ts";
 import { rebuildProjections } from "./rebuild.ts";
 import { applyQuarantine, type QuarantineChange } from "./quarantine.ts";
@@ -167,6 +168,8 @@ export class Store {
   readonly #clock: Hlc;
   #closed = false;
   readonly #reports: ReportQueue;
+  /** The rows of models this store just edited (a local database only: `held_models.ts`). */
+  readonly #held: HeldModels | undefined;
 
   private constructor(
     home: string,
@@ -194,6 +197,7 @@ export class Store {
     }, assertOpen);
     this.#r = r;
     this.#dialect = dialectOf(w);
+    this.#held = this.#writer.native ? new HeldModels(this.#writer) : undefined;
     registerReader(this, { client: r, assertOpen, dialect: this.#dialect });
     // One clock per process on this store: the suffix keeps two processes' stamps distinct.
     this.#clock = new Hlc(`${origin}-${newOrigin().slice(0, 6)}`, Date.now, opts.maxClockSkewMs);
@@ -328,13 +332,22 @@ export class Store {
           const keys = pl.keys.filter((k) => k[0] !== id);
           return keys.length ? [{ ...pl, keys }] : [];
         });
-      const head = await readForAppend(
-        x,
-        this.#dialect,
-        p,
-        known ? [...have, ...others(known)] : have,
-        { clock: !pg, inScope: id },
-      );
+      const kept = await this.#held?.lookup(x, id);
+      let head: Head;
+      if (kept) {
+        for (const pl of have) p.load(pl, kept.tables.get(pl.table) ?? []);
+        const more = known ? others(known) : [];
+        head = kept.head;
+        if (more.length > 0) await readForAppend(x, this.#dialect, p, more, { clock: false });
+      } else {
+        head = await readForAppend(
+          x,
+          this.#dialect,
+          p,
+          known ? [...have, ...others(known)] : have,
+          { clock: !pg, inScope: id },
+        );
+      }
       const visible = (m: HeldModel | undefined) =>
         m && m.row.created === 1 && m.row.removed === 0 && head.inScope ? m : undefined;
       const held = p.model(id);
@@ -345,7 +358,10 @@ export class Store {
       const events = known ?? (plan as (c: HeldModel | undefined) => NewEvent[] | undefined)(
         current,
       ) ?? [];
-      if (events.length === 0) return { events: [], model: current };
+      if (events.length === 0) {
+        this.#held?.keep(id, p, head, []);
+        return { events: [], model: current };
+      }
       if (!known) {
         if (pg) await lockStreams(x, events.filter((e) => e.stream !== stream));
         const more = others(events);
@@ -354,6 +370,7 @@ export class Store {
       this.#observe(head);
       const stored = this.#stampLocal(events);
       await this.#write(x, p, stored, false, head);
+      this.#held?.keep(id, p, head, stored);
       return { events: stored, model: visible(p.model(id)) };
     });
   }

@@ -175,6 +175,8 @@ export class Writer {
   readonly #breather = new Breather();
   /** Whether the connection is a {@link NativeClient} (a replacement is one too). */
   readonly #native: boolean;
+  #turns = 0;
+  #committed = 0;
 
   /**
    * @param w The writer connection (owned from now on).
@@ -199,9 +201,31 @@ export class Writer {
     return this.#x;
   }
 
+  /**
+   * The number of the latest exclusive section ({@link exclusive}, and so every {@link tx} and
+   * {@link run}) to start: inside one, its own number.
+   */
+  get turn(): number {
+    return this.#turns;
+  }
+
+  /** The number ({@link turn}) of the latest transaction that committed. */
+  get committedTurn(): number {
+    return this.#committed;
+  }
+
+  /** Whether the connection is the native driver's (see `native.ts`). */
+  get native(): boolean {
+    return this.#native;
+  }
+
   /** Runs `fn` as the only writer of this store in this process. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
+    const go = () => {
+      this.#turns++;
+      return fn();
+    };
+    const run = this.#lock.then(go, go);
     this.#lock = run.catch(() => {});
     return run;
   }
@@ -228,6 +252,7 @@ export class Writer {
         try {
           const out = await fn(tx);
           await tx.commit();
+          this.#committed = this.#turns;
           return out;
         } catch (e) {
           await tx.rollback().catch(() => {});
@@ -249,6 +274,7 @@ export class Writer {
       try {
         const out = await fn(this.#w);
         await this.#w.execute("COMMIT");
+        this.#committed = this.#turns;
         return out;
       } catch (e) {
         try {
