@@ -61,7 +61,10 @@ export interface Fold<S> {
   init(): S;
   /** The rows a batch of events needs loaded before folding (none: an empty list). */
   preload(events: readonly StoredEvent[]): Preload[];
-  /** Adds rows read for one of this fold's preloads to the state. */
+  /**
+   * Adds rows read for one of this fold's preloads to the state. It copies what it keeps: the
+   * projection keeps the given objects as the rows were loaded (to write back only changes).
+   */
   load(state: S, table: string, rows: readonly object[]): void;
   /** Folds one event into the state. Pure: no I/O, changes only `state`. */
   apply(state: S, e: StoredEvent): void;

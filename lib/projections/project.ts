@@ -170,16 +170,17 @@ export class Projection {
   }
 
   /**
-   * Copies of every row the folds hold of model `id` in each table of a model (row, tags with
-   * their removals, metadata with theirs), by table: after {@link modelPreloads} were loaded and
-   * the events folded and written, exactly what the database holds of the model.
+   * Every row the folds hold of model `id` in each table of a model (row, tags with their
+   * removals, metadata with theirs), by table: after {@link modelPreloads} were loaded and the
+   * events folded and written, exactly what the database holds of the model. The objects are
+   * the folds' own: neither they nor this projection may be changed afterwards.
    */
   modelRows(id: string): Map<string, Record<string, unknown>[]> {
     const out = new Map<string, Record<string, unknown>[]>();
     for (const [table, column] of MODEL_TABLES) {
       const mine: Record<string, unknown>[] = [];
       for (const r of this.#held(table) as Record<string, unknown>[]) {
-        if (r[column] === id) mine.push({ ...r });
+        if (r[column] === id) mine.push(r);
       }
       out.set(table, mine);
     }
@@ -194,7 +195,10 @@ export class Projection {
     return [];
   }
 
-  /** Hands the rows read for a preload to the fold that asked. */
+  /**
+   * Hands the rows read for a preload to the fold that asked. The objects are kept as the rows
+   * were loaded (the fold copies what it changes): the caller must not change them afterwards.
+   */
   load(p: PendingPreload, rows: readonly Record<string, unknown>[]): void {
     const r = this.#running[p.fold]!;
     const kept = p.keep ? rows.filter(p.keep) : rows;
@@ -202,7 +206,7 @@ export class Projection {
     if (out) {
       let byKey = this.#loaded.get(p.table);
       if (!byKey) this.#loaded.set(p.table, byKey = new Map());
-      for (const row of kept) byKey.set(rowKey(row, out.key!), { ...row });
+      for (const row of kept) byKey.set(rowKey(row, out.key!), row);
     }
     r.fold.load(r.state, p.table, kept);
   }

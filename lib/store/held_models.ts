@@ -3,13 +3,14 @@
  * them, so that the next edit of one of them need not read them again.
  *
  * They are what the database holds for as long as nothing else wrote to it, which a write
- * transaction checks in two ways before it uses them: no other connection committed
- * (`PRAGMA data_version` of the writer connection, read once the transaction holds the lock,
- * is unchanged: SQLite changes it for every commit of another connection, never for the
- * connection's own), and every transaction of this connection since the rows were kept was a
- * model edit that kept them up to date and committed (the writer's turn numbers). Anything
- * else (an ingest, a report batch, a rebuild, a failed edit) and every row is forgotten; that
- * edit reads the database as before.
+ * transaction checks in two ways before it uses them: every transaction of this connection
+ * since the run of edits began was a model edit that kept its rows up to date and committed (the
+ * writer's turn numbers), and no other connection committed since then (`PRAGMA data_version`
+ * of the writer connection, read with the lock held, is what it was when the run began: SQLite
+ * changes it for every commit of another connection, never for the connection's own). Anything
+ * else (an ingest, a report batch, a rebuild, a failed edit) ends the run and every row is
+ * forgotten; that edit reads the database as before. The version is read only when kept rows
+ * would be used, so a run of edits on models not kept pays nothing for it.
  *
  * Only on a local database through the native driver: PostgreSQL and remote libSQL have no
  * single connection whose version means this.
@@ -52,22 +53,36 @@ export class HeldModels {
    * @param id The model.
    */
   async lookup(x: Executor, id: string): Promise<{ tables: ModelTables; head: Head } | undefined> {
-    const rs = await (x.executeFirst ?? x.execute).call(x, "PRAGMA data_version");
-    const version = rs.rows[0]?.[0];
     const turn = this.#writer.turn;
-    const fresh = version === this.#version && this.#validThrough === turn - 1 &&
-      this.#writer.committedTurn === turn - 1;
-    this.#version = version;
-    if (!fresh) {
-      this.#rows.clear();
-      this.#validThrough = -1;
+    if (this.#validThrough !== turn - 1 || this.#writer.committedTurn !== turn - 1) {
+      // A new run of edits: the version it starts from.
+      this.#forget();
+      this.#version = await this.#dataVersion(x);
       return undefined;
     }
     const tables = this.#rows.get(id);
+    // The version is read only when rows would be used: it changed if any other connection
+    // committed since the run began (a run of edits on models not kept reads none).
     if (!tables) return undefined;
+    const version = await this.#dataVersion(x);
+    if (version !== this.#version) {
+      this.#forget();
+      this.#version = version;
+      return undefined;
+    }
     // The clock observed the log's newest time when the rows were first read, and stamped
     // every event since: only the tail's time is needed (for the `max_at` rule).
     return { tables, head: { maxAt: undefined, tailAt: this.#tailAt, live: true, inScope: true } };
+  }
+
+  #forget(): void {
+    this.#rows.clear();
+    this.#validThrough = -1;
+  }
+
+  async #dataVersion(x: Executor): Promise<unknown> {
+    const rs = await (x.executeFirst ?? x.execute).call(x, "PRAGMA data_version");
+    return rs.rows[0]?.[0];
   }
 
   /**
