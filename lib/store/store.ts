@@ -5,7 +5,8 @@
  *
  * Its rooms: `migrate.ts` (schema versions), `writer.ts` (the one writer: a queue in this
  * process, `BEGIN IMMEDIATE` across processes), `report_queue.ts` (batched reports), `raw.ts`
- * (raw reads on the read connection), `log.ts` (event rows), `ingest.ts` (a peer's events:
+ * (raw reads on the read connection), `held_models.ts` (the rows of models just edited, so the
+ * next edit of one need not read them), `log.ts` (event rows), `ingest.ts` (a peer's events:
  * checks and the bulk write), `default.ts` (the default store), `doctor.ts` (checks),
  * `quarantine.ts` (sync's held events), `scope_gone.ts` (models out of a server's scope).
  * `Store` is the one class behind every room.
