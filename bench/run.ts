@@ -17,6 +17,9 @@
  *   tests do): `bench/pg_bench.ts` (`pg`), push of 16 clients to libSQL and PostgreSQL
  *   instances, a device's pull of 1M events from each, 1 GB uploads to S3 and a folder.
  *
+ * Before each benchmark and at the end, a fixed piece of CPU work is timed (`machineWorkMs`): the
+ * range says how fast the machine was during the run.
+ *
  * Environment: `BENCH_QUICK=1` shrinks every size about 10x (a smoke run);
  * `BENCH_ONLY=store,sync` runs only those (`BENCH_ONLY=pg` the optional one); every
  * benchmark's own knobs pass through (see each file). Exits non-zero only when a benchmark fails to run, not when a target is missed.
@@ -25,7 +28,14 @@
  */
 import { textLines } from "../tests/fixtures/lines.ts";
 import { fileURLToPath } from "node:url";
-import { parseVerdicts, QUICK, type Target, VERDICT_PREFIX, verdictTable } from "./stats.ts";
+import {
+  machineWorkMs,
+  parseVerdicts,
+  QUICK,
+  type Target,
+  VERDICT_PREFIX,
+  verdictTable,
+} from "./stats.ts";
 
 const BENCHES = ["store", "rebuild", "reports", "sync", "ui"] as const;
 /** Run only when `BENCH_ONLY` names them (they need services the default run does not start). */
@@ -63,8 +73,14 @@ const started = performance.now();
 const targets: Target[] = [];
 const times: string[] = [];
 let broken = false;
+const work: number[] = [];
 for (const b of chosen) {
-  console.log(`\n=== ${b} bench${QUICK ? " (quick)" : ""} ===`);
+  work.push(machineWorkMs());
+  console.log(
+    `\n=== ${b} bench${QUICK ? " (quick)" : ""} (machine: fixed work ${
+      work.at(-1)!.toFixed(0)
+    } ms) ===`,
+  );
   const r = await runBench(b);
   const found = parseVerdicts(r.stdout);
   targets.push(...found);
@@ -90,4 +106,12 @@ console.log(
   } MISS; ${times.join(", ")}, total ${((performance.now() - started) / 1000).toFixed(0)} s ===\n`,
 );
 console.log(verdictTable(targets));
+work.push(machineWorkMs());
+console.log(
+  `machine speed: the same fixed CPU work (bench/stats.ts machineWorkMs) took ${
+    Math.min(...work).toFixed(0)
+  }-${
+    Math.max(...work).toFixed(0)
+  } ms before and after the benchmarks; absolute targets move with it`,
+);
 if (broken) Deno.exit(1);
