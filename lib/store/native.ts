@@ -29,6 +29,8 @@ interface Kept extends Shape {
   reader: boolean;
   /** Whether it changes the schema (then every kept statement is prepared again). */
   schema: boolean;
+  /** The most arguments a run has bound (a shorter list is padded with NULLs to it). */
+  width: number;
 }
 
 /** Rows as arrays of values, in column order. */
@@ -280,6 +282,11 @@ export class NativeClient implements DbClient {
     }
     const args = given.map(toSql);
     const k = this.#statement(sql);
+    // SQLite keeps a statement's bindings between runs: a parameter this run does not give
+    // would keep the last run's value. Unbound, it is NULL, as on a fresh statement.
+    if (args.length < k.width) {
+      for (let i = args.length; i < k.width; i++) args.push(null);
+    } else k.width = args.length;
     try {
       if (!k.reader) {
         const info = k.stmt.run(args) as { changes: number; lastInsertRowid: number | bigint };
@@ -323,6 +330,7 @@ export class NativeClient implements DbClient {
       stmt,
       reader,
       schema: /^\s*(CREATE|ALTER|DROP)\b/i.test(sql),
+      width: 0,
       ...(reader ? shapeOf(stmt) : { columns: [], types: [], proto: undefined }),
     };
     if (sql.length <= MAX_KEPT_SQL) {

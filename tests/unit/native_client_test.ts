@@ -516,3 +516,28 @@ Deno.test("transaction(write): commit persists, rollback discards; closed client
     assert.equal((await c.execute("SELECT count(*) AS k FROM x")).rows[0]!.k, 3);
   });
 });
+
+Deno.test("kept statements: a parameter a run does not give is NULL, as on @libsql/client", async () => {
+  await withDb(async (db) => {
+    const n = db.native();
+    const c = db.client();
+    const sql = "SELECT ? AS a, ? AS b, ? AS c";
+    for (const args of [[1, 2, 3], [4], [5, 6], [], [7, 8, 9, 10], [11]]) {
+      const mine = await n.execute({ sql, args });
+      const theirs = await c.execute({ sql, args });
+      assert.deepEqual(
+        { ...mine.rows[0]! },
+        { ...theirs.rows[0]! },
+        `args ${JSON.stringify(args)}`,
+      );
+    }
+    const last = await n.execute({ sql, args: [11] });
+    assert.deepEqual({ ...last.rows[0]! }, { a: 11, b: null, c: null });
+    // A write too: the row gets NULL, not the last run's value.
+    await n.execute("CREATE TABLE p (x, y)");
+    await n.execute({ sql: "INSERT INTO p VALUES (?, ?)", args: [1, 2] });
+    await n.execute({ sql: "INSERT INTO p VALUES (?, ?)", args: [3] });
+    const rows = await n.execute("SELECT x, y FROM p ORDER BY x");
+    assert.deepEqual(rows.rows.map((r) => [r.x, r.y]), [[1, 2], [3, null]]);
+  });
+});
