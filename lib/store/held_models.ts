@@ -96,6 +96,10 @@ export class HeldModels {
    * @param written The events the edit appended, in insertion order.
    */
   keep(id: string, p: Projection, head: Head, written: readonly StoredEvent[]): void {
+    // An event on another model's stream changed rows this store may hold: they are dropped.
+    for (const e of written) {
+      if (e.stream.startsWith("model:")) this.#rows.delete(e.stream.slice(6));
+    }
     this.#rows.delete(id);
     if (head.inScope) this.#rows.set(id, p.modelRows(id));
     if (this.#rows.size > HELD_MODELS) this.#rows.delete(this.#rows.keys().next().value!);

@@ -213,3 +213,27 @@ Deno.test("an edit that fails leaves nothing kept: the next edit reads the datab
     });
   });
 });
+
+Deno.test("an edit whose events touch another model drops that model's kept rows", async () => {
+  await watching(async (seen) => {
+    await withStore(async (store) => {
+      seen.store = store;
+      const task = await Task.init({ projectName: "p", taskName: "other", store });
+      const a = new OutputModel({ task, name: "a" });
+      const b = new OutputModel({ task, name: "b" });
+      await a.addTags("a1");
+      await b.addTags("b1");
+      await b.addTags("b2"); // b's rows are kept, and the run goes on
+      // An edit of a whose events also land on b's stream.
+      await store.editModel(a.id, () => [
+        { stream: `model:${a.id}`, type: "model.tags_changed", data: { add: ["a2"] } },
+        { stream: `model:${b.id}`, type: "model.tags_changed", data: { add: ["from-a"] } },
+      ]);
+      const n = seen.uses;
+      await b.addTags("b3");
+      assert.equal(seen.uses, n, "b's kept rows were dropped: the edit read them");
+      assert.deepEqual(b.tags, ["b1", "b2", "b3", "from-a"]);
+      await task.close();
+    });
+  });
+});
