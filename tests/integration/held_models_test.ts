@@ -83,44 +83,54 @@ async function watching(fn: (seen: Seen) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("after every kind of model edit, the rows kept equal the database's", async () => {
-  await watching(async (seen) => {
-    await withStore(async (store) => {
+/** {@link watching} around a fresh store with a task named `name` (closed after `fn`). */
+function watchedTask(
+  name: string,
+  fn: (seen: Seen, store: Store, task: Task) => Promise<void>,
+): Promise<void> {
+  return watching((seen) =>
+    withStore(async (store) => {
       seen.store = store;
-      const task = await Task.init({ projectName: "p", taskName: "held", store });
-      const models: OutputModel[] = [];
-      for (let i = 0; i < 4; i++) models.push(new OutputModel({ task, name: `m${i}` }));
-      const rand = rng(7);
-      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-      const values: unknown[] = [0, 1, -3, 2.5, 1e-7, "x", "", "12", true, false, [1, "a"], {
-        k: [null, 1.5],
-      }];
-      const edits: ((m: OutputModel, i: number) => Promise<unknown>)[] = [
-        (m) => m.setMetadata(pick(["a", "b", "c"]), pick(values)),
-        (m) => m.removeMetadata(pick(["a", "b", "z"])),
-        (m) => m.setAllMetadata({ a: { value: pick(values) }, d: { value: 4, type: "int" } }),
-        (m) => m.addTags(pick(["t1", "t2", "t3", "ü", "🙂"])),
-        (m) => m.removeTags(pick(["t1", "t2", "zz"])),
-        (m) => m.setTags([pick(["t1", "t4"]), "t5"]),
-        (m, i) => m.updateWeights({ registerUri: `https://x.example.com/${i}.pt`, iteration: i }),
-        (m) => m.updateWeights({ registerUri: "https://x.example.com/same.pt" }),
-        (m, i) => m.setName(`name ${i % 3}`),
-        (m) => m.setComment(pick(["", "a comment", "é"])),
-        (m) => m.setProject(pick(["p", "q/r"])),
-        (m) => m.archive(),
-        (m) => m.unarchive(),
-        (m) => m.setSystemTags(pick([["archived"], []])),
-      ];
-      for (let i = 0; i < 400; i++) {
-        const m = pick(models);
-        await pick(edits)(m, i);
-        assert.deepEqual(seen.kept.get(m.id), await stored(store, m.id), `after edit ${i}`);
-      }
-      await models[0]!.publish();
-      assert.deepEqual(seen.kept.get(models[0]!.id), await stored(store, models[0]!.id));
-      assert.ok(seen.uses > 300, `kept rows were used ${seen.uses} times`);
+      const task = await Task.init({ projectName: "p", taskName: name, store });
+      await fn(seen, store, task);
       await task.close();
-    });
+    })
+  );
+}
+
+Deno.test("after every kind of model edit, the rows kept equal the database's", async () => {
+  await watchedTask("held", async (seen, store, task) => {
+    const models: OutputModel[] = [];
+    for (let i = 0; i < 4; i++) models.push(new OutputModel({ task, name: `m${i}` }));
+    const rand = rng(7);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const values: unknown[] = [0, 1, -3, 2.5, 1e-7, "x", "", "12", true, false, [1, "a"], {
+      k: [null, 1.5],
+    }];
+    const edits: ((m: OutputModel, i: number) => Promise<unknown>)[] = [
+      (m) => m.setMetadata(pick(["a", "b", "c"]), pick(values)),
+      (m) => m.removeMetadata(pick(["a", "b", "z"])),
+      (m) => m.setAllMetadata({ a: { value: pick(values) }, d: { value: 4, type: "int" } }),
+      (m) => m.addTags(pick(["t1", "t2", "t3", "ü", "🙂"])),
+      (m) => m.removeTags(pick(["t1", "t2", "zz"])),
+      (m) => m.setTags([pick(["t1", "t4"]), "t5"]),
+      (m, i) => m.updateWeights({ registerUri: `https://x.example.com/${i}.pt`, iteration: i }),
+      (m) => m.updateWeights({ registerUri: "https://x.example.com/same.pt" }),
+      (m, i) => m.setName(`name ${i % 3}`),
+      (m) => m.setComment(pick(["", "a comment", "é"])),
+      (m) => m.setProject(pick(["p", "q/r"])),
+      (m) => m.archive(),
+      (m) => m.unarchive(),
+      (m) => m.setSystemTags(pick([["archived"], []])),
+    ];
+    for (let i = 0; i < 400; i++) {
+      const m = pick(models);
+      await pick(edits)(m, i);
+      assert.deepEqual(seen.kept.get(m.id), await stored(store, m.id), `after edit ${i}`);
+    }
+    await models[0]!.publish();
+    assert.deepEqual(seen.kept.get(models[0]!.id), await stored(store, models[0]!.id));
+    assert.ok(seen.uses > 300, `kept rows were used ${seen.uses} times`);
   });
 });
 
@@ -154,86 +164,71 @@ Deno.test("an edit after another connection wrote reads the database and keeps i
 });
 
 Deno.test("an edit after an ingest or a report on the same store sees what they wrote", async () => {
-  await watching(async (seen) => {
-    await withStore(async (store) => {
-      seen.store = store;
-      const task = await Task.init({ projectName: "p", taskName: "mixed", store });
-      const m = new OutputModel({ task, name: "mixed" });
-      await m.addTags("mine");
-      await m.addTags("mine2");
-      const before = seen.uses;
-      // A peer's tag, stamped later than anything here: written by ingest, not by an edit.
-      await store.ingest([
-        craft(
-          `model:${m.id}`,
-          "model.tags_changed",
-          { add: ["theirs"] },
-          hlc(Date.now() + 60_000, 0, "peer00000000000"),
-        ),
-      ], { remote: true });
-      await m.addTags("mine3");
-      assert.equal(seen.uses, before, "the ingest made the kept rows stale");
-      assert.deepEqual(m.tags, ["mine", "mine2", "mine3", "theirs"]);
-      m.reportScalar("loss", "train", 0.5, 1);
-      await store.flush();
-      const afterReport = seen.uses;
-      await m.setMetadata("after", "report");
-      assert.equal(seen.uses, afterReport, "the report batch made the kept rows stale");
-      const metadata = (await stored(store, m.id)).model_metadata as { key: string }[];
-      assert.deepEqual(metadata.map((r) => r.key), ["after"]);
-      await task.close();
-    });
+  await watchedTask("mixed", async (seen, store, task) => {
+    const m = new OutputModel({ task, name: "mixed" });
+    await m.addTags("mine");
+    await m.addTags("mine2");
+    const before = seen.uses;
+    // A peer's tag, stamped later than anything here: written by ingest, not by an edit.
+    await store.ingest([
+      craft(
+        `model:${m.id}`,
+        "model.tags_changed",
+        { add: ["theirs"] },
+        hlc(Date.now() + 60_000, 0, "peer00000000000"),
+      ),
+    ], { remote: true });
+    await m.addTags("mine3");
+    assert.equal(seen.uses, before, "the ingest made the kept rows stale");
+    assert.deepEqual(m.tags, ["mine", "mine2", "mine3", "theirs"]);
+    m.reportScalar("loss", "train", 0.5, 1);
+    await store.flush();
+    const afterReport = seen.uses;
+    await m.setMetadata("after", "report");
+    assert.equal(seen.uses, afterReport, "the report batch made the kept rows stale");
+    const metadata = (await stored(store, m.id)).model_metadata as { key: string }[];
+    assert.deepEqual(metadata.map((r) => r.key), ["after"]);
   });
 });
 
 Deno.test("an edit that fails leaves nothing kept: the next edit reads the database", async () => {
-  await watching(async (seen) => {
-    await withStore(async (store) => {
-      seen.store = store;
-      const task = await Task.init({ projectName: "p", taskName: "fail", store });
-      const m = new OutputModel({ task, name: "f" });
-      await m.addTags("t");
-      await m.addTags("u");
-      const n = seen.uses;
-      await assert.rejects(
-        store.editModel(m.id, () => {
-          throw new Error("refused by the plan");
-        }),
-        /refused by the plan/,
-      );
-      assert.equal(seen.uses, n + 1, "the failed edit found the kept rows");
-      await m.addTags("v");
-      assert.equal(seen.uses, n + 1, "after a failed edit the rows are read again");
-      await m.addTags("w");
-      assert.equal(seen.uses, n + 2, "then kept again");
-      await m.addTags("x");
-      assert.equal(seen.uses, n + 3);
-      assert.deepEqual(m.tags, ["t", "u", "v", "w", "x"]);
-      await task.close();
-    });
+  await watchedTask("fail", async (seen, store, task) => {
+    const m = new OutputModel({ task, name: "f" });
+    await m.addTags("t");
+    await m.addTags("u");
+    const n = seen.uses;
+    await assert.rejects(
+      store.editModel(m.id, () => {
+        throw new Error("refused by the plan");
+      }),
+      /refused by the plan/,
+    );
+    assert.equal(seen.uses, n + 1, "the failed edit found the kept rows");
+    await m.addTags("v");
+    assert.equal(seen.uses, n + 1, "after a failed edit the rows are read again");
+    await m.addTags("w");
+    assert.equal(seen.uses, n + 2, "then kept again");
+    await m.addTags("x");
+    assert.equal(seen.uses, n + 3);
+    assert.deepEqual(m.tags, ["t", "u", "v", "w", "x"]);
   });
 });
 
 Deno.test("an edit whose events touch another model drops that model's kept rows", async () => {
-  await watching(async (seen) => {
-    await withStore(async (store) => {
-      seen.store = store;
-      const task = await Task.init({ projectName: "p", taskName: "other", store });
-      const a = new OutputModel({ task, name: "a" });
-      const b = new OutputModel({ task, name: "b" });
-      await a.addTags("a1");
-      await b.addTags("b1");
-      await b.addTags("b2"); // b's rows are kept, and the run goes on
-      // An edit of a whose events also land on b's stream.
-      await store.editModel(a.id, () => [
-        { stream: `model:${a.id}`, type: "model.tags_changed", data: { add: ["a2"] } },
-        { stream: `model:${b.id}`, type: "model.tags_changed", data: { add: ["from-a"] } },
-      ]);
-      const n = seen.uses;
-      await b.addTags("b3");
-      assert.equal(seen.uses, n, "b's kept rows were dropped: the edit read them");
-      assert.deepEqual(b.tags, ["b1", "b2", "b3", "from-a"]);
-      await task.close();
-    });
+  await watchedTask("other", async (seen, store, task) => {
+    const a = new OutputModel({ task, name: "a" });
+    const b = new OutputModel({ task, name: "b" });
+    await a.addTags("a1");
+    await b.addTags("b1");
+    await b.addTags("b2"); // b's rows are kept, and the run goes on
+    // An edit of a whose events also land on b's stream.
+    await store.editModel(a.id, () => [
+      { stream: `model:${a.id}`, type: "model.tags_changed", data: { add: ["a2"] } },
+      { stream: `model:${b.id}`, type: "model.tags_changed", data: { add: ["from-a"] } },
+    ]);
+    const n = seen.uses;
+    await b.addTags("b3");
+    assert.equal(seen.uses, n, "b's kept rows were dropped: the edit read them");
+    assert.deepEqual(b.tags, ["b1", "b2", "b3", "from-a"]);
   });
 });
