@@ -20,7 +20,7 @@
 import type { Projection } from "../projections/project.ts";
 import type { StoredEvent } from "../events.ts";
 import type { Head } from "./append.ts";
-import type { Executor, Writer } from "./writer.ts";
+import { dataVersion, type Executor, type Writer } from "./writer.ts";
 
 /** Models kept at most (the least recently edited are dropped first). */
 export const HELD_MODELS = 256;
@@ -57,14 +57,14 @@ export class HeldModels {
     if (this.#validThrough !== turn - 1 || this.#writer.committedTurn !== turn - 1) {
       // A new run of edits: the version it starts from.
       this.#forget();
-      this.#version = await this.#dataVersion(x);
+      this.#version = await dataVersion(x);
       return undefined;
     }
     const tables = this.#rows.get(id);
     // The version is read only when rows would be used: it changed if any other connection
     // committed since the run began (a run of edits on models not kept reads none).
     if (!tables) return undefined;
-    const version = await this.#dataVersion(x);
+    const version = await dataVersion(x);
     if (version !== this.#version) {
       this.#forget();
       this.#version = version;
@@ -78,11 +78,6 @@ export class HeldModels {
   #forget(): void {
     this.#rows.clear();
     this.#validThrough = -1;
-  }
-
-  async #dataVersion(x: Executor): Promise<unknown> {
-    const rs = await (x.executeFirst ?? x.execute).call(x, "PRAGMA data_version");
-    return rs.rows[0]?.[0];
   }
 
   /**

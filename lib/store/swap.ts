@@ -29,7 +29,7 @@
 import type { InStatement, ResultSet } from "../deps.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import type { PendingPreload } from "../projections/project.ts";
-import type { Executor, Writer } from "./writer.ts";
+import { dataVersion, type Executor, type Writer } from "./writer.ts";
 
 /** The suffix of the tables (and their indexes) a rebuild fills beside the live ones. */
 export const REBUILT = "__rebuilt";
@@ -188,7 +188,7 @@ export class CopyPacer {
    * first copy transaction counts as seen (one that kept writing during the scratch fold).
    */
   async prime(writer: Writer): Promise<void> {
-    this.#version = (await writer.run("PRAGMA data_version")).rows[0]?.[0];
+    this.#version = await dataVersion({ execute: (st) => writer.run(st) });
   }
 
   /** Runs `fn` in a write transaction, then pauses; returns its result and the lock time. */
@@ -196,7 +196,7 @@ export class CopyPacer {
     let t0 = 0;
     const out = await writer.tx(async (x) => {
       t0 = performance.now();
-      const v = (await x.execute("PRAGMA data_version")).rows[0]?.[0];
+      const v = await dataVersion(x);
       if (this.#version !== undefined && v !== this.#version) this.#seenAt = performance.now();
       this.#version = v;
       return await fn(x);

@@ -30,6 +30,18 @@ export interface WriterSettings {
   synchronous: "normal" | "full";
 }
 
+/**
+ * The connection's `PRAGMA data_version`: SQLite changes it for every commit of another
+ * connection to the file, never for the connection's own.
+ *
+ * @param x A connection or the transaction's executor (read with the lock held, it covers
+ *   every commit before the transaction).
+ */
+export async function dataVersion(x: Executor): Promise<unknown> {
+  const rs = await (x.executeFirst ?? x.execute).call(x, "PRAGMA data_version");
+  return rs.rows[0]?.[0];
+}
+
 /** How many statements' worth of calls run between two awaited event-loop turns. */
 export const TURN_EVERY = 200;
 
