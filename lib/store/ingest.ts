@@ -169,6 +169,9 @@ export const JSON_ROW_TABLES: Readonly<Record<string, readonly string[]>> = {
   metric_chunks: ["n", "min_iter", "max_iter"],
 };
 
+/** Above this many characters of `data` text, a batch's log rows are bound, not sent as JSON. */
+export const JSON_ROWS_MAX_BYTES = 1 << 20;
+
 /**
  * One `INSERT … SELECT … FROM json_each(?)` for `tuples` (one array of values per row, in
  * `columns` order), or undefined when a string would be escaped as `\u…` in JSON (a control
@@ -245,7 +248,11 @@ async function writeIngested(
     const e = events[i]!;
     tuples[i] = [e.id, e.stream, e.type, e.at, e.origin, e.v, e.actor, texts[i]!, flag, sums[i]!];
   }
-  const logRows = dialect === "sqlite"
+  // Large payloads (plots) are bound as they are: wrapping them in one JSON text would copy
+  // each once more in JS and again in SQLite's JSON reader.
+  let bytes = 0;
+  for (const t of texts) bytes += t.length;
+  const logRows = dialect === "sqlite" && bytes <= JSON_ROWS_MAX_BYTES
     ? jsonTuplesStatement("events", EVENT_COLUMNS, tuples, "INSERT", "")
     : undefined;
   if (logRows) stmts.push(logRows);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { newId } from "../../lib/clock.ts";
 import { decodeData, encodeData, type NewEvent, type StoredEvent } from "../../lib/events.ts";
-import { JSON_ROW_TABLES } from "../../lib/store/ingest.ts";
+import { JSON_ROW_TABLES, JSON_ROWS_MAX_BYTES } from "../../lib/store/ingest.ts";
 import { readAll } from "../../lib/store/raw.ts";
 import { openStore, type Store } from "../../mod.ts";
 
@@ -116,6 +116,46 @@ Deno.test("ingest through json_each stores the same rows and projections as a lo
     assert.deepEqual(await viaObjects.dump(), want);
   } finally {
     await Promise.all([origin, viaObjects, viaPage].map((s) => s.close()));
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a batch of large plots (bound, not sent as JSON) stores the rows a local append does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "modelog-ingest-" });
+  const [origin, copy] = await Promise.all(
+    ["origin", "copy"].map((h) => openStore({ home: join(dir, h) })),
+  );
+  try {
+    const modelId = newId();
+    const stream = `model:${modelId}`;
+    const big: NewEvent[] = [];
+    for (let i = 0; i < 6; i++) {
+      const y = Array.from({ length: 40_000 }, (_, k) => (k * 7919 + i) % 1000 / 7);
+      big.push({
+        stream,
+        type: "metric.plot",
+        data: {
+          title: i === 2 ? "ctl\u0001char" : "big",
+          series: "s",
+          iteration: i,
+          kind: "histogram",
+          figure: { data: [{ type: "bar", y: i === 4 ? [NaN, ...y] : y }], layout: {} },
+        },
+      } as NewEvent);
+    }
+    await origin.append([awkwardEvents(modelId)[0]!, ...big]);
+    const wire = (await origin.readEvents({ limit: 100 })).map(({ seq: _s, ...e }) => e);
+    const bytes = wire.reduce((n, e) => n + encodeData(e.data).length, 0);
+    assert.ok(bytes > JSON_ROWS_MAX_BYTES, `${bytes} characters of data`);
+    assert.equal((await copy.ingest(wire)).length, wire.length);
+    assert.deepEqual(await logRows(copy), await logRows(origin));
+    assert.deepEqual(await copy.dump(), await origin.dump());
+    assert.deepEqual(
+      await copy.readEvents({ limit: 100 }),
+      await origin.readEvents({ limit: 100 }),
+    );
+  } finally {
+    await Promise.all([origin, copy].map((s) => s.close()));
     await Deno.remove(dir, { recursive: true });
   }
 });
