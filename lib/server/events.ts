@@ -17,7 +17,8 @@ import {
   type PullResponse,
   type PushResponse,
 } from "../sync/protocol.ts";
-import { Hono, type MiddlewareHandler } from "../deps.ts";
+import { type Context, Hono, type MiddlewareHandler } from "../deps.ts";
+import { ByteBudget } from "./byte_budget.ts";
 import {
   type AppEnv,
   dropBody,
@@ -245,6 +246,7 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const s = ctx.store;
   const withServerId = () => (ctx.serverId ? { server: ctx.serverId } : {});
+  const budget = new ByteBudget(ctx.pushBytesInFlight ?? Math.floor(ctx.maxEventsBody / 2));
 
   app.post(
     "/v1/events",
@@ -252,45 +254,60 @@ export function eventsRoutes(ctx: ServerContext): Hono<AppEnv> {
     requireJson,
     limitBody(ctx.maxEventsBody),
     async (c) => {
-      const who = c.get("principal");
-      const body = await c.req.text();
-      let events = parsePush(ctx, body);
-      if (who.projects) {
-        const named = new Set(
-          events.flatMap((e) =>
-            e.type === "model.created" || e.type === "task.created" ? [e.data.project] : []
-          ),
-        );
-        for (const p of await touchedProjects(ctx, events)) {
-          if (!mayTouch(who, p)) {
-            // A project the push names itself may be named back; one the server holds not.
-            const shown = p !== undefined && named.has(p) ? ` ${JSON.stringify(p)}` : "";
-            throw new HttpError(
-              403,
-              "FORBIDDEN",
-              `This push touches a project${shown} outside this token's projects`,
-            );
-          }
-        }
-        await checkReferences(ctx, who, events);
+      // A body of unknown length (chunked) counts as the largest allowed.
+      const length = Number(c.req.header("content-length") ?? ctx.maxEventsBody);
+      const release = await budget.take(Number.isFinite(length) ? length : ctx.maxEventsBody);
+      try {
+        return await takePush(c);
+      } finally {
+        release();
       }
-      // The actor of an event pushed with a token is that token's name, whatever the device
-      // wrote (a loopback server without tokens trusts its caller's label).
-      if (ctx.auth) {
-        events = events.map((e) => (e.actor === who.name ? e : { ...e, actor: who.name }));
-      }
-      // A body without the non-finite marker holds no NaN or infinity: the data column is the
-      // plain JSON text (see `ingest.ts`).
-      const fresh = await s.ingest(events, { remote: true, plainData: !body.includes('"$nf"') });
-      const out: PushResponse = {
-        accepted: fresh.length,
-        duplicates: events.length - fresh.length,
-        seq: await head(ctx),
-        ...withServerId(),
-      };
-      return json(out);
     },
   );
+
+  /** A push, once its bytes fit the budget. */
+  async function takePush(c: Context<AppEnv>): Promise<Response> {
+    const who = c.get("principal");
+    // The raw request's text, not hono's (which keeps it for the request's lifetime): a big
+    // push's body is garbage once parsed.
+    const body = await c.req.raw.text();
+    // A body without the non-finite marker holds no NaN or infinity: the data column is the
+    // plain JSON text (see `ingest.ts`).
+    const plainData = !body.includes('"$nf"');
+    let events = parsePush(ctx, body);
+    if (who.projects) {
+      const named = new Set(
+        events.flatMap((e) =>
+          e.type === "model.created" || e.type === "task.created" ? [e.data.project] : []
+        ),
+      );
+      for (const p of await touchedProjects(ctx, events)) {
+        if (!mayTouch(who, p)) {
+          // A project the push names itself may be named back; one the server holds not.
+          const shown = p !== undefined && named.has(p) ? ` ${JSON.stringify(p)}` : "";
+          throw new HttpError(
+            403,
+            "FORBIDDEN",
+            `This push touches a project${shown} outside this token's projects`,
+          );
+        }
+      }
+      await checkReferences(ctx, who, events);
+    }
+    // The actor of an event pushed with a token is that token's name, whatever the device
+    // wrote (a loopback server without tokens trusts its caller's label).
+    if (ctx.auth) {
+      events = events.map((e) => (e.actor === who.name ? e : { ...e, actor: who.name }));
+    }
+    const fresh = await s.ingest(events, { remote: true, plainData });
+    const out: PushResponse = {
+      accepted: fresh.length,
+      duplicates: events.length - fresh.length,
+      seq: await head(ctx),
+      ...withServerId(),
+    };
+    return json(out);
+  }
 
   app.get("/v1/events", requireRole(ctx, "read"), async (c) => {
     const who = c.get("principal");

@@ -31,6 +31,11 @@ export interface ServerContext {
   maxEventsBody: number;
   /** Most events per push. */
   maxEventsPerPush: number;
+  /**
+   * Push bodies held in memory at once, in bytes (default half of `maxEventsBody`; a push
+   * bigger than this runs alone). Pushes beyond it wait, their bytes unread.
+   */
+  pushBytesInFlight?: number;
   /** How far ahead of the server's clock a pushed event may be, in ms. */
   maxClockSkewMs: number;
   /** How long a bounded (non-streaming) request may take, in ms. */

@@ -52,6 +52,11 @@ export interface ServerOptions {
   maxEventsBody?: number;
   /** Most events per push. */
   maxEventsPerPush?: number;
+  /**
+   * Push bodies parsed at once, in bytes (default half of `maxEventsBody`): more pushes wait,
+   * so that the server's memory stays bounded however many devices push big plots at once.
+   */
+  pushBytesInFlight?: number;
   /** Where request lines go (default: console.log). Tokens are never logged. */
   log?: (line: string) => void;
   /** Serve the web UI at `/` (with `/login` when there are tokens). */
@@ -236,6 +241,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     serverId,
     maxEventsBody: options.maxEventsBody ?? MAX_EVENTS_BODY,
     maxEventsPerPush: options.maxEventsPerPush ?? MAX_EVENTS_PER_PUSH,
+    ...(options.pushBytesInFlight !== undefined
+      ? { pushBytesInFlight: options.pushBytesInFlight }
+      : {}),
     maxClockSkewMs: options.maxClockSkewMs ?? 24 * 3600 * 1000,
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     uploads: uploadLimits({

@@ -1,7 +1,15 @@
 import { readAll } from "../../lib/store/raw.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InvalidArgumentError, ModelNotFoundError, OutputModel, Task } from "../../mod.ts";
+import {
+  InvalidArgumentError,
+  Model,
+  ModelNotFoundError,
+  openStore,
+  OutputModel,
+  SyncWorker,
+  Task,
+} from "../../mod.ts";
 import { eventCount, withStore } from "../fixtures/helpers.ts";
 
 Deno.test("a floating model whose creation fails surfaces the error at flush(), not as an unhandled rejection", async () => {
@@ -99,6 +107,40 @@ Deno.test("GET /v1/models pages by default and refuses oversized pages", async (
     assert.equal((await big.json()).error.code, "INVALID_ARGUMENT");
     await task.close();
   } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pushes beyond the server's bytes in flight wait their turn and all land", async () => {
+  const { startServer } = await import("../../mod.ts");
+  const dir = await Deno.makeTempDir();
+  // A budget smaller than any push: each runs alone, none is refused or lost.
+  const server = await startServer({
+    port: 0,
+    db: join(dir, "server.db"),
+    log: () => {},
+    pushBytesInFlight: 1,
+  });
+  const devices = await Promise.all(
+    [0, 1, 2, 3].map((i) => openStore({ home: join(dir, `d${i}`) })),
+  );
+  try {
+    await Promise.all(devices.map(async (store, i) => {
+      const task = await Task.init({ projectName: "p", taskName: `t${i}`, store });
+      for (let k = 0; k < 5; k++) await new OutputModel({ task, name: `m${i}-${k}` }).addTags("x");
+    }));
+    const pushed = await Promise.all(
+      devices.map((store) => new SyncWorker({ server: server.url, store, batchSize: 4 }).push()),
+    );
+    let held = 0;
+    for (const d of devices) held += (await d.readEvents({ limit: 1000 })).length;
+    assert.equal(pushed.reduce((n, p) => n + p.events, 0), held);
+    assert.equal((await server.store.readEvents({ limit: 1000 })).length, held);
+    const models = await Model.queryModels({ projectName: "p", store: server.store });
+    assert.equal(models.length, 20);
+  } finally {
+    await Promise.all(devices.map((d) => d.close()));
     await server.close();
     await Deno.remove(dir, { recursive: true });
   }
