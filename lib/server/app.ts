@@ -23,6 +23,7 @@ import { blobRoutes, blobUploadInfo } from "./blobs.ts";
 import { modelsRoutes } from "./models_api.ts";
 import { loginRoutes, remoteAddress, sessionPrincipal, Sessions } from "./login.ts";
 import { adminRoutes } from "./admin.ts";
+import { ByteBudget } from "./byte_budget.ts";
 import { uiRoutes } from "./ui.ts";
 import { MAX_PULL_BYTES } from "../sync/protocol.ts";
 
@@ -104,31 +105,23 @@ function logRequests(log: (line: string) => void): MiddlewareHandler<AppEnv> {
  * and blob transfers never wait here.
  */
 function heavyGate(max: number): MiddlewareHandler<AppEnv> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
+  // One unit of the budget per request, in arrival order.
+  const budget = new ByteBudget(max);
   return async (c, next) => {
     const signal = c.req.raw.signal;
-    while (running >= max) {
-      await new Promise<void>((r) => waiting.push(r));
-      if (signal.aborted) {
-        waiting.shift()?.();
-        c.res = errorJson(503, "TIMEOUT", "The client went away");
-        return;
-      }
-    }
-    running++;
+    const release = await budget.take(1);
     try {
       // Yield to the event loop first: local libSQL answers without blocking on I/O, so a run
       // of heavy requests could otherwise starve accepting and reading others (health).
       await new Promise((r) => setTimeout(r, 0));
+      // A client that left while waiting (or meanwhile) is dropped without being run.
       if (signal.aborted) {
         c.res = errorJson(503, "TIMEOUT", "The client went away");
         return;
       }
       await next();
     } finally {
-      running--;
-      waiting.shift()?.();
+      release();
     }
   };
 }

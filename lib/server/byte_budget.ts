@@ -3,7 +3,7 @@
  * request takes its share before reading its body and gives it back when done, so concurrent
  * big pushes are handled one after another (their bytes wait in the sockets) instead of all
  * being parsed at once. The server's memory then stays bounded by the budget, not by the
- * number of clients.
+ * number of clients. The heavy-request gate (`app.ts`) is the same budget counted in requests.
  *
  * @module
  */
