@@ -6,10 +6,12 @@
  *    `sqlite_master`, so columns added by later migrations come along) and its indexes, under
  *    temporary names (an index name is unique in a database file).
  * 2. The scratch file is attached to the store's writer connection and copied over in key order,
- *    one chunk per write transaction (sized to about {@link CHUNK_MS}), each followed by a pause
- *    ({@link CopyPacer}): as long as the chunk took while a writer in another process (whose
- *    busy handler polls) is seen, so it gets the lock between two chunks; short otherwise, with
- *    a long one now and then for a writer that just started waiting.
+ *    one chunk per write transaction, each followed by a pause ({@link CopyPacer}). While another
+ *    writer is seen (a commit of another process, or a write of this process between two
+ *    chunks), a chunk holds the lock about {@link CHUNK_MS} and the pause is as long as the chunk
+ *    took (a writer of another process, whose busy handler polls, gets the lock in it);
+ *    otherwise a chunk holds it about {@link QUIET_CHUNK_MS} and the pause is short, with a long
+ *    one now and then for a writer that just started waiting.
  * 3. The events written since the scratch fold are folded into the `__rebuilt` tables in short
  *    transactions (the append path's fold, its statements pointed at the new tables).
  * 4. One last transaction folds the final few events and swaps: `t` becomes `t__stale`,
@@ -36,8 +38,16 @@ export const REBUILT = "__rebuilt";
 /** The suffix of the tables (and their indexes) a swap replaced, until they are dropped. */
 const STALE = "__stale";
 
-/** About how long one copy transaction holds the write lock, in ms. */
-const CHUNK_MS = 40;
+/** About how long one copy transaction holds the write lock while another writer is seen, in ms. */
+export const CHUNK_MS = 40;
+/**
+ * About how long one copy transaction holds the write lock while no other writer is seen, in
+ * ms. Larger chunks write each index page into the WAL fewer times: an index filled in random
+ * order (`model_metadata`'s by key and value) is touched all over by every chunk, so its copy
+ * took 1.1-1.2 s in 40 ms chunks and 0.6-0.8 s in 200 ms ones (1M events' rebuild). A writer
+ * arriving meanwhile waits about {@link PROBE_EVERY_MS} at most, as with small chunks.
+ */
+export const QUIET_CHUNK_MS = 200;
 /** The shortest pause between two copy transactions, in ms. */
 const MIN_GAP_MS = 10;
 /** The pause between two copy transactions while no other process is seen writing, in ms. */
@@ -52,7 +62,7 @@ const PROBE_EVERY_MS = 400;
  * waiting writer polls inside it whatever its phase.
  */
 const PROBE_GAP_MS = 110;
-/** Another process's commit keeps the copy in the generous pacing for this long, in ms. */
+/** Another writer seen keeps the copy in the generous pacing for this long, in ms. */
 const CONTENDED_FOR_MS = 2000;
 
 /** One projection table as the live database defines it. */
@@ -170,17 +180,24 @@ export async function pausedTx<T>(
 }
 
 /**
- * The pauses between the copy's write transactions. A writer of this process needs none (the
- * store's queue runs it between two of them); a writer in another process waits in SQLite's busy
- * handler, and is seen by its commits (`PRAGMA data_version` changes). While one was seen lately,
- * each transaction is followed by a pause as long as it held the lock; otherwise by a short one,
- * with a long one ({@link PROBE_GAP_MS}) every {@link PROBE_EVERY_MS} of lock time, which lets a
- * writer that just arrived in (and so switches to the long pauses). A pause spent while nobody
- * waits is time the copy is not running: the quiet pacing keeps those under a fifth.
+ * The sizes of the copy's write transactions and the pauses between them. A writer of this
+ * process needs no pause (the store's queue runs it between two transactions), only short
+ * transactions; it is seen by the writer's turn numbers (a transaction of someone else ran
+ * between two of the copy's). A writer in another process waits in SQLite's busy handler, and
+ * is seen by its commits (`PRAGMA data_version` changes). While a writer of another process was
+ * seen lately, each transaction holds the lock about {@link CHUNK_MS} and is followed by a pause
+ * as long as it held it; while one of this process was, the transactions are as short with
+ * short pauses. Otherwise they hold it about {@link QUIET_CHUNK_MS}, each followed by a short
+ * pause, with a long one ({@link PROBE_GAP_MS}) every {@link PROBE_EVERY_MS} of lock time,
+ * which lets a writer that just arrived in (and so switches to the short transactions). A
+ * pause spent while nobody waits is time the copy is not running: the quiet pacing keeps those
+ * under a fifth.
  */
 export class CopyPacer {
   #version: unknown;
   #seenAt = -Infinity;
+  #localSeenAt = -Infinity;
+  #lastTurn = -1;
   #lockSinceProbe = 0;
 
   /**
@@ -191,23 +208,38 @@ export class CopyPacer {
     this.#version = await dataVersion({ execute: (st) => writer.run(st) });
   }
 
-  /** Runs `fn` in a write transaction, then pauses; returns its result and the lock time. */
-  async tx<T>(writer: Writer, fn: (x: Executor) => Promise<T>): Promise<[T, number]> {
+  /**
+   * Runs `fn` in a write transaction, then pauses; returns its result and the lock time. `fn`
+   * gets the transaction and about how long it should hold the lock, in ms (from what was seen
+   * at its start).
+   */
+  async tx<T>(
+    writer: Writer,
+    fn: (x: Executor, chunkMs: number) => Promise<T>,
+  ): Promise<[T, number]> {
     let t0 = 0;
     const out = await writer.tx(async (x) => {
       t0 = performance.now();
       const v = await dataVersion(x);
-      if (this.#version !== undefined && v !== this.#version) this.#seenAt = performance.now();
+      if (this.#version !== undefined && v !== this.#version) this.#seenAt = t0;
       this.#version = v;
-      return await fn(x);
+      if (this.#lastTurn >= 0 && writer.turn > this.#lastTurn + 1) this.#localSeenAt = t0;
+      this.#lastTurn = writer.turn;
+      return await fn(x, this.#contended(t0) ? CHUNK_MS : QUIET_CHUNK_MS);
     });
     const ms = performance.now() - t0;
     await new Promise((r) => setTimeout(r, this.#gap(ms)));
     return [out, ms];
   }
 
+  #contended(now: number): boolean {
+    return now - Math.max(this.#seenAt, this.#localSeenAt) < CONTENDED_FOR_MS;
+  }
+
   #gap(ms: number): number {
-    if (performance.now() - this.#seenAt < CONTENDED_FOR_MS) return Math.max(MIN_GAP_MS, ms);
+    const now = performance.now();
+    if (now - this.#seenAt < CONTENDED_FOR_MS) return Math.max(MIN_GAP_MS, ms);
+    if (now - this.#localSeenAt < CONTENDED_FOR_MS) return QUIET_GAP_MS;
     this.#lockSinceProbe += ms;
     if (this.#lockSinceProbe < PROBE_EVERY_MS) return QUIET_GAP_MS;
     this.#lockSinceProbe = 0;
@@ -234,10 +266,15 @@ export async function copyTable(
   const lhs = keyCols.length === 1 ? keyCols[0]! : `(${keyList})`;
   const rhs = keyCols.length === 1 ? "?" : `(${keyCols.map(() => "?").join(", ")})`;
   let last: unknown[] | undefined;
-  let size = 2000;
+  // Rows per ms of lock time, as the last chunk went (a first chunk of about 2,000 rows).
+  let rate: number | undefined;
   let rows = 0;
   for (;;) {
-    const [n, ms] = await pacer.tx(writer, async (x) => {
+    let size = 0;
+    const [n, ms] = await pacer.tx(writer, async (x, chunkMs) => {
+      size = rate === undefined
+        ? 2000
+        : Math.max(500, Math.min(200_000, Math.round(rate * chunkMs)));
       const where = last ? `WHERE ${lhs} > ${rhs}` : "";
       const rs = await x.execute({
         sql: `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${schema}.${q(t.name)}
@@ -253,7 +290,7 @@ export async function copyTable(
     });
     rows += n;
     if (n < size) return rows;
-    size = Math.max(500, Math.min(100_000, Math.round(size * CHUNK_MS / Math.max(1, ms))));
+    rate = n / Math.max(1, ms);
   }
 }
 
