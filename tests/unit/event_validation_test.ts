@@ -54,3 +54,15 @@ Deno.test("validateEvent refuses data nested deeper than the push limit allows",
   cyc.self = cyc;
   refused(ev("model.created", { labels: {}, extra: cyc }), "event.data");
 });
+
+Deno.test("an event checked once is taken as it is again; a changed copy of it is checked anew", () => {
+  const good = ev("model.created", { name: "m", project: "p" }) as Record<string, unknown>;
+  assert.equal(validateEvent(good), good);
+  assert.equal(validateEvent(good), good);
+  refused({ ...good, stream: "nowhere" }, "event.stream");
+  refused({ ...good, data: { name: "a\u0000", project: "p" } }, "data.name");
+  // A refused object stays refused.
+  const bad = ev("model.created", { name: "b\u0000" });
+  refused(bad, "data.name");
+  refused(bad, "data.name");
+});
