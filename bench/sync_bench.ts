@@ -25,6 +25,9 @@ import { join } from "node:path";
 import { newId } from "../lib/clock.ts";
 import type { NewEvent } from "../lib/events.ts";
 import { openStore, OutputModel, SyncWorker, Task } from "../mod.ts";
+import type { Store } from "../mod.ts";
+import type { PullResponse } from "../lib/sync/protocol.ts";
+import { HandIngest } from "./hand_ingest.ts";
 import {
   resultOf,
   spawnDeno,
@@ -113,11 +116,20 @@ try {
     pass: pushRate / appendRate >= 0.3,
   });
   const serverIngest = pushed.events / pushCpu;
+  // The same push into the hand-written server (a fresh store file), right after.
+  const hand = await handPush(local, server.url);
+  rows.push([
+    "  the same push into a hand-written server",
+    `${fmt(hand.events)} events`,
+    fmt(hand.ms),
+    `${fmt(hand.cpu, 2)} CPU-s`,
+  ]);
+  const handIngest = hand.events / hand.cpu;
   target({
     name: "push ingest on the server, per server CPU-second",
-    figure: `${fmt(serverIngest)} ev/CPU-s`,
-    baseline: `${fmt(pushCpu, 2)} CPU-s for ${fmt(pushed.events)} events`,
-    ratio: "-",
+    figure: `${fmt(serverIngest)} ev/CPU-s (${fmt(pushCpu, 2)} CPU-s)`,
+    baseline: `${fmt(handIngest)} ev/CPU-s by hand`,
+    ratio: `${fmt(serverIngest / handIngest, 2)}x`,
     goal: ">= 30,000 ev/CPU-s",
     pass: serverIngest >= 30_000,
   });
@@ -138,11 +150,19 @@ try {
   ]);
   rows.push(["  device CPU during the pull", "", "", `${fmt(pullCpu, 2)} CPU-s`]);
   const pullIngest = pulled.fresh / pullCpu;
+  const handPulled = await handPull(server.url, join(dir, "hand-pull"));
+  rows.push([
+    "  the same pull by a hand-written ingest",
+    `${fmt(handPulled.events)} events`,
+    fmt(handPulled.ms),
+    `${fmt(handPulled.cpu, 2)} CPU-s`,
+  ]);
+  const handPullIngest = handPulled.events / handPulled.cpu;
   target({
     name: "pull ingest on a device, per device CPU-second",
-    figure: `${fmt(pullIngest)} ev/CPU-s`,
-    baseline: `${fmt(pullCpu, 2)} CPU-s for ${fmt(pulled.fresh)} events`,
-    ratio: "-",
+    figure: `${fmt(pullIngest)} ev/CPU-s (${fmt(pullCpu, 2)} CPU-s)`,
+    baseline: `${fmt(handPullIngest)} ev/CPU-s by hand`,
+    ratio: `${fmt(pullIngest / handPullIngest, 2)}x`,
     goal: ">= 30,000 ev/CPU-s",
     pass: pullIngest >= 30_000,
   });
@@ -307,3 +327,82 @@ console.log(w.map((n) => "-".repeat(n)).join("  "));
 for (const r of rows) console.log(line(r));
 console.log("");
 console.log(verdictTable(targets));
+
+/** A fresh store file at `home` (the store's tables), closed again; returns its path. */
+async function emptyStoreFile(home: string): Promise<string> {
+  const store = await openStore({ home });
+  const path = store.path;
+  await store.close();
+  return path;
+}
+
+/**
+ * Pushes `local`'s events to a hand-written server (`hand_push_server.ts`, answering health as
+ * `real` does) with the worker the real push used; returns the events, the wall time and the
+ * server process's CPU-seconds during the push.
+ */
+async function handPush(
+  local: Store,
+  real: string,
+): Promise<{ events: number; ms: number; cpu: number }> {
+  const health = await (await fetch(`${real}/v1/health`)).json();
+  delete health.server;
+  const path = await emptyStoreFile(join(dir, "hand-server"));
+  let found: (url: string) => void;
+  const listening = new Promise<string>((r) => (found = r));
+  const p = spawnDeno(new URL("./hand_push_server.ts", import.meta.url).pathname, [
+    path,
+    JSON.stringify(health),
+  ], {
+    onLine: (l) => {
+      const m = /^listening on (\S+)/.exec(l);
+      if (m) found(m[1]!);
+    },
+  });
+  try {
+    const url = await Promise.race([
+      listening,
+      p.done.then(() => {
+        throw new Error(`the hand-written server exited: ${p.stderr()}`);
+      }),
+    ]);
+    const w = new SyncWorker({ server: url, store: local, batchSize: BATCH });
+    const cpu0 = cpuSeconds(p.child.pid);
+    const t0 = performance.now();
+    const r = await w.push();
+    const ms = performance.now() - t0;
+    return { events: r.events, ms, cpu: cpuSeconds(p.child.pid) - cpu0 };
+  } finally {
+    p.kill("SIGTERM");
+    await p.done;
+  }
+}
+
+/**
+ * Pulls every event of the server at `url` in pages of 5,000 (as the real pull asked) into a
+ * fresh store file by hand (`hand_ingest.ts`); returns the events, the wall time and this
+ * process's CPU-seconds.
+ */
+async function handPull(
+  url: string,
+  home: string,
+): Promise<{ events: number; ms: number; cpu: number }> {
+  const ingest = new HandIngest(await emptyStoreFile(home));
+  try {
+    const cpu0 = cpuSeconds("self");
+    const t0 = performance.now();
+    let after = "0";
+    let events = 0;
+    for (;;) {
+      const res = await fetch(`${url}/v1/events?after=${encodeURIComponent(after)}&limit=5000`);
+      if (!res.ok) throw new Error(`GET /v1/events: HTTP ${res.status} ${await res.text()}`);
+      const page = JSON.parse(await res.text()) as PullResponse;
+      events += ingest.ingest(page.events, true).accepted;
+      after = page.next;
+      if (!page.more) break;
+    }
+    return { events, ms: performance.now() - t0, cpu: cpuSeconds("self") - cpu0 };
+  } finally {
+    ingest.close();
+  }
+}
