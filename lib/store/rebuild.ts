@@ -71,7 +71,7 @@ const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
  * libSQL without knowing, take itself for the only connection, and reset the WAL index or
  * delete the WAL under libSQL's feet.
  */
-const PAGE_JSON_SQL =
+export const PAGE_JSON_SQL =
   `SELECT '[' || coalesce(group_concat('[' || seq || ',' || json_quote(id) || ','
                          || json_quote(stream) || ',' || json_quote(type) || ',' || json_quote(at)
                          || ',' || data || ']', ','), '') || ']' AS page
