@@ -45,7 +45,7 @@ import type { NativeConnection } from "../lib/deps.ts";
 import { eventChecksum } from "../lib/store/log.ts";
 import { nativeOn, prepared } from "./native.ts";
 import { compileModelQuery } from "../lib/query.ts";
-import { PAGE_JSON_SQL } from "../lib/store/rebuild.ts";
+import { PAGE_JSON_SQL } from "../lib/store/log_pages.ts";
 import { PROJECTION_TABLES } from "../lib/projections/schema.ts";
 import { choosePlan } from "../lib/models/model.ts";
 import { DATASETS, Seeder } from "./seed.ts";

@@ -7,7 +7,8 @@
  *
  * 1. The log is read in pages on a read connection of its own (WAL readers never block the
  *    writer) and each page is folded incrementally (load the rows it touches, fold, write back)
- *    into a scratch database next to the store (`scratch.ts`), without the write lock.
+ *    into a scratch database next to the store (`scratch.ts`), without the write lock, in a
+ *    worker thread (`scratch_worker.ts`) while this thread reads the next page.
  * 2. The scratch tables are copied into `__rebuilt` twins of the projection tables inside the
  *    live database, in short write transactions on the store's own writer (`swap.ts`).
  * 3. The events written meanwhile are folded into the twins, a short transaction per page;
@@ -24,13 +25,14 @@
 import type { ResultSet } from "../deps.ts";
 import type { DbClient } from "./db.ts";
 import { newOrigin } from "../clock.ts";
-import { decodeData, EVENT_VERSION, isEventType, type StoredEvent } from "../events.ts";
-import { ModelogError } from "../errors.ts";
+import type { StoredEvent } from "../events.ts";
 import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
 import { foldEventsOfRows } from "./log.ts";
 import { projectionIndexes } from "./migrate.ts";
-import { Pacer, Scratch } from "./scratch.ts";
+import { Pacer } from "./scratch.ts";
+import { ScratchThread } from "./scratch_thread.ts";
+import { notJson, PageNotJsonError, readPageText } from "./log_pages.ts";
 import {
   CopyPacer,
   copyTable,
@@ -49,6 +51,8 @@ import { type Executor, nextTurn, type Writer } from "./writer.ts";
 
 /** Events read and folded per page. */
 const PAGE = 10_000;
+/** Pages handed to the scratch fold and not folded yet, at most. */
+const FOLDING = 2;
 /** The scratch fold stops once a page of the log is shorter than this. */
 const SHORT_TAIL = 2_000;
 /** Events written during the copy, folded per write transaction (at most). */
@@ -59,97 +63,6 @@ const LOCK_SUFFIX = ".rebuild.lock";
 
 const PAGE_SQL = `SELECT seq, id, stream, type, at, data FROM events
                   WHERE seq > ? ORDER BY seq LIMIT ?`;
-
-/**
- * A page of the log as one JSON text (an array of `[seq, id, stream, type, at, data]`, `data`
- * inlined as JSON): one value to hand over and one `JSON.parse`, instead of a row object per
- * event and a parse of each event's data. The text is joined from the columns as they are
- * (`data` is stored as JSON text), not built with SQLite's JSON functions, which parse every
- * event's data once more (a rebuild of 1M events went from 78-90k to 104-105k events/s); a
- * `data` that is not JSON fails the page's parse and is named by {@link notJson}. It is read on the store's own read connection: a second SQLite library opening
- * the live file in this process (`node:sqlite`) would share the process's POSIX locks with
- * libSQL without knowing, take itself for the only connection, and reset the WAL index or
- * delete the WAL under libSQL's feet.
- */
-export const PAGE_JSON_SQL =
-  `SELECT '[' || coalesce(group_concat('[' || seq || ',' || json_quote(id) || ','
-                         || json_quote(stream) || ',' || json_quote(type) || ',' || json_quote(at)
-                         || ',' || data || ']', ','), '') || ']' AS page
-                       FROM (SELECT seq, id, stream, type, at, data FROM events
-                             WHERE seq > ? ORDER BY seq LIMIT ?)`;
-
-/** The marker `encodeData` writes for a number JSON has no text for (NaN, ±Infinity). */
-const NF_MARK = `"$nf"`;
-
-/** The `STORE_CORRUPT` error for a log page with an event whose `data` is not JSON. */
-async function notJson(
-  reader: DbClient,
-  after: number,
-  limit: number,
-  cause: unknown,
-): Promise<ModelogError> {
-  const bad = await reader.execute({
-    sql: `SELECT seq, id FROM (SELECT seq, id, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?)
-          WHERE NOT json_valid(data) LIMIT 1`,
-    args: [after, limit],
-  });
-  const row = bad.rows[0];
-  const which = row ? `event ${row.id} (seq ${row.seq})` : `an event after seq ${after}`;
-  return new ModelogError(
-    "STORE_CORRUPT",
-    `The log is damaged: the data of ${which} is not JSON; nothing was rebuilt (restore the store from a backup)`,
-    { cause },
-  );
-}
-
-/** Up to `limit` events after `after` (only what the fold reads), and the last seq. */
-async function logPage(
-  reader: DbClient,
-  after: number,
-  limit: number,
-): Promise<{ events: StoredEvent[]; last: number }> {
-  const rs = await reader.execute({ sql: PAGE_JSON_SQL, args: [after, limit] });
-  const text = String(rs.rows[0]?.page ?? "[]");
-  let rows: unknown[][];
-  try {
-    rows = JSON.parse(text) as unknown[][];
-  } catch (cause) {
-    throw await notJson(reader, after, limit, cause);
-  }
-  // The aggregate reads its subquery in order; checked, since the fold pages on `last`.
-  for (let i = 1; i < rows.length; i++) {
-    if (Number(rows[i]![0]) <= Number(rows[i - 1]![0])) {
-      rows.sort((a, b) => Number(a[0]) - Number(b[0]));
-      break;
-    }
-  }
-  // A page with a number marker somewhere: its payloads decoded as the log's codec does.
-  const marked = text.includes(NF_MARK);
-  const events: StoredEvent[] = new Array(rows.length);
-  let last = after;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    const type = r[3];
-    if (!isEventType(type)) {
-      throw new ModelogError(
-        "INVALID_EVENT",
-        `Event ${r[1]} has unknown type ${JSON.stringify(type)}`,
-      );
-    }
-    events[i] = {
-      id: String(r[1]),
-      stream: String(r[2]),
-      type,
-      at: String(r[4]),
-      origin: "",
-      v: EVENT_VERSION,
-      actor: "",
-      data: marked ? decodeData(JSON.stringify(r[5])) : r[5],
-    } as StoredEvent;
-    last = Number(r[0]);
-  }
-  return { events, last };
-}
 
 /** Turns a page of `PAGE_SQL` rows into events (only what the fold reads). */
 function pageEvents(rs: ResultSet): { events: StoredEvent[]; last: number } {
@@ -257,27 +170,43 @@ async function rebuildBeside(s: RebuildSide, onProgress?: (done: number) => void
 
 async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void) {
   const scratch = `${s.path}${SCRATCH_SUFFIX}${newOrigin()}`;
-  const t = new Scratch(scratch);
   const pacer = new Pacer();
   let attached = false;
+  let t: ScratchThread | undefined;
   try {
     const copyPacer = new CopyPacer();
     await copyPacer.prime(s.writer);
-    // 1. The log, page by page, into the scratch database (no write lock).
+    // 1. The log, page by page, into the scratch database (no write lock): this thread reads
+    // the next page while the worker folds the one before.
+    t = await ScratchThread.open(scratch);
+    const folding: { after: number; done: Promise<unknown> }[] = [];
+    const settle = async () => {
+      const page = folding.shift()!;
+      const err = await page.done;
+      if (err instanceof PageNotJsonError) throw await notJson(s.reader, page.after, PAGE, err);
+      if (err) throw err;
+    };
     let after = 0;
     let count = 0;
     for (;;) {
-      const { events, last } = await logPage(s.reader, after, PAGE);
+      const page = await readPageText(s.reader, after, PAGE);
       await pacer.pace();
-      if (events.length > 0) {
-        await t.fold(events, pacer);
-        after = last;
-        count += events.length;
-        onProgress?.(count);
+      if (page.n > 0) {
+        const n = page.n;
+        // Never rejects (a failure is its value), so a failure waits here for its turn.
+        const done = t.fold(page.text).then(() => {
+          count += n;
+          onProgress?.(count);
+        }, (e: unknown) => e ?? new Error("the scratch fold failed"));
+        folding.push({ after, done });
+        after = page.last;
       }
-      if (events.length < SHORT_TAIL) break;
+      while (folding.length >= FOLDING) await settle();
+      if (page.n < SHORT_TAIL) break;
     }
-    t.close();
+    while (folding.length > 0) await settle();
+    await t.close();
+    t = undefined;
     await nextTurn();
     // 2. The scratch tables copied beside the live ones, in short transactions.
     const shapes = await liveShapes(s.reader);
@@ -311,9 +240,7 @@ async function rebuildLocked(s: RebuildSide, onProgress?: (done: number) => void
     return count;
   } finally {
     if (attached) await s.writer.run("DETACH DATABASE rebuilt").catch(() => {});
-    try {
-      t.close();
-    } catch { /* closed already */ }
+    t?.end();
     for (const f of [scratch, scratch + "-journal", scratch + "-wal", scratch + "-shm"]) {
       await Deno.remove(f).catch(() => {});
     }

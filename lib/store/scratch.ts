@@ -13,8 +13,10 @@
  * would take itself for the only one and reset the WAL index or delete the WAL under libSQL.
  * The log is read on the store's own read connection (`rebuild.ts`).
  *
- * `node:sqlite` calls are synchronous: the caller yields a macrotask between chunks of work
- * ({@link Pacer}), so a writer in the same process waits at most a chunk (about 100 ms).
+ * `node:sqlite` calls are synchronous. A rebuild runs this fold in a worker thread of its own
+ * (`scratch_worker.ts`), where they hold up nothing else; on a thread shared with other work
+ * the caller yields a macrotask between chunks of work ({@link Pacer}), so a writer there waits
+ * at most a chunk (about 100 ms).
  *
  * @module
  */

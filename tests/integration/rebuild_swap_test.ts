@@ -209,3 +209,45 @@ Deno.test("rebuild() of a log with an event whose data is not JSON fails STORE_C
     }
   });
 });
+
+Deno.test("a bad event pages into the log (several pages folded beside the reads) fails rebuild() naming it; the store is kept", async () => {
+  await withStore(async (store, home) => {
+    // 3,500 models of 8 events: three pages of the log and a short last one.
+    await seedEvents(store, 3500);
+    const dump = await store.dump();
+    const c = createClient({ url: `file:${store.path}` });
+    try {
+      const victim = (await c.execute("SELECT seq, id, type FROM events WHERE seq > 21000 LIMIT 1"))
+        .rows[0]!;
+      await c.execute({
+        sql: "UPDATE events SET type = 'model.exploded' WHERE seq = ?",
+        args: [victim.seq],
+      });
+      const progress: number[] = [];
+      await assert.rejects(
+        () => store.rebuild({ onProgress: (n) => progress.push(n) }),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, "INVALID_EVENT");
+          assert.match(
+            e.message,
+            new RegExp(`Event ${victim.id} has unknown type "model.exploded"`),
+          );
+          return true;
+        },
+      );
+      // The two pages before it were folded (and told), none after it.
+      assert.deepEqual(progress, [10_000, 20_000]);
+      assert.deepEqual(await leftovers(c, home), []);
+      assert.deepEqual(await store.dump(), dump);
+      await c.execute({
+        sql: "UPDATE events SET type = ? WHERE seq = ?",
+        args: [victim.type, victim.seq],
+      });
+      const r = await store.rebuild();
+      assert.equal(r.events, 28_000);
+      assert.deepEqual(await store.dump(), dump);
+    } finally {
+      c.close();
+    }
+  });
+});
