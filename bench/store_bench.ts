@@ -611,8 +611,8 @@ if (failed) console.log("\nsome targets were missed (see MISS above)");
 /**
  * The floor under `rebuild()` at the layer the store runs on, in ms: on one native connection,
  * the log read once in the rebuild's pages (its page query, each page parsed), then the final
- * projection rows written once into empty copies of their tables with their indexes (one
- * `INSERT … SELECT` per table, in one transaction), which are dropped again. No fold, no
+ * projection rows written once, row by row, into empty copies of their tables with their
+ * indexes (one `INSERT … SELECT` per table, in one transaction), which are dropped again. No fold, no
  * scratch file, no pauses for other writers: what any rebuild of this store must at least do.
  */
 function rebuildFloor(path: string): number {
@@ -642,7 +642,9 @@ function rebuildFloor(path: string): number {
       for (const d of defs.filter((d) => d.type === "index")) {
         db.exec(named(d.sql).replace(/\bON\s+("?)(\w+)\1/i, "ON floor_$2"));
       }
-      db.exec(`INSERT INTO floor_${t.name} SELECT * FROM ${t.name}`);
+      // `WHERE true`: without it SQLite copies the table's records and its built indexes as
+      // they are (its transfer optimisation), which no rebuild, writing rows it folded, can do.
+      db.exec(`INSERT INTO floor_${t.name} SELECT * FROM ${t.name} WHERE true`);
     }
     db.exec("COMMIT");
     const ms = performance.now() - t0;
