@@ -279,6 +279,14 @@ export const MAX_JSON_DEPTH = 64;
 /** The deepest nesting of arrays and objects one event may hold, counting the event itself. */
 export const MAX_EVENT_DEPTH = MAX_JSON_DEPTH - 2;
 
+/** Whether a scalar batch's `data` nests too deep outside its point arrays. */
+function scalarsTooDeep(d: Record<string, unknown>): boolean {
+  for (const k in d) {
+    if (k !== "iters" && k !== "values" && deeperThan(d[k], MAX_EVENT_DEPTH - 2)) return true;
+  }
+  return false;
+}
+
 /**
  * Whether `v` nests arrays and objects deeper than `limit` (a value that refers to itself
  * counts as infinitely deep). Stops at the first branch past the limit.
@@ -383,9 +391,10 @@ function assertEvent(e: unknown): asserts e is StoredEvent {
   if (typeof e.actor !== "string") fail("event.actor", e.actor, "must be a string");
   const d = e.data;
   if (!isObj(d)) fail("event.data", d, "must be an object");
-  // What the server would refuse (the body nests too deep) must not enter the log. Scalar
-  // batches are flat by construction; their arrays are checked point by point below.
-  if (type !== "metric.scalars" && deeperThan(d, MAX_EVENT_DEPTH - 1)) {
+  // What the server would refuse (the body nests too deep) must not enter the log. A scalar
+  // batch's arrays are checked point by point below (the hot path: not walked here); any other
+  // value it carries is held to the same depth.
+  if (type === "metric.scalars" ? scalarsTooDeep(d) : deeperThan(d, MAX_EVENT_DEPTH - 1)) {
     fail("event.data", "(nested value)", `must nest at most ${MAX_EVENT_DEPTH - 1} levels deep`);
   }
   const kind = e.stream.split(":")[0];

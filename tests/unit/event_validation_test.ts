@@ -53,6 +53,15 @@ Deno.test("validateEvent refuses data nested deeper than the push limit allows",
   const cyc: Record<string, unknown> = {};
   cyc.self = cyc;
   refused(ev("model.created", { labels: {}, extra: cyc }), "event.data");
+  // A scalar batch's point arrays are checked point by point; anything else it carries is held
+  // to the same depth (its encoding would overflow the stack, or a server would refuse it).
+  const scalars = (extra: unknown) =>
+    ev("metric.scalars", { title: "t", series: "s", iters: [0, 1], values: [1, 2], extra });
+  // event(1) data(2) extra: arrays 3..
+  validateEvent(scalars(nest(MAX_EVENT_DEPTH - 2)));
+  refused(scalars(nest(MAX_EVENT_DEPTH - 1)), "event.data");
+  refused(scalars(nest(100_000)), "event.data");
+  refused(scalars(cyc), "event.data");
 });
 
 Deno.test("an event checked once is taken as it is again; a changed copy of it is checked anew", () => {
