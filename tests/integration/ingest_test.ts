@@ -180,3 +180,39 @@ Deno.test("the json_each tables' INTEGER columns are INTEGER in the schema", asy
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("a scalar batch carrying deep junk beside its points is refused naming event.data; the log is kept", async () => {
+  const home = await Deno.makeTempDir();
+  const store = await openStore({ home });
+  try {
+    const modelId = newId();
+    const [created] = await store.append([{
+      stream: `model:${modelId}`,
+      type: "model.created",
+      data: { name: "m", project: "p" },
+    }]);
+    const before = await logRows(store);
+    let junk: unknown = 1;
+    for (let i = 0; i < 100_000; i++) junk = [junk];
+    const batch = {
+      ...created!,
+      id: crypto.randomUUID(),
+      type: "metric.scalars",
+      at: created!.at,
+      data: { title: "loss", series: "train", iters: [0, 1], values: [0.5, 0.25], junk },
+    };
+    delete (batch as { checksum?: string }).checksum;
+    await assert.rejects(
+      () => store.ingest([batch]),
+      (e: Error & { code?: string; field?: string }) => {
+        assert.equal(e.code, "INVALID_EVENT");
+        assert.equal(e.field, "event.data");
+        return true;
+      },
+    );
+    assert.deepEqual(await logRows(store), before);
+  } finally {
+    await store.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
