@@ -421,11 +421,28 @@ serverTest(
           iteration: 0,
           figure: { data: [deep], layout: {} },
         }, hlc(Date.now(), 1, "dev1"));
+        // A plain body parses at any depth; the event's check refuses it and names it.
         const res = await pushEvents(server.url, [created("p", id), plot]);
         assert.equal(res.status, 400);
         const body = await res.json();
-        assert.equal(body.error.code, "INVALID_ARGUMENT");
-        assert.match(body.error.message, /nests 50\d\d levels/);
+        assert.equal(body.error.code, "INVALID_EVENT");
+        assert.match(
+          body.error.message,
+          /^events\[1\]: .*event\.data.*must nest at most 61 levels/,
+        );
+        // A body with non-finite markers is parsed with a reviver: its depth is checked first.
+        const marked = craft(`model:${id}`, "metric.plot", {
+          kind: "line",
+          title: "t",
+          series: "s",
+          iteration: 1,
+          figure: { data: [deep], layout: { x: { $nf: "NaN" } } },
+        }, hlc(Date.now(), 3, "dev1"));
+        const res2 = await pushEvents(server.url, [created("p", id), marked]);
+        assert.equal(res2.status, 400);
+        const body2 = await res2.json();
+        assert.equal(body2.error.code, "INVALID_ARGUMENT");
+        assert.match(body2.error.message, /nests 50\d\d levels/);
         const n = await readOne<{ n: number }>(server.store, "SELECT count(*) AS n FROM events");
         assert.equal(Number(n?.n), 0);
         // Brackets inside strings do not count.
