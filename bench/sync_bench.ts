@@ -22,6 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { newId } from "../lib/clock.ts";
 import type { NewEvent } from "../lib/events.ts";
 import { openStore, OutputModel, SyncWorker, Task } from "../mod.ts";
@@ -356,7 +357,7 @@ async function handPush(
   const path = await emptyStoreFile(join(dir, "hand-server"));
   let found: (url: string) => void;
   const listening = new Promise<string>((r) => (found = r));
-  const p = spawnDeno(new URL("./hand_push_server.ts", import.meta.url).pathname, [
+  const p = spawnDeno(fileURLToPath(new URL("./hand_push_server.ts", import.meta.url)), [
     path,
     JSON.stringify(health),
   ], {

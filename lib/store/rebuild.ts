@@ -30,7 +30,6 @@ import { PROJECTION_TABLES } from "../projections/schema.ts";
 import { type PendingPreload, Projection } from "../projections/project.ts";
 import { foldEventsOfRows } from "./log.ts";
 import { projectionIndexes } from "./migrate.ts";
-import { Pacer } from "./scratch.ts";
 import { ScratchThread } from "./scratch_thread.ts";
 import { notJson, PageNotJsonError, readPageText } from "./log_pages.ts";
 import {
@@ -48,6 +47,21 @@ import {
 import { basename, dirname, join } from "node:path";
 import { rowsOf } from "./raw.ts";
 import { type Executor, nextTurn, type Writer } from "./writer.ts";
+
+/**
+ * Yields a macrotask once this thread has worked `budgetMs` without one (the log's reads are
+ * native calls that never yield), so timers and I/O of the same process run meanwhile.
+ */
+class Pacer {
+  #since = performance.now();
+  constructor(readonly budgetMs = 100) {}
+  /** Awaits a turn when the budget is spent. */
+  async pace(): Promise<void> {
+    if (performance.now() - this.#since < this.budgetMs) return;
+    await nextTurn();
+    this.#since = performance.now();
+  }
+}
 
 /** Events read and folded per page. */
 const PAGE = 10_000;

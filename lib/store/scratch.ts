@@ -13,10 +13,8 @@
  * would take itself for the only one and reset the WAL index or delete the WAL under libSQL.
  * The log is read on the store's own read connection (`rebuild.ts`).
  *
- * `node:sqlite` calls are synchronous. A rebuild runs this fold in a worker thread of its own
- * (`scratch_worker.ts`), where they hold up nothing else; on a thread shared with other work
- * the caller yields a macrotask between chunks of work ({@link Pacer}), so a writer there waits
- * at most a chunk (about 100 ms).
+ * `node:sqlite` calls are synchronous: a rebuild runs this fold in a worker thread of its own
+ * (`scratch_worker.ts`), where they hold up nothing else.
  *
  * @module
  */
@@ -24,7 +22,6 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { StoredEvent } from "../events.ts";
 import { MIGRATIONS } from "../projections/schema.ts";
 import { type ChangedRows, type PendingPreload, Projection } from "../projections/project.ts";
-import { nextTurn } from "./writer.ts";
 
 type Bound = null | string | bigint | number | Uint8Array;
 
@@ -37,18 +34,6 @@ function bind(v: unknown): Bound {
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (v instanceof Date) return BigInt(v.getTime());
   return String(v);
-}
-
-/** Yields a macrotask once a chunk of synchronous work has run for `budgetMs`. */
-export class Pacer {
-  #since = performance.now();
-  constructor(readonly budgetMs = 100) {}
-  /** Awaits a turn when the budget is spent. */
-  async pace(): Promise<void> {
-    if (performance.now() - this.#since < this.budgetMs) return;
-    await nextTurn();
-    this.#since = performance.now();
-  }
 }
 
 /** Rows per multi-row `INSERT` of the scratch fold. */
@@ -100,22 +85,15 @@ export class Scratch {
   }
 
   /** Folds a page of events into the tables (the append path's incremental fold). */
-  async fold(events: StoredEvent[], pacer: Pacer): Promise<void> {
+  fold(events: StoredEvent[]): void {
     if (events.length === 0) return;
     const db = this.#c.db;
     db.exec("BEGIN");
     try {
       const p = new Projection();
-      for (const pl of p.preloads(events)) {
-        p.load(pl, this.#preload(pl));
-        await pacer.pace();
-      }
+      for (const pl of p.preloads(events)) p.load(pl, this.#preload(pl));
       for (const e of events) p.apply(e);
-      await pacer.pace();
-      for (const o of p.outputs()) {
-        this.#write(o);
-        await pacer.pace();
-      }
+      for (const o of p.outputs()) this.#write(o);
       db.exec("COMMIT");
     } catch (e) {
       if (db.isTransaction) db.exec("ROLLBACK");

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Pacer, Scratch } from "./scratch.ts";
+import { Scratch } from "./scratch.ts";
 import { eventsOfPage, PageNotJsonError } from "./log_pages.ts";
 import { ModelogError } from "../errors.ts";
 import type { ToScratch } from "./scratch_thread.ts";
@@ -17,21 +17,16 @@ const port = globalThis as unknown as {
 };
 
 let scratch: Scratch | undefined;
-// Nothing else runs on this thread: the fold never needs to yield.
-const pacer = new Pacer(Infinity);
-let queue: Promise<void> = Promise.resolve();
 
-port.onmessage = (e) => {
-  const m = e.data;
-  queue = queue.then(() => answer(m));
-};
+// Each message is answered before the next is taken (the fold is synchronous).
+port.onmessage = (e) => answer(e.data);
 
-async function answer(m: ToScratch): Promise<void> {
+function answer(m: ToScratch): void {
   try {
     if (m.op === "open") scratch = new Scratch(m.path);
     else if (m.op === "fold") {
       if (!scratch) throw new Error("the scratch database is not open");
-      await scratch.fold(eventsOfPage(m.text), pacer);
+      scratch.fold(eventsOfPage(m.text));
     } else {
       scratch?.close();
       scratch = undefined;
